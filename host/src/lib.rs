@@ -1,0 +1,10 @@
+//! gearmand: a Gearman job server built as a small host that loads protocols and queues as plugins.
+//!
+//! Reading order: [`frame`] and [`msg`] (what travels between threads), [`engine`] (all job
+//! state), [`queue`] (persistence as the engine sees it), [`plugin`] (loading `.so` plugins),
+//! [`config`] (command line and config file), [`runtime`] (listener, I/O threads, processing thread).
+
+pub mod engine;
+pub mod frame;
+pub mod msg;
+pub mod queue;

@@ -1,0 +1,6 @@
+//! The `gearmand` binary.
+
+fn main() {
+    eprintln!("gearmand: not yet");
+    std::process::exit(1);
+}

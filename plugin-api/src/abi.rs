@@ -1,0 +1,316 @@
+//! The C ABI between the gearmand host and its plugins: the single source of truth.
+//!
+//! Everything that crosses the boundary is defined here as `#[repr(C)]` and mirrored, field for
+//! field, by `include/gearmand_plugin.h` (a test compares sizes and offsets). Nothing here is a Rust
+//! trait object or a std type, so a plugin can be written in Rust, C or anything that speaks C.
+//!
+//! Rules of the boundary:
+//! - A plugin exports one symbol, [`ENTRY_SYMBOL`], returning a pointer to a static
+//!   [`GmPluginHeader`]. The host checks `magic`, `abi_major` (equal), `abi_minor` (the plugin's may
+//!   not be newer than the host's) and `vtable_size` (at least the size of the v1.0 vtable) before
+//!   calling anything else.
+//! - Vtables are append-only: a new minor version may add fields at the end, never reorder or remove.
+//!   The host reads only the fields covered by `vtable_size`.
+//! - Bytes are passed as borrowed [`GmSlice`]s, valid only for the duration of the call.
+//! - Whoever allocates frees: errors are written into a host-owned [`GmErrorBuf`], output bytes are
+//!   appended through a host-owned [`GmWriter`], requests are handed to a host-owned [`GmRequestSink`].
+//! - Every function returns a [`GmStatus`]; a plugin never unwinds across the boundary.
+//! - The host never unloads a plugin.
+
+use std::ffi::{c_char, c_void};
+
+/// Name of the one symbol every plugin exports (`const GmPluginHeader *gearmand_plugin_entry(void)`).
+pub const ENTRY_SYMBOL: &[u8] = b"gearmand_plugin_entry\0";
+/// `"GMPL"` read as a big-endian u32; identifies a gearmand plugin header.
+pub const PLUGIN_MAGIC: u32 = 0x474D_504C;
+/// Incompatible changes bump the major version; the host refuses any other major.
+pub const ABI_MAJOR: u16 = 1;
+/// Append-only additions bump the minor version.
+pub const ABI_MINOR: u16 = 0;
+
+/// The entry point's signature.
+pub type GmEntryFn = unsafe extern "C" fn() -> *const GmPluginHeader;
+
+/// Result of every call across the boundary.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GmStatus(pub i32);
+
+impl GmStatus {
+    /// Success.
+    pub const OK: GmStatus = GmStatus(0);
+    /// Failure; the error buffer holds a message.
+    pub const ERROR: GmStatus = GmStatus(1);
+    /// The plugin panicked; the SDK caught it. The error buffer holds the panic message.
+    pub const PANIC: GmStatus = GmStatus(2);
+    /// Protocol codecs: the connection must be closed (after flushing what was written).
+    pub const CLOSE: GmStatus = GmStatus(3);
+}
+
+/// What a plugin is.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GmPluginKind(pub u32);
+
+impl GmPluginKind {
+    /// A persistent queue backend (`-q`).
+    pub const QUEUE: GmPluginKind = GmPluginKind(1);
+    /// A wire protocol (`-r`), e.g. gear or http.
+    pub const PROTOCOL: GmPluginKind = GmPluginKind(2);
+}
+
+/// A borrowed run of bytes. `ptr` may be null only when `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct GmSlice {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl GmSlice {
+    /// An empty slice.
+    pub const EMPTY: GmSlice = GmSlice {
+        ptr: std::ptr::null(),
+        len: 0,
+    };
+
+    /// Borrows `bytes` for the duration of a call.
+    pub fn new(bytes: &[u8]) -> GmSlice {
+        GmSlice {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        }
+    }
+
+    /// Views the bytes again.
+    ///
+    /// # Safety
+    /// `ptr` must point to `len` readable bytes that outlive `'a`.
+    pub unsafe fn as_bytes<'a>(self) -> &'a [u8] {
+        if self.len == 0 || self.ptr.is_null() {
+            &[]
+        } else {
+            std::slice::from_raw_parts(self.ptr, self.len)
+        }
+    }
+}
+
+/// A host-owned buffer a plugin writes an error message into (truncated to `cap`).
+#[repr(C)]
+pub struct GmErrorBuf {
+    pub buf: *mut u8,
+    pub cap: usize,
+    /// Bytes written so far; the plugin sets it.
+    pub len: usize,
+}
+
+/// One command-line / config option a plugin accepts, e.g. `--libsqlite3-db`.
+#[repr(C)]
+pub struct GmOptionSpec {
+    /// Long name without dashes, NUL-terminated: `libsqlite3-db`.
+    pub name: *const c_char,
+    /// One-line help text, NUL-terminated.
+    pub help: *const c_char,
+    /// Default value shown in `--help` and passed when the option is absent; null = none.
+    pub default_value: *const c_char,
+    /// Short option character (`'p'`), or 0 for none.
+    pub short_name: c_char,
+    /// 1 if the option takes a value (`--x VALUE`), 0 for a switch (passed as `"true"` when given).
+    pub takes_value: u8,
+    /// Name of another option of this plugin that this one is an alias for; null = none.
+    pub alias_of: *const c_char,
+}
+
+/// An option value as resolved by the host (command line, then config file, then default).
+#[repr(C)]
+pub struct GmOptionValue {
+    /// The canonical option name (never an alias), NUL-terminated.
+    pub name: *const c_char,
+    pub value: GmSlice,
+}
+
+/// The static description a plugin returns from its entry point.
+#[repr(C)]
+pub struct GmPluginHeader {
+    pub magic: u32,
+    pub abi_major: u16,
+    pub abi_minor: u16,
+    pub kind: GmPluginKind,
+    /// Canonical module name, lowercase, NUL-terminated: `sqlite`, `http`.
+    pub name: *const c_char,
+    /// Other names `-q`/`-r` accept (compared case-insensitively): `libsqlite3`.
+    pub aliases: *const *const c_char,
+    pub n_aliases: usize,
+    /// The plugin's own version, NUL-terminated.
+    pub version: *const c_char,
+    /// One line for `--help`, NUL-terminated.
+    pub description: *const c_char,
+    pub options: *const GmOptionSpec,
+    pub n_options: usize,
+    /// Points to a [`GmQueueVtable`] or [`GmProtocolVtable`] according to `kind`.
+    pub vtable: *const c_void,
+    /// `size_of` the vtable the plugin was built with.
+    pub vtable_size: usize,
+}
+
+/// Log levels of [`GmHostApi::log`], the `log` crate's numbering.
+pub mod level {
+    pub const ERROR: u32 = 1;
+    pub const WARN: u32 = 2;
+    pub const INFO: u32 = 3;
+    pub const DEBUG: u32 = 4;
+    pub const TRACE: u32 = 5;
+}
+
+/// Services the host offers a plugin, handed to `create`. Valid for the life of the process.
+#[repr(C)]
+pub struct GmHostApi {
+    /// `size_of::<GmHostApi>()` as the host knows it; append-only like the vtables.
+    pub size: usize,
+    pub abi_major: u16,
+    pub abi_minor: u16,
+    pub ctx: *mut c_void,
+    /// Writes one log record into the host's log, attributed to `plugin` (the plugin's name).
+    pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice),
+}
+
+/// Creates a plugin instance from its resolved options.
+pub type GmCreateFn = unsafe extern "C" fn(
+    host: *const GmHostApi,
+    options: *const GmOptionValue,
+    n_options: usize,
+    instance: *mut *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus;
+
+/// Releases an instance (queue `shutdown`); called once, at exit.
+pub type GmDestroyFn = unsafe extern "C" fn(instance: *mut c_void);
+
+// ---------------------------------------------------------------------------------------------
+// Queue plugins
+// ---------------------------------------------------------------------------------------------
+
+/// Job priorities as stored by every backend.
+pub mod priority {
+    pub const HIGH: u32 = 0;
+    pub const NORMAL: u32 = 1;
+    pub const LOW: u32 = 2;
+}
+
+/// One background job as a queue backend stores it.
+#[repr(C)]
+pub struct GmQueueItem {
+    pub unique: GmSlice,
+    pub function: GmSlice,
+    pub data: GmSlice,
+    /// [`priority`]: 0 high, 1 normal, 2 low.
+    pub priority: u32,
+    /// Epoch seconds at which the job may run; 0 = now.
+    pub when: i64,
+}
+
+/// Called by `replay` once per stored job; a non-OK status stops the replay.
+pub type GmReplayFn = unsafe extern "C" fn(ctx: *mut c_void, item: *const GmQueueItem) -> GmStatus;
+
+/// The queue contract (the original's `add`, `flush`, `done`, `replay`, `shutdown`).
+///
+/// Threading: the host calls one instance from one thread at a time, but not always the same thread.
+#[repr(C)]
+pub struct GmQueueVtable {
+    pub create: GmCreateFn,
+    /// Stores a new background job. Durable after the next successful `flush`.
+    pub add: unsafe extern "C" fn(
+        instance: *mut c_void,
+        item: *const GmQueueItem,
+        err: *mut GmErrorBuf,
+    ) -> GmStatus,
+    /// Makes every `add` and `done` so far durable; the host acknowledges jobs only after it.
+    pub flush: unsafe extern "C" fn(instance: *mut c_void, err: *mut GmErrorBuf) -> GmStatus,
+    /// Removes the job (unique, function); removing a job that is not there is not an error.
+    pub done: unsafe extern "C" fn(
+        instance: *mut c_void,
+        unique: GmSlice,
+        function: GmSlice,
+        err: *mut GmErrorBuf,
+    ) -> GmStatus,
+    /// Calls `callback` for every stored job, at startup, before connections are accepted.
+    pub replay: unsafe extern "C" fn(
+        instance: *mut c_void,
+        callback: GmReplayFn,
+        ctx: *mut c_void,
+        err: *mut GmErrorBuf,
+    ) -> GmStatus,
+    /// Shutdown: flush what is left and release the instance.
+    pub destroy: GmDestroyFn,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocol plugins
+// ---------------------------------------------------------------------------------------------
+
+/// Request and response kinds are gear packet type numbers (1..=42), plus these host kinds.
+pub mod kind {
+    /// Request: one admin text line (without `\r\n`) as the only argument.
+    pub const ADMIN_LINE: u32 = 0x1_0000;
+    /// Response: raw bytes to send as they are (admin replies); the only argument.
+    pub const RAW: u32 = 0x1_0001;
+}
+
+/// A request decoded from the wire: a gear packet type (or [`kind::ADMIN_LINE`]) and its
+/// arguments in the order of the gear protocol, the trailing data last.
+#[repr(C)]
+pub struct GmRequest {
+    pub kind: u32,
+    pub args: *const GmSlice,
+    pub n_args: usize,
+}
+
+/// A response for the wire, shaped like [`GmRequest`]; kinds are server-to-client packet types
+/// (JOB_CREATED, WORK_*, ERROR, ...) or [`kind::RAW`].
+pub type GmResponse = GmRequest;
+
+/// Where a codec delivers what it decoded.
+#[repr(C)]
+pub struct GmRequestSink {
+    pub ctx: *mut c_void,
+    /// Hands one request to the host (copied before the call returns).
+    pub request: unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest),
+}
+
+/// A host-owned output buffer a codec appends wire bytes to.
+#[repr(C)]
+pub struct GmWriter {
+    pub ctx: *mut c_void,
+    pub write: unsafe extern "C" fn(ctx: *mut c_void, bytes: GmSlice),
+}
+
+/// The protocol contract: a listening port and, per connection, a codec. The host owns sockets,
+/// threads and buffers; the plugin never does I/O. Connection state (`conn`) is the plugin's and
+/// is only touched from the I/O thread that owns the socket.
+#[repr(C)]
+pub struct GmProtocolVtable {
+    pub create: GmCreateFn,
+    /// The port (number or service name) to listen on, borrowed from the instance; "0" = any free.
+    pub listen_port: unsafe extern "C" fn(instance: *mut c_void) -> GmSlice,
+    /// A new connection from `peer` (textual address); returns the codec state, null on failure.
+    pub conn_open: unsafe extern "C" fn(instance: *mut c_void, peer: GmSlice) -> *mut c_void,
+    /// Decodes as many whole requests from `input` as it holds, handing each to `sink` and writing
+    /// any immediate reply (e.g. a protocol error) to `out`; sets `consumed` to the bytes used.
+    /// Returns OK (unconsumed bytes are kept and offered again with more), or CLOSE.
+    pub conn_decode: unsafe extern "C" fn(
+        conn: *mut c_void,
+        input: GmSlice,
+        consumed: *mut usize,
+        sink: *const GmRequestSink,
+        out: *const GmWriter,
+    ) -> GmStatus,
+    /// Encodes one response onto `out`. Returns OK, or CLOSE to close after flushing.
+    pub conn_encode: unsafe extern "C" fn(
+        conn: *mut c_void,
+        response: *const GmResponse,
+        out: *const GmWriter,
+    ) -> GmStatus,
+    /// The connection is gone; free the codec state.
+    pub conn_close: unsafe extern "C" fn(conn: *mut c_void),
+    pub destroy: GmDestroyFn,
+}

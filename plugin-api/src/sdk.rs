@@ -1,0 +1,209 @@
+//! The safe Rust SDK over the C ABI: implement a trait, call one export macro, write no `unsafe`.
+//!
+//! ```ignore
+//! struct MyQueue { /* ... */ }
+//! impl gearmand_plugin_api::QueuePlugin for MyQueue { /* ... */ }
+//! gearmand_plugin_api::export_queue_plugin!(MyQueue);
+//! ```
+//!
+//! The macro builds the static [`crate::abi::GmPluginHeader`] from the trait's constants, wraps
+//! every call in `catch_unwind` (a panic becomes [`crate::abi::GmStatus::PANIC`] with its message),
+//! and installs a `log` logger that forwards records to the host, tagged with the plugin's name.
+
+/// An option the plugin accepts on the command line and in the config file.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionDef {
+    /// Long name without dashes: `libsqlite3-db`.
+    pub name: &'static str,
+    pub help: &'static str,
+    /// Passed to `create` when the option is not given.
+    pub default: Option<&'static str>,
+    /// Short form, e.g. `Some('p')` for `-p`.
+    pub short: Option<char>,
+    /// False for a switch (its value is `"true"` when given).
+    pub takes_value: bool,
+    /// This option is another spelling of the named option (e.g. `libdrizzle-host` of `mysql-host`).
+    pub alias_of: Option<&'static str>,
+}
+
+impl OptionDef {
+    /// An option taking a value, with an optional default.
+    pub const fn value(
+        name: &'static str,
+        help: &'static str,
+        default: Option<&'static str>,
+    ) -> Self {
+        OptionDef {
+            name,
+            help,
+            default,
+            short: None,
+            takes_value: true,
+            alias_of: None,
+        }
+    }
+    /// A switch.
+    pub const fn switch(name: &'static str, help: &'static str) -> Self {
+        OptionDef {
+            name,
+            help,
+            default: None,
+            short: None,
+            takes_value: false,
+            alias_of: None,
+        }
+    }
+    /// Another spelling of `target`.
+    pub const fn alias(name: &'static str, target: &'static str) -> Self {
+        OptionDef {
+            name,
+            help: "",
+            default: None,
+            short: None,
+            takes_value: true,
+            alias_of: Some(target),
+        }
+    }
+    /// The same option with a short form.
+    pub const fn with_short(mut self, c: char) -> Self {
+        self.short = Some(c);
+        self
+    }
+}
+
+/// The options the host resolved for this plugin (command line, config file, defaults), by
+/// canonical name. An option that was not given and has no default is absent.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    pub(crate) values: Vec<(String, Vec<u8>)>,
+}
+
+impl Options {
+    /// Builds an option set (used by the SDK glue and by plugin tests).
+    pub fn from_pairs<I, K, V>(pairs: I) -> Options
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Vec<u8>>,
+    {
+        Options {
+            values: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+    /// The raw value of `name`.
+    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    }
+    /// The value of `name` as text (lossy for non-UTF-8).
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.get_bytes(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+    /// A switch: given (any value but `false`/`0`) or not.
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name).as_deref(), Some(v) if v != "false" && v != "0")
+    }
+}
+
+/// Job priority as stored by queue backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    High = 0,
+    Normal = 1,
+    Low = 2,
+}
+
+impl Priority {
+    /// From the stored number; anything unknown is normal.
+    pub fn from_u32(p: u32) -> Priority {
+        match p {
+            0 => Priority::High,
+            2 => Priority::Low,
+            _ => Priority::Normal,
+        }
+    }
+}
+
+/// One background job as a queue stores it (borrowed).
+#[derive(Debug, Clone, Copy)]
+pub struct QueueJob<'a> {
+    pub unique: &'a [u8],
+    pub function: &'a [u8],
+    pub data: &'a [u8],
+    pub priority: Priority,
+    /// Epoch seconds when it may run; 0 = now.
+    pub when: i64,
+}
+
+/// Metadata every plugin declares.
+pub trait PluginInfo {
+    /// Canonical lowercase name: the file is `libgearmand_queue_<NAME>.so` / `..._protocol_<NAME>.so`.
+    const NAME: &'static str;
+    /// Other names `-q`/`-r` accept, case-insensitively (the original's spellings).
+    const ALIASES: &'static [&'static str] = &[];
+    const VERSION: &'static str;
+    const DESCRIPTION: &'static str;
+    const OPTIONS: &'static [OptionDef] = &[];
+}
+
+/// A persistent queue backend: the original's contract. Errors are one-line messages the host shows.
+///
+/// The host calls an instance from one thread at a time (not always the same one).
+pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
+    /// Connects / opens storage. A failure stops the server's startup with this message.
+    fn create(options: &Options) -> Result<Self, String>;
+    /// Stores a new background job; durable once `flush` returns Ok.
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String>;
+    /// Makes all earlier `add`s and `done`s durable.
+    fn flush(&mut self) -> Result<(), String>;
+    /// Removes a finished job; a missing job is not an error.
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String>;
+    /// Hands every stored job to `sink`, streaming (never all rows at once).
+    fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    ) -> Result<(), String>;
+    /// Called once at exit, after a last `flush`.
+    fn shutdown(&mut self) {}
+}
+
+/// What a codec's decode step asks of the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// Keep the connection; bytes not consumed are offered again with more.
+    Continue,
+    /// Close the connection after flushing what was written.
+    Close,
+}
+
+/// Where a codec puts what it decoded and any bytes it answers with directly.
+pub trait DecodeSink {
+    /// Hands one request to the host: a gear packet type (or `abi::kind::ADMIN_LINE`) and its args.
+    fn request(&mut self, kind: u32, args: &[&[u8]]);
+    /// Bytes to send back at once (e.g. a protocol error).
+    fn write(&mut self, bytes: &[u8]);
+}
+
+/// Per-connection protocol state: bytes in, gear requests out; gear responses in, bytes out.
+pub trait Codec: Send + 'static {
+    /// Decodes whole requests from `input`; returns bytes consumed and whether to keep the connection.
+    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded);
+    /// Encodes one response (a server-to-client packet type or `abi::kind::RAW`) onto `out`.
+    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded;
+}
+
+/// A protocol plugin: what port it listens on and a codec per connection.
+pub trait ProtocolPlugin: PluginInfo + Send + Sync + Sized + 'static {
+    type Codec: Codec;
+    fn create(options: &Options) -> Result<Self, String>;
+    /// Port number or service name; "0" = any free port.
+    fn listen_port(&self) -> &str;
+    /// A new connection from `peer`.
+    fn open(&self, peer: &str) -> Self::Codec;
+}

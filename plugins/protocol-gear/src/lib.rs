@@ -1,0 +1,1 @@
+//! The gear binary protocol codec (to be written).

@@ -1,0 +1,1 @@
+//! A test queue plugin (to be written).
