@@ -1,0 +1,1 @@
+//! The http protocol plugin (to be written).

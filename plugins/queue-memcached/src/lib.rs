@@ -1,0 +1,1 @@
+//! The memcached queue plugin (to be written).

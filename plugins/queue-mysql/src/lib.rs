@@ -1,0 +1,1 @@
+//! The mysql queue plugin (to be written).

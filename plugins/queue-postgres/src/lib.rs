@@ -1,0 +1,1 @@
+//! The postgres queue plugin (to be written).

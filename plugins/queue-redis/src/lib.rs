@@ -1,0 +1,1 @@
+//! The redis queue plugin (to be written).

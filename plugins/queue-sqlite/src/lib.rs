@@ -1,0 +1,1 @@
+//! The sqlite queue plugin (to be written).

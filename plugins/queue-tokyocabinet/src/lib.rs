@@ -1,0 +1,1 @@
+//! The tokyocabinet queue plugin (to be written).
