@@ -1,0 +1,305 @@
+//! gearmand-bench: a Gearman load generator that checks every reply, and a side-by-side
+//! comparison of two servers (ours and C gearmand).
+//!
+//! `gearmand-bench run --addr 127.0.0.1:4730 --scenario fg-small` runs one scenario against a
+//! server you started; `gearmand-bench compare` starts both servers itself and prints the table.
+
+mod chart;
+mod compare;
+mod proto;
+mod scenarios;
+mod stats;
+mod workers;
+
+use clap::{Parser, Subcommand};
+use scenarios::Params;
+use stats::Outcome;
+
+/// A named scenario: its load, the server options it needs, and what to clean up after it.
+pub struct Scenario {
+    pub name: &'static str,
+    pub params: Params,
+    pub run: fn(&Params) -> Result<Outcome, String>,
+    /// Extra server arguments; the flag says whether the server is C gearmand.
+    pub server_args: fn(bool) -> Vec<String>,
+    pub cleanup: fn(),
+}
+
+impl Scenario {
+    /// The parameters with job and connection counts multiplied by `scale` (for quick runs).
+    pub fn scaled(&self, scale: f64) -> Params {
+        let mut p = self.params.clone();
+        p.jobs = ((p.jobs as f64 * scale) as u64).max(p.clients as u64 * 10);
+        p.connections = ((p.connections as f64 * scale) as usize).max(10);
+        p
+    }
+}
+
+fn params(clients: usize, workers: usize, inflight: usize, payload: usize, jobs: u64) -> Params {
+    Params {
+        addr: String::new(),
+        pid: 0,
+        clients,
+        workers,
+        inflight,
+        payload,
+        jobs,
+        connections: 0,
+    }
+}
+
+fn none(_: bool) -> Vec<String> {
+    Vec::new()
+}
+
+fn nothing() {}
+
+const SQLITE_DB: &str = "/tmp/gearmand-bench-queue.sqlite";
+const PG_TABLE: &str = "gearmand_bench_queue";
+
+fn sqlite_args(is_c: bool) -> Vec<String> {
+    let _ = std::fs::remove_file(SQLITE_DB);
+    let module = if is_c { "libsqlite3" } else { "sqlite" };
+    ["-q", module, "--libsqlite3-db", SQLITE_DB]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn postgres_args(_: bool) -> Vec<String> {
+    drop_pg_table();
+    let conninfo = "host=127.0.0.1 user=postgres dbname=test";
+    [
+        "-q",
+        "postgres",
+        "--libpq-conninfo",
+        conninfo,
+        "--libpq-table",
+        PG_TABLE,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn drop_pg_table() {
+    let _ = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+        .arg(format!("DROP TABLE IF EXISTS {PG_TABLE}"))
+        .output();
+}
+
+fn cleanup_sqlite() {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{SQLITE_DB}{suffix}"));
+    }
+}
+
+/// Every scenario, in the order.
+fn all_scenarios() -> Vec<Scenario> {
+    let mut idle = params(1, 0, 1, 8, 0);
+    idle.connections = 5000;
+    let s = |name, params, run, server_args: fn(bool) -> Vec<String>, cleanup: fn()| Scenario {
+        name,
+        params,
+        run,
+        server_args,
+        cleanup,
+    };
+    vec![
+        s(
+            "fg-4x4",
+            params(4, 4, 1, 100, 40_000),
+            scenarios::foreground,
+            none,
+            nothing,
+        ),
+        s(
+            "fg-16x8x8",
+            params(16, 8, 8, 100, 160_000),
+            scenarios::foreground,
+            none,
+            nothing,
+        ),
+        s(
+            "fg-64k",
+            params(4, 4, 1, 65536, 10_000),
+            scenarios::foreground,
+            none,
+            nothing,
+        ),
+        s(
+            "bg-200k",
+            params(4, 4, 64, 100, 200_000),
+            scenarios::background,
+            none,
+            nothing,
+        ),
+        s(
+            "deep-1m",
+            params(4, 0, 64, 100, 1_000_000),
+            scenarios::deep,
+            none,
+            nothing,
+        ),
+        s(
+            "echo",
+            params(4, 0, 64, 100, 200_000),
+            scenarios::echo,
+            none,
+            nothing,
+        ),
+        s("idle-5k", idle, scenarios::idle, none, nothing),
+        s(
+            "bg-sqlite",
+            params(4, 4, 64, 100, 20_000),
+            scenarios::background,
+            sqlite_args,
+            cleanup_sqlite,
+        ),
+        s(
+            "bg-postgres",
+            params(4, 4, 64, 100, 20_000),
+            scenarios::background,
+            postgres_args,
+            drop_pg_table,
+        ),
+    ]
+}
+
+#[derive(Parser)]
+#[command(
+    name = "gearmand-bench",
+    about = "Gearman load generator and server comparison"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run one scenario against a running server.
+    Run {
+        #[arg(long, default_value = "127.0.0.1:4730")]
+        addr: String,
+        /// Server pid, for CPU and memory figures from /proc.
+        #[arg(long, default_value_t = 0)]
+        pid: u32,
+        #[arg(long)]
+        scenario: String,
+        /// Multiply job and connection counts (0.1 for a quick run).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// Start both servers and compare them, scenario by scenario, alternating runs.
+    Compare {
+        #[arg(long, default_value = "target/release/gearmand")]
+        ours: String,
+        #[arg(long, default_value = "/usr/sbin/gearmand")]
+        theirs: String,
+        #[arg(long, default_value_t = 4)]
+        ours_threads: u32,
+        #[arg(long, default_value_t = 4)]
+        theirs_threads: u32,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Comma-separated scenario names (default: all).
+        #[arg(long)]
+        scenarios: Option<String>,
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Where to write the SVG chart.
+        #[arg(long)]
+        svg: Option<String>,
+    },
+    /// List the scenarios.
+    List,
+}
+
+fn raise_fd_limit() {
+    let lim = libc::rlimit {
+        rlim_cur: 65536,
+        rlim_max: 65536,
+    };
+    // SAFETY: setrlimit reads a valid rlimit struct; failure just leaves the old limit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+}
+
+fn select(names: Option<&str>) -> Result<Vec<Scenario>, String> {
+    let all = all_scenarios();
+    let Some(names) = names else { return Ok(all) };
+    let wanted: Vec<&str> = names.split(',').collect();
+    if let Some(bad) = wanted.iter().find(|w| !all.iter().any(|s| s.name == **w)) {
+        return Err(format!("unknown scenario {bad}; see `gearmand-bench list`"));
+    }
+    Ok(all
+        .into_iter()
+        .filter(|s| wanted.contains(&s.name))
+        .collect())
+}
+
+fn main() {
+    raise_fd_limit();
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::List => {
+            for s in all_scenarios() {
+                println!("{:12} {:?}", s.name, s.params);
+            }
+            Ok(())
+        }
+        Cmd::Run {
+            addr,
+            pid,
+            scenario,
+            scale,
+        } => select(Some(&scenario)).and_then(|sc| {
+            let params = Params {
+                addr,
+                pid,
+                ..sc[0].scaled(scale)
+            };
+            let mut o = (sc[0].run)(&params)?;
+            o.scenario = scenario;
+            println!("{}", o.result_line());
+            Ok(())
+        }),
+        Cmd::Compare {
+            ours,
+            theirs,
+            ours_threads,
+            theirs_threads,
+            rounds,
+            scenarios,
+            scale,
+            svg,
+        } => select(scenarios.as_deref()).and_then(|scs| {
+            let servers = [
+                compare::ServerSpec {
+                    label: "ours".into(),
+                    path: ours,
+                    threads: ours_threads,
+                    is_c: false,
+                },
+                compare::ServerSpec {
+                    label: "C gearmand".into(),
+                    path: theirs,
+                    threads: theirs_threads,
+                    is_c: true,
+                },
+            ];
+            let results = compare::run(&servers, &scs, rounds, scale);
+            let rows = compare::rows(&scs, &results);
+            println!("{}", compare::table(&servers, &rows));
+            match svg {
+                Some(path) => chart::draw(&path, "gearmand-rs vs C gearmand 1.1.20", &rows),
+                None => Ok(()),
+            }
+        }),
+    };
+    if let Err(e) = result {
+        eprintln!("gearmand-bench: {e}");
+        std::process::exit(1);
+    }
+}
