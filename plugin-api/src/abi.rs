@@ -63,7 +63,9 @@ impl GmPluginKind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct GmSlice {
+    /// First byte (may be null when `len` is 0).
     pub ptr: *const u8,
+    /// Number of bytes.
     pub len: usize,
 }
 
@@ -98,7 +100,9 @@ impl GmSlice {
 /// A host-owned buffer a plugin writes an error message into (truncated to `cap`).
 #[repr(C)]
 pub struct GmErrorBuf {
+    /// Start of the host's buffer.
     pub buf: *mut u8,
+    /// Capacity of `buf` in bytes; longer messages are truncated.
     pub cap: usize,
     /// Bytes written so far; the plugin sets it.
     pub len: usize,
@@ -126,26 +130,34 @@ pub struct GmOptionSpec {
 pub struct GmOptionValue {
     /// The canonical option name (never an alias), NUL-terminated.
     pub name: *const c_char,
+    /// The value's bytes.
     pub value: GmSlice,
 }
 
 /// The static description a plugin returns from its entry point.
 #[repr(C)]
 pub struct GmPluginHeader {
+    /// [`PLUGIN_MAGIC`].
     pub magic: u32,
+    /// [`ABI_MAJOR`] the plugin was built with.
     pub abi_major: u16,
+    /// [`ABI_MINOR`] the plugin was built with.
     pub abi_minor: u16,
+    /// Queue or protocol; must match the file name.
     pub kind: GmPluginKind,
     /// Canonical module name, lowercase, NUL-terminated: `sqlite`, `http`.
     pub name: *const c_char,
     /// Other names `-q`/`-r` accept (compared case-insensitively): `libsqlite3`.
     pub aliases: *const *const c_char,
+    /// Number of entries in `aliases`.
     pub n_aliases: usize,
     /// The plugin's own version, NUL-terminated.
     pub version: *const c_char,
     /// One line for `--help`, NUL-terminated.
     pub description: *const c_char,
+    /// The options the plugin accepts.
     pub options: *const GmOptionSpec,
+    /// Number of entries in `options`.
     pub n_options: usize,
     /// Points to a [`GmQueueVtable`] or [`GmProtocolVtable`] according to `kind`.
     pub vtable: *const c_void,
@@ -155,10 +167,15 @@ pub struct GmPluginHeader {
 
 /// Log levels of [`GmHostApi::log`], the `log` crate's numbering.
 pub mod level {
+    /// An error.
     pub const ERROR: u32 = 1;
+    /// A warning.
     pub const WARN: u32 = 2;
+    /// Information.
     pub const INFO: u32 = 3;
+    /// Debugging detail.
     pub const DEBUG: u32 = 4;
+    /// Very detailed tracing.
     pub const TRACE: u32 = 5;
 }
 
@@ -167,8 +184,11 @@ pub mod level {
 pub struct GmHostApi {
     /// `size_of::<GmHostApi>()` as the host knows it; append-only like the vtables.
     pub size: usize,
+    /// [`ABI_MAJOR`] of the host.
     pub abi_major: u16,
+    /// [`ABI_MINOR`] of the host.
     pub abi_minor: u16,
+    /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
     /// Writes one log record into the host's log, attributed to `plugin` (the plugin's name).
     pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice),
@@ -192,16 +212,22 @@ pub type GmDestroyFn = unsafe extern "C" fn(instance: *mut c_void);
 
 /// Job priorities as stored by every backend.
 pub mod priority {
+    /// High priority.
     pub const HIGH: u32 = 0;
+    /// Normal priority.
     pub const NORMAL: u32 = 1;
+    /// Low priority.
     pub const LOW: u32 = 2;
 }
 
 /// One background job as a queue backend stores it.
 #[repr(C)]
 pub struct GmQueueItem {
+    /// The job's unique id.
     pub unique: GmSlice,
+    /// The function name.
     pub function: GmSlice,
+    /// The job's payload.
     pub data: GmSlice,
     /// [`priority`]: 0 high, 1 normal, 2 low.
     pub priority: u32,
@@ -217,6 +243,7 @@ pub type GmReplayFn = unsafe extern "C" fn(ctx: *mut c_void, item: *const GmQueu
 /// Threading: the host calls one instance from one thread at a time, but not always the same thread.
 #[repr(C)]
 pub struct GmQueueVtable {
+    /// Creates an instance from its resolved options.
     pub create: GmCreateFn,
     /// Stores a new background job. Durable after the next successful `flush`.
     pub add: unsafe extern "C" fn(
@@ -260,8 +287,11 @@ pub mod kind {
 /// arguments in the order of the gear protocol, the trailing data last.
 #[repr(C)]
 pub struct GmRequest {
+    /// A gear packet type or a [`kind`] host kind.
     pub kind: u32,
+    /// The arguments, data last.
     pub args: *const GmSlice,
+    /// Number of arguments.
     pub n_args: usize,
 }
 
@@ -272,6 +302,7 @@ pub type GmResponse = GmRequest;
 /// Where a codec delivers what it decoded.
 #[repr(C)]
 pub struct GmRequestSink {
+    /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
     /// Hands one request to the host (copied before the call returns).
     pub request: unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest),
@@ -280,7 +311,9 @@ pub struct GmRequestSink {
 /// A host-owned output buffer a codec appends wire bytes to.
 #[repr(C)]
 pub struct GmWriter {
+    /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
+    /// Appends `bytes` to the host's buffer.
     pub write: unsafe extern "C" fn(ctx: *mut c_void, bytes: GmSlice),
 }
 
@@ -289,6 +322,7 @@ pub struct GmWriter {
 /// is only touched from the I/O thread that owns the socket.
 #[repr(C)]
 pub struct GmProtocolVtable {
+    /// Creates an instance from its resolved options.
     pub create: GmCreateFn,
     /// The port (number or service name) to listen on, borrowed from the instance; "0" = any free.
     pub listen_port: unsafe extern "C" fn(instance: *mut c_void) -> GmSlice,
@@ -312,5 +346,6 @@ pub struct GmProtocolVtable {
     ) -> GmStatus,
     /// The connection is gone; free the codec state.
     pub conn_close: unsafe extern "C" fn(conn: *mut c_void),
+    /// Releases the instance at exit.
     pub destroy: GmDestroyFn,
 }

@@ -6,47 +6,89 @@
 
 /// Gear packet type numbers.
 pub mod ptype {
+    /// Worker: can do this function (W→S).
     pub const CAN_DO: u32 = 1;
+    /// Worker: no longer does this function (W→S).
     pub const CANT_DO: u32 = 2;
+    /// Worker: forget all functions (W→S).
     pub const RESET_ABILITIES: u32 = 3;
+    /// Worker: about to sleep, wake me with NOOP (W→S).
     pub const PRE_SLEEP: u32 = 4;
+    /// Unused type number; answered with INVALID_COMMAND.
     pub const UNUSED: u32 = 5;
+    /// Server: wake up, there may be work (S→W).
     pub const NOOP: u32 = 6;
+    /// Client: submit a normal-priority foreground job (C→S).
     pub const SUBMIT_JOB: u32 = 7;
+    /// Server: the job handle of a submitted job (S→C).
     pub const JOB_CREATED: u32 = 8;
+    /// Worker: give me a job (W→S).
     pub const GRAB_JOB: u32 = 9;
+    /// Server: no job for you (S→W).
     pub const NO_JOB: u32 = 10;
+    /// Server: a job for you: handle, function, data (S→W).
     pub const JOB_ASSIGN: u32 = 11;
+    /// Worker progress (numerator/denominator), forwarded to clients.
     pub const WORK_STATUS: u32 = 12;
+    /// Worker: job done with result data, forwarded to clients.
     pub const WORK_COMPLETE: u32 = 13;
+    /// Worker: job failed, forwarded to clients.
     pub const WORK_FAIL: u32 = 14;
+    /// Client: status of a job handle (C→S).
     pub const GET_STATUS: u32 = 15;
+    /// Any: echo this data back (→S).
     pub const ECHO_REQ: u32 = 16;
+    /// Server: the echoed data (S→).
     pub const ECHO_RES: u32 = 17;
+    /// Client: submit a normal-priority background job (C→S).
     pub const SUBMIT_JOB_BG: u32 = 18;
+    /// Server: an error code and text (S→).
     pub const ERROR: u32 = 19;
+    /// Server: answer to GET_STATUS (S→C).
     pub const STATUS_RES: u32 = 20;
+    /// Client: submit a high-priority foreground job (C→S).
     pub const SUBMIT_JOB_HIGH: u32 = 21;
+    /// Any: set this connection's id, shown by the admin `workers` command.
     pub const SET_CLIENT_ID: u32 = 22;
+    /// Worker: can do this function, with a timeout (W→S).
     pub const CAN_DO_TIMEOUT: u32 = 23;
+    /// Not implemented by the server; answered with INVALID_COMMAND.
     pub const ALL_YOURS: u32 = 24;
+    /// Worker: job failed with exception data, forwarded to clients.
     pub const WORK_EXCEPTION: u32 = 25;
+    /// Any: set a connection option (`exceptions`).
     pub const OPTION_REQ: u32 = 26;
+    /// Server: the option was accepted (S→).
     pub const OPTION_RES: u32 = 27;
+    /// Worker: partial result data, forwarded to clients.
     pub const WORK_DATA: u32 = 28;
+    /// Worker: warning data, forwarded to clients.
     pub const WORK_WARNING: u32 = 29;
+    /// Worker: give me a job, with its unique id (W→S).
     pub const GRAB_JOB_UNIQ: u32 = 30;
+    /// Server: a job with its unique id (S→W).
     pub const JOB_ASSIGN_UNIQ: u32 = 31;
+    /// Client: submit a high-priority background job (C→S).
     pub const SUBMIT_JOB_HIGH_BG: u32 = 32;
+    /// Client: submit a low-priority foreground job (C→S).
     pub const SUBMIT_JOB_LOW: u32 = 33;
+    /// Client: submit a low-priority background job (C→S).
     pub const SUBMIT_JOB_LOW_BG: u32 = 34;
+    /// Client: cron-scheduled job; parsed, then refused (not implemented).
     pub const SUBMIT_JOB_SCHED: u32 = 35;
+    /// Client: background job to run at an epoch time (C→S).
     pub const SUBMIT_JOB_EPOCH: u32 = 36;
+    /// Client: foreground map/reduce job (C→S).
     pub const SUBMIT_REDUCE_JOB: u32 = 37;
+    /// Client: background map/reduce job (C→S).
     pub const SUBMIT_REDUCE_JOB_BACKGROUND: u32 = 38;
+    /// Worker: give me a job with unique id and reducer (W→S).
     pub const GRAB_JOB_ALL: u32 = 39;
+    /// Server: a job with unique id and reducer (S→W).
     pub const JOB_ASSIGN_ALL: u32 = 40;
+    /// Client: status of a job by unique id (C→S).
     pub const GET_STATUS_UNIQUE: u32 = 41;
+    /// Server: answer to GET_STATUS_UNIQUE (S→C).
     pub const STATUS_RES_UNIQUE: u32 = 42;
     /// One past the highest valid type.
     pub const END: u32 = 43;

@@ -3,8 +3,12 @@
 //! - [`abi`]: the versioned `#[repr(C)]` boundary (mirrored by `include/gearmand_plugin.h`).
 //! - [`sdk`]: safe traits and export macros so a Rust plugin contains no `unsafe`.
 //! - [`gear`]: gear packet type numbers and argument layouts.
+//! - [`export_queue_plugin!`] and [`export_protocol_plugin!`]: the one line a plugin adds to export
+//!   itself (their glue lives in the hidden `export` module).
 
 pub mod abi;
+#[doc(hidden)]
+pub mod export;
 pub mod gear;
 pub mod sdk;
 

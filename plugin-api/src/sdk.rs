@@ -15,6 +15,7 @@
 pub struct OptionDef {
     /// Long name without dashes: `libsqlite3-db`.
     pub name: &'static str,
+    /// One-line help shown by `--help`.
     pub help: &'static str,
     /// Passed to `create` when the option is not given.
     pub default: Option<&'static str>,
@@ -114,8 +115,11 @@ impl Options {
 /// Job priority as stored by queue backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Priority {
+    /// Runs before normal and low jobs.
     High = 0,
+    /// The default.
     Normal = 1,
+    /// Runs after high and normal jobs.
     Low = 2,
 }
 
@@ -133,9 +137,13 @@ impl Priority {
 /// One background job as a queue stores it (borrowed).
 #[derive(Debug, Clone, Copy)]
 pub struct QueueJob<'a> {
+    /// The job's unique id.
     pub unique: &'a [u8],
+    /// The function name.
     pub function: &'a [u8],
+    /// The job's payload.
     pub data: &'a [u8],
+    /// The job's priority.
     pub priority: Priority,
     /// Epoch seconds when it may run; 0 = now.
     pub when: i64,
@@ -147,8 +155,11 @@ pub trait PluginInfo {
     const NAME: &'static str;
     /// Other names `-q`/`-r` accept, case-insensitively (the original's spellings).
     const ALIASES: &'static [&'static str] = &[];
+    /// The plugin's own version.
     const VERSION: &'static str;
+    /// One line for `--help`.
     const DESCRIPTION: &'static str;
+    /// The options the plugin accepts (shown under its name in `--help`).
     const OPTIONS: &'static [OptionDef] = &[];
 }
 
@@ -200,7 +211,9 @@ pub trait Codec: Send + 'static {
 
 /// A protocol plugin: what port it listens on and a codec per connection.
 pub trait ProtocolPlugin: PluginInfo + Send + Sync + Sized + 'static {
+    /// The per-connection codec.
     type Codec: Codec;
+    /// Starts the protocol from its resolved options; a failure stops startup with this message.
     fn create(options: &Options) -> Result<Self, String>;
     /// Port number or service name; "0" = any free port.
     fn listen_port(&self) -> &str;

@@ -1,0 +1,312 @@
+//! Plugin instances behind safe types: a queue, a protocol and its per-connection codec state.
+//! Each call goes through the vtable with borrowed arguments; host callbacks the plugin calls
+//! back into (replay sink, request sink, writer) catch panics and re-raise them only once the
+//! plugin has returned, so no unwind ever crosses plugin frames.
+
+use super::{array, create, with_error};
+use crate::frame::Frame;
+use crate::queue::StoredJob;
+use gearmand_plugin_api::abi::*;
+use gearmand_plugin_api::gear::MAX_ARGS;
+use std::any::Any;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+
+/// A panic raised by a host callback while the plugin was on the stack; re-raised once the plugin
+/// has returned, so it never unwinds through foreign frames.
+type HostPanic = Option<Box<dyn Any + Send>>;
+
+/// A queue plugin instance. The ABI lets one thread at a time call it, which `&mut self` ensures.
+pub struct QueueInstance {
+    vt: &'static GmQueueVtable,
+    ptr: *mut c_void,
+}
+
+// SAFETY: the queue contract allows calls from any thread, one at a time.
+unsafe impl Send for QueueInstance {}
+
+impl QueueInstance {
+    pub fn create(vt: &'static GmQueueVtable, opts: &[(String, Vec<u8>)]) -> Result<Self, String> {
+        Ok(QueueInstance {
+            vt,
+            ptr: create(vt.create, opts)?,
+        })
+    }
+
+    pub fn add(&mut self, job: &StoredJob<'_>) -> Result<(), String> {
+        let item = queue_item(job);
+        // SAFETY: `ptr` is a live instance; `item` borrows `job` for the call.
+        with_error(|err| unsafe { (self.vt.add)(self.ptr, &item, err) })
+    }
+
+    pub fn flush(&mut self) -> Result<(), String> {
+        // SAFETY: `ptr` is a live instance.
+        with_error(|err| unsafe { (self.vt.flush)(self.ptr, err) })
+    }
+
+    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+        let (u, f) = (GmSlice::new(unique), GmSlice::new(function));
+        // SAFETY: `ptr` is a live instance; the slices borrow the arguments for the call.
+        with_error(|err| unsafe { (self.vt.done)(self.ptr, u, f, err) })
+    }
+
+    pub fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut ctx = ReplayCtx {
+            sink,
+            error: None,
+            panic: None,
+        };
+        let ctx_ptr = &mut ctx as *mut ReplayCtx<'_> as *mut c_void;
+        // SAFETY: `ctx` outlives the call and is only touched by `replay_job` during it.
+        let result =
+            with_error(|err| unsafe { (self.vt.replay)(self.ptr, replay_job, ctx_ptr, err) });
+        if let Some(payload) = ctx.panic {
+            resume_unwind(payload);
+        }
+        // The host's own reason for stopping beats the plugin's report of it.
+        result.map_err(|plugin_msg| ctx.error.unwrap_or(plugin_msg))
+    }
+
+    /// Last flush and release (the ABI's `destroy`); the instance is gone afterwards.
+    pub fn destroy(mut self) {
+        let ptr = std::mem::replace(&mut self.ptr, null_mut());
+        // SAFETY: `ptr` is live and, now taken out of `self`, destroyed exactly once.
+        unsafe { (self.vt.destroy)(ptr) }
+    }
+}
+
+impl Drop for QueueInstance {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: not yet destroyed (destroy() nulls the pointer).
+            unsafe { (self.vt.destroy)(self.ptr) }
+        }
+    }
+}
+
+fn queue_item(job: &StoredJob<'_>) -> GmQueueItem {
+    GmQueueItem {
+        unique: GmSlice::new(job.unique),
+        function: GmSlice::new(job.function),
+        data: GmSlice::new(job.data),
+        priority: job.priority,
+        when: job.when,
+    }
+}
+
+struct ReplayCtx<'a> {
+    sink: &'a mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
+    error: Option<String>,
+    panic: HostPanic,
+}
+
+/// `GmReplayFn`: one stored job from the plugin into the host's sink.
+unsafe extern "C" fn replay_job(ctx: *mut c_void, item: *const GmQueueItem) -> GmStatus {
+    // SAFETY: `ctx` is the `ReplayCtx` passed to `replay`, alive for the whole call.
+    let ctx = &mut *(ctx as *mut ReplayCtx<'_>);
+    // SAFETY: the plugin passes a valid item whose slices live during this call.
+    let Some(item) = item.as_ref() else {
+        return GmStatus::ERROR;
+    };
+    let job = StoredJob {
+        unique: item.unique.as_bytes(),
+        function: item.function.as_bytes(),
+        data: item.data.as_bytes(),
+        priority: item.priority,
+        when: item.when,
+    };
+    match catch_unwind(AssertUnwindSafe(|| (ctx.sink)(&job))) {
+        Ok(Ok(())) => GmStatus::OK,
+        Ok(Err(e)) => {
+            ctx.error = Some(e);
+            GmStatus::ERROR
+        }
+        Err(payload) => {
+            ctx.panic = Some(payload);
+            GmStatus::ERROR
+        }
+    }
+}
+
+/// A protocol plugin instance, shared by every I/O thread (the ABI requires `conn_open` and
+/// `listen_port` to be callable from any thread).
+pub struct ProtocolInstance {
+    vt: &'static GmProtocolVtable,
+    ptr: *mut c_void,
+}
+
+// SAFETY: see the type's doc: the protocol contract makes the instance thread-safe.
+unsafe impl Send for ProtocolInstance {}
+// SAFETY: as above.
+unsafe impl Sync for ProtocolInstance {}
+
+impl ProtocolInstance {
+    pub fn create(
+        vt: &'static GmProtocolVtable,
+        opts: &[(String, Vec<u8>)],
+    ) -> Result<Self, String> {
+        Ok(ProtocolInstance {
+            vt,
+            ptr: create(vt.create, opts)?,
+        })
+    }
+
+    pub fn listen_port(&self) -> String {
+        // SAFETY: `ptr` is live; the returned slice borrows the instance and is copied at once.
+        unsafe {
+            let port = (self.vt.listen_port)(self.ptr);
+            String::from_utf8_lossy(port.as_bytes()).into_owned()
+        }
+    }
+
+    /// A codec for a new connection; `None` if the plugin refused it.
+    pub fn open(&self, peer: &str) -> Option<ConnInstance> {
+        // SAFETY: `ptr` is live; `peer` is borrowed for the call.
+        let conn = unsafe { (self.vt.conn_open)(self.ptr, GmSlice::new(peer.as_bytes())) };
+        (!conn.is_null()).then_some(ConnInstance {
+            vt: self.vt,
+            ptr: conn,
+        })
+    }
+}
+
+impl Drop for ProtocolInstance {
+    fn drop(&mut self) {
+        // SAFETY: the last owner drops it once; no connection outlives it (they hold an Arc).
+        unsafe { (self.vt.destroy)(self.ptr) }
+    }
+}
+
+/// One connection's codec state inside a protocol plugin; closed on drop.
+pub struct ConnInstance {
+    vt: &'static GmProtocolVtable,
+    ptr: *mut c_void,
+}
+
+// SAFETY: a connection's state is touched by one thread at a time (`&mut self`), which may
+// change when a connection moves between threads.
+unsafe impl Send for ConnInstance {}
+
+/// Decode status as the ABI reports it.
+pub enum Status {
+    Continue,
+    Close,
+}
+
+fn status(s: GmStatus) -> Status {
+    match s {
+        GmStatus::OK => Status::Continue,
+        GmStatus::CLOSE => Status::Close,
+        other => {
+            log::error!(
+                "protocol plugin failed (status {}); closing the connection",
+                other.0
+            );
+            Status::Close
+        }
+    }
+}
+
+struct SinkCtx<'a> {
+    on_request: &'a mut dyn FnMut(Frame),
+    panic: HostPanic,
+}
+
+impl ConnInstance {
+    pub fn decode(
+        &mut self,
+        input: &[u8],
+        on_request: &mut dyn FnMut(Frame),
+        out: &mut Vec<u8>,
+    ) -> (usize, Status) {
+        let mut ctx = SinkCtx {
+            on_request,
+            panic: None,
+        };
+        let sink = GmRequestSink {
+            ctx: &mut ctx as *mut SinkCtx<'_> as *mut c_void,
+            request: take_request,
+        };
+        let writer = writer(out);
+        let mut consumed = 0usize;
+        // SAFETY: every pointer is valid for the call and only used during it.
+        let s = unsafe {
+            (self.vt.conn_decode)(self.ptr, GmSlice::new(input), &mut consumed, &sink, &writer)
+        };
+        if let Some(payload) = ctx.panic {
+            resume_unwind(payload);
+        }
+        (consumed.min(input.len()), status(s))
+    }
+
+    pub fn encode(&mut self, resp: &Frame, out: &mut Vec<u8>) -> Status {
+        let mut args = [GmSlice::EMPTY; MAX_ARGS];
+        for (slot, a) in args.iter_mut().zip(resp.args()) {
+            *slot = GmSlice::new(a);
+        }
+        let response = GmResponse {
+            kind: resp.kind(),
+            args: args.as_ptr(),
+            n_args: resp.len(),
+        };
+        let writer = writer(out);
+        // SAFETY: `response` borrows `resp` and `writer` borrows `out` for the call.
+        status(unsafe { (self.vt.conn_encode)(self.ptr, &response, &writer) })
+    }
+}
+
+impl Drop for ConnInstance {
+    fn drop(&mut self) {
+        // SAFETY: the connection state is live and closed exactly once, here.
+        unsafe { (self.vt.conn_close)(self.ptr) }
+    }
+}
+
+fn writer(out: &mut Vec<u8>) -> GmWriter {
+    GmWriter {
+        ctx: out as *mut Vec<u8> as *mut c_void,
+        write: append,
+    }
+}
+
+/// `GmWriter::write`: appends to the host's output buffer.
+unsafe extern "C" fn append(ctx: *mut c_void, bytes: GmSlice) {
+    // SAFETY: `ctx` is the `Vec<u8>` passed by `writer`, alive and exclusively ours during the
+    // call; `bytes` is valid for the call. Extending a Vec can only panic on capacity overflow,
+    // which aborts rather than unwinding in practice; catch it anyway.
+    let out = &mut *(ctx as *mut Vec<u8>);
+    let _ = catch_unwind(AssertUnwindSafe(|| out.extend_from_slice(bytes.as_bytes())));
+}
+
+/// `GmRequestSink::request`: copies one decoded request into a [`Frame`] for the host.
+unsafe extern "C" fn take_request(ctx: *mut c_void, request: *const GmRequest) {
+    // SAFETY: `ctx` is the `SinkCtx` of the running `decode`; `request` and its slices are valid
+    // for this call.
+    let ctx = &mut *(ctx as *mut SinkCtx<'_>);
+    let Some(request) = request.as_ref() else {
+        return;
+    };
+    let raw = array(request.args, request.n_args);
+    if raw.len() > MAX_ARGS {
+        log::warn!(
+            "a protocol plugin sent {} arguments; extra ones dropped",
+            raw.len()
+        );
+    }
+    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    let n = raw.len().min(MAX_ARGS);
+    for (slot, a) in args.iter_mut().zip(raw) {
+        *slot = a.as_bytes();
+    }
+    // One allocation per request: the frame's buffer, sized up front.
+    let frame = Frame::with_args(request.kind, &args[..n]);
+    if ctx.panic.is_none() {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (ctx.on_request)(frame))) {
+            ctx.panic = Some(payload);
+        }
+    }
+}

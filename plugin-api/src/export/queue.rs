@@ -1,0 +1,118 @@
+//! The queue half of the export glue: `extern "C"` shims from [`GmQueueVtable`] to
+//! [`QueuePlugin`]. Every shim runs the trait method under [`guarded`] (panics caught, errors
+//! written to the host's buffer).
+
+use super::{guarded, guarded_or, hand_over, install_logger, instance_mut, read_options};
+use crate::abi::*;
+use crate::sdk::*;
+use std::ffi::c_void;
+
+pub(super) fn queue_vtable<T: QueuePlugin>() -> GmQueueVtable {
+    GmQueueVtable {
+        create: q_create::<T>,
+        add: q_add::<T>,
+        flush: q_flush::<T>,
+        done: q_done::<T>,
+        replay: q_replay::<T>,
+        destroy: q_destroy::<T>,
+    }
+}
+
+unsafe extern "C" fn q_create<T: QueuePlugin>(
+    host: *const GmHostApi,
+    options: *const GmOptionValue,
+    n_options: usize,
+    instance: *mut *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus {
+    guarded(err, || {
+        install_logger::<T>(host)?;
+        let queue = T::create(&read_options(options, n_options))?;
+        hand_over(instance, queue)
+    })
+}
+
+/// Borrows a [`GmQueueItem`] as a [`QueueJob`].
+///
+/// # Safety
+/// The item's slices are valid for `'a`.
+unsafe fn queue_job<'a>(item: &GmQueueItem) -> QueueJob<'a> {
+    QueueJob {
+        unique: item.unique.as_bytes(),
+        function: item.function.as_bytes(),
+        data: item.data.as_bytes(),
+        priority: Priority::from_u32(item.priority),
+        when: item.when,
+    }
+}
+
+unsafe extern "C" fn q_add<T: QueuePlugin>(
+    instance: *mut c_void,
+    item: *const GmQueueItem,
+    err: *mut GmErrorBuf,
+) -> GmStatus {
+    guarded(err, || {
+        let queue = instance_mut::<T>(instance)?;
+        let item = item.as_ref().ok_or("the host passed a null job")?;
+        queue.add(&queue_job(item))
+    })
+}
+
+unsafe extern "C" fn q_flush<T: QueuePlugin>(
+    instance: *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus {
+    guarded(err, || instance_mut::<T>(instance)?.flush())
+}
+
+unsafe extern "C" fn q_done<T: QueuePlugin>(
+    instance: *mut c_void,
+    unique: GmSlice,
+    function: GmSlice,
+    err: *mut GmErrorBuf,
+) -> GmStatus {
+    guarded(err, || {
+        instance_mut::<T>(instance)?.done(unique.as_bytes(), function.as_bytes())
+    })
+}
+
+unsafe extern "C" fn q_replay<T: QueuePlugin>(
+    instance: *mut c_void,
+    callback: GmReplayFn,
+    ctx: *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus {
+    guarded(err, || {
+        let queue = instance_mut::<T>(instance)?;
+        queue.replay(&mut |job: &QueueJob<'_>| {
+            let item = GmQueueItem {
+                unique: GmSlice::new(job.unique),
+                function: GmSlice::new(job.function),
+                data: GmSlice::new(job.data),
+                priority: job.priority as u32,
+                when: job.when,
+            };
+            // SAFETY: `callback` and `ctx` come from the host for the duration of this call; the
+            // item borrows `job`, which outlives the call.
+            match callback(ctx, &item) {
+                GmStatus::OK => Ok(()),
+                status => Err(format!("the host stopped the replay (status {})", status.0)),
+            }
+        })
+    })
+}
+
+unsafe extern "C" fn q_destroy<T: QueuePlugin>(instance: *mut c_void) {
+    if instance.is_null() {
+        return;
+    }
+    // SAFETY: the host calls destroy once, with a pointer `q_create` produced.
+    let mut queue = Box::from_raw(instance as *mut T);
+    guarded_or((), move || {
+        if let Err(e) = queue.flush() {
+            log::error!("last flush failed: {e}");
+        }
+        queue.shutdown();
+        drop(queue);
+    });
+}

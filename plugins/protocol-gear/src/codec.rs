@@ -1,0 +1,145 @@
+//! Phase two: the per-connection codec. Decoding walks the input frame by frame, letting
+//! [`crate::scan`] judge each boundary, then splits accepted packets into arguments (on the
+//! stack, no allocation) and hands them to the host. Encoding writes `\0RES` packets whose body
+//! is the arguments joined by NUL bytes, or raw admin reply bytes.
+
+use crate::scan::{scan, Magic, Scan, HEADER_LEN, RES_MAGIC};
+use gearmand_plugin_api::abi::kind;
+use gearmand_plugin_api::gear::{self, ptype, Layout, MAX_ARGS};
+use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+
+/// Body of the reply to a packet sent with the `\0RES` magic.
+const INVALID_MAGIC_BODY: &[u8] = b"INVALID_MAGIC\0Request magic expected";
+
+/// Gear needs no state between frames: every boundary is judged on its own bytes.
+#[derive(Debug, Default)]
+pub struct GearCodec;
+
+impl GearCodec {
+    /// A codec for a new connection.
+    pub fn new() -> GearCodec {
+        GearCodec
+    }
+}
+
+impl Codec for GearCodec {
+    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
+        let mut used = 0;
+        loop {
+            let rest = &input[used..];
+            match scan(rest) {
+                Scan::NeedMore => return (used, Decoded::Continue),
+                Scan::Close(why) => {
+                    log::debug!("closing connection: {why}");
+                    return (used, Decoded::Close);
+                }
+                Scan::Line { end, used: n } => {
+                    sink.request(kind::ADMIN_LINE, &[&rest[..end]]);
+                    used += n;
+                }
+                Scan::Packet {
+                    magic,
+                    ptype,
+                    layout,
+                    body_len,
+                } => {
+                    let body = &rest[HEADER_LEN..HEADER_LEN + body_len];
+                    match magic {
+                        Magic::Request => deliver(ptype, layout, body, sink),
+                        Magic::Response => reject_response_magic(sink),
+                    }
+                    used += HEADER_LEN + body_len;
+                }
+            }
+        }
+    }
+
+    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
+        match kind {
+            kind::RAW => {
+                for a in args {
+                    out.extend_from_slice(a);
+                }
+                Decoded::Continue
+            }
+            t if gear::layout(t).is_some() => encode_packet(t, args, out),
+            other => {
+                log::warn!("asked to encode unknown response kind {other}; dropped");
+                Decoded::Continue
+            }
+        }
+    }
+}
+
+/// Splits a checked body per `layout` and hands the request to the host. Every valid type goes
+/// through, server-to-client ones included: the engine answers those with INVALID_COMMAND.
+fn deliver(ptype: u32, layout: Layout, body: &[u8], sink: &mut dyn DecodeSink) {
+    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    let n = split_args(layout, body, &mut args);
+    sink.request(ptype, &args[..n]);
+}
+
+/// Splits `body` into `layout.total()` arguments: the NUL-terminated ones, then the data or the
+/// last argument running to the end. [`crate::scan`] has checked the NULs are there; an empty
+/// body yields empty arguments. Returns the argument count.
+pub fn split_args<'a>(layout: Layout, body: &'a [u8], args: &mut [&'a [u8]; MAX_ARGS]) -> usize {
+    let total = layout.total();
+    let mut rest = body;
+    for (i, slot) in args.iter_mut().take(total).enumerate() {
+        let last = i + 1 == total;
+        if last {
+            *slot = rest;
+            break;
+        }
+        match rest.iter().position(|&b| b == 0) {
+            Some(nul) => {
+                *slot = &rest[..nul];
+                rest = &rest[nul + 1..];
+            }
+            None => {
+                *slot = rest;
+                rest = &[];
+            }
+        }
+    }
+    total
+}
+
+/// The reply to a packet with the `\0RES` magic; the packet itself is skipped.
+fn reject_response_magic(sink: &mut dyn DecodeSink) {
+    sink.write(&header(ptype::ERROR, INVALID_MAGIC_BODY.len() as u32));
+    sink.write(INVALID_MAGIC_BODY);
+}
+
+/// A `\0RES` packet: the header, then the arguments joined by NULs (which is exactly the layout
+/// rule for both data and non-data packets).
+fn encode_packet(t: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
+    let body_len = args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
+    let Ok(len) = u32::try_from(body_len) else {
+        log::error!(
+            "{} response of {body_len} bytes exceeds the gear limit",
+            gear::name(t)
+        );
+        return Decoded::Close;
+    };
+    out.reserve(HEADER_LEN + body_len);
+    out.extend_from_slice(&header(t, len));
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(a);
+    }
+    Decoded::Continue
+}
+
+fn header(t: u32, body_len: u32) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(&RES_MAGIC);
+    h[4..8].copy_from_slice(&t.to_be_bytes());
+    h[8..].copy_from_slice(&body_len.to_be_bytes());
+    h
+}
+
+#[cfg(test)]
+mod tests;
