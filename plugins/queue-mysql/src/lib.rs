@@ -1,1 +1,114 @@
-//! The mysql queue plugin (to be written).
+//! The `mysql` queue plugin (`-q mysql`, or the original's `-q MySQL`/`libdrizzle`): background
+//! jobs in a MySQL/MariaDB table laid out exactly as C gearmand 1.1.20 lays it out, so an operator
+//! can switch between the two servers on the same database.
+//!
+//! This file is the plugin's face: name, options (the `--mysql-*` names and, as aliases, the
+//! original libdrizzle module's `--libdrizzle-*` spellings) and the [`QueuePlugin`] contract. The
+//! SQL is in [`db`]; how non-UTF-8 keys are kept in VARCHAR columns is in [`keytext`].
+//!
+//! Guarantees: `add` inserts inside an open transaction and `flush` commits it (group commit); a
+//! job is durable once `flush` returned Ok, as far as the server's settings make a COMMIT durable
+//! (InnoDB's default `innodb_flush_log_at_trx_commit=1` syncs the log). Every socket read and
+//! write is bounded by a timeout; after a failure the next call reconnects.
+
+#![forbid(unsafe_code)]
+
+mod db;
+pub mod keytext;
+
+pub use db::{Error, Settings};
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+
+/// The original's default table name.
+pub const DEFAULT_TABLE: &str = "gearman_queue";
+
+/// One queue table on one server.
+pub struct Mysql {
+    db: db::Db,
+}
+
+impl PluginInfo for Mysql {
+    const NAME: &'static str = "mysql";
+    const ALIASES: &'static [&'static str] = &["libdrizzle", "mariadb"];
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "MySQL/MariaDB queue (C gearmand's layout)";
+    const OPTIONS: &'static [OptionDef] = &[
+        OptionDef::value("mysql-host", "MySQL host.", Some("localhost")),
+        OptionDef::value(
+            "mysql-port",
+            "Port of server. (by default 3306)",
+            Some("3306"),
+        ),
+        OptionDef::value(
+            "mysql-uds",
+            "Unix socket path (used instead of host and port).",
+            None,
+        ),
+        OptionDef::value("mysql-user", "MySQL user.", None),
+        OptionDef::value("mysql-password", "MySQL user password.", None),
+        OptionDef::value("mysql-db", "MySQL database.", None),
+        OptionDef::value("mysql-table", "MySQL table name.", Some(DEFAULT_TABLE)),
+        OptionDef::alias("libdrizzle-host", "mysql-host"),
+        OptionDef::alias("libdrizzle-port", "mysql-port"),
+        OptionDef::alias("libdrizzle-uds", "mysql-uds"),
+        OptionDef::alias("libdrizzle-user", "mysql-user"),
+        OptionDef::alias("libdrizzle-password", "mysql-password"),
+        OptionDef::alias("libdrizzle-db", "mysql-db"),
+        OptionDef::alias("libdrizzle-table", "mysql-table"),
+        OptionDef::switch("libdrizzle-mysql", "Ignored (accepted for compatibility)."),
+    ];
+}
+
+impl Settings {
+    /// The settings from resolved options; an empty or absent value means the default.
+    pub fn from_options(options: &Options) -> Result<Settings, String> {
+        let get = |k: &str| options.get(k).filter(|v| !v.is_empty());
+        let port = get("mysql-port").unwrap_or_else(|| "3306".into());
+        Ok(Settings {
+            host: get("mysql-host").unwrap_or_else(|| "localhost".into()),
+            port: port
+                .parse()
+                .map_err(|_| format!("invalid --mysql-port {port:?}"))?,
+            socket: get("mysql-uds"),
+            user: get("mysql-user"),
+            password: get("mysql-password"),
+            db: get("mysql-db"),
+            table: get("mysql-table").unwrap_or_else(|| DEFAULT_TABLE.into()),
+        })
+    }
+}
+
+impl QueuePlugin for Mysql {
+    fn create(options: &Options) -> Result<Self, String> {
+        let settings = Settings::from_options(options)?;
+        let db = db::Db::open(settings).map_err(|e| e.to_string())?;
+        Ok(Mysql { db })
+    }
+
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
+        self.db.add(job).map_err(|e| e.to_string())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        self.db.flush().map_err(|e| e.to_string())
+    }
+
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+        self.db.done(unique, function).map_err(|e| e.to_string())
+    }
+
+    fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.db.replay(sink).map_err(|e| e.to_string())
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.db.flush() {
+            log::error!("mysql queue: last flush failed: {e}");
+        }
+    }
+}
+
+gearmand_plugin_api::export_queue_plugin!(Mysql);

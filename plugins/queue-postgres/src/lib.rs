@@ -1,1 +1,88 @@
-//! The postgres queue plugin (to be written).
+//! The `postgres` queue plugin (`-q postgres`, or the original's `-q Postgres`/`libpq`): background
+//! jobs in a PostgreSQL table laid out exactly as C gearmand 1.1.20 lays it out, so an operator can
+//! switch between the two servers on the same database.
+//!
+//! This file is the plugin's face: name, options and the [`QueuePlugin`] contract. How the
+//! connection is configured is in [`conninfo`], the SQL in [`db`], value conversions in [`types`]
+//! and [`keytext`].
+//!
+//! Guarantees: `add` inserts inside an open transaction and `flush` commits it (one commit for a
+//! whole group of adds: group commit); a job is durable once `flush` returned Ok (PostgreSQL's own
+//! `synchronous_commit` decides what "durable" means; its default waits for the WAL flush).
+//! When the server goes away, the failing call returns an error and the next call reconnects.
+
+#![forbid(unsafe_code)]
+
+pub mod conninfo;
+mod db;
+pub mod keytext;
+mod types;
+
+pub use db::Error;
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+
+/// The option holding the libpq connection string (key=value pairs or a `postgresql://` URL).
+pub const OPT_CONNINFO: &str = "libpq-conninfo";
+/// The option naming the table.
+pub const OPT_TABLE: &str = "libpq-table";
+/// The original's default table name.
+pub const DEFAULT_TABLE: &str = "queue";
+
+/// One queue table on one server.
+pub struct Postgres {
+    db: db::Db,
+}
+
+impl PluginInfo for Postgres {
+    const NAME: &'static str = "postgres";
+    const ALIASES: &'static [&'static str] = &["libpq", "postgresql"];
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "PostgreSQL queue (C gearmand's layout)";
+    const OPTIONS: &'static [OptionDef] = &[
+        OptionDef::value(
+            OPT_CONNINFO,
+            "PostgreSQL connection information string.",
+            Some(""),
+        ),
+        OptionDef::value(OPT_TABLE, "Table to use.", Some(DEFAULT_TABLE)),
+    ];
+}
+
+impl QueuePlugin for Postgres {
+    fn create(options: &Options) -> Result<Self, String> {
+        let info = options.get(OPT_CONNINFO).unwrap_or_default();
+        let table = options
+            .get(OPT_TABLE)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        let config = conninfo::config(&info).map_err(|e| e.to_string())?;
+        let db = db::Db::open(config, &table).map_err(|e| e.to_string())?;
+        Ok(Postgres { db })
+    }
+
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
+        self.db.add(job).map_err(|e| e.to_string())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        self.db.flush().map_err(|e| e.to_string())
+    }
+
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+        self.db.done(unique, function).map_err(|e| e.to_string())
+    }
+
+    fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.db.replay(sink).map_err(|e| e.to_string())
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.db.flush() {
+            log::error!("postgres queue: last flush failed: {e}");
+        }
+    }
+}
+
+gearmand_plugin_api::export_queue_plugin!(Postgres);

@@ -1,1 +1,85 @@
-//! The sqlite queue plugin (to be written).
+//! The `sqlite` queue plugin (`-q sqlite`, or the original's `-q libsqlite3`): background jobs in
+//! a table of an SQLite database file, laid out exactly as C gearmand 1.1.20 lays it out, so an
+//! operator can switch between the two servers on the same file.
+//!
+//! This file is the plugin's face: its name, options and the [`QueuePlugin`] contract. The SQL
+//! lives in [`db`]. Durability: the database runs in WAL mode with `synchronous=FULL`, so a
+//! `flush` (one `COMMIT`) returns only after the write-ahead log is on disk; the host groups many
+//! `add`s into one `flush` (group commit), so that one fsync covers them all.
+
+#![forbid(unsafe_code)]
+
+mod db;
+
+pub use db::Error;
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+
+/// The option naming the database file (required).
+pub const OPT_DB: &str = "libsqlite3-db";
+/// The option naming the table.
+pub const OPT_TABLE: &str = "libsqlite3-table";
+/// The original's switch: write jobs at shutdown instead of at submit. The host reads it from
+/// this plugin's resolved options and skips `add` at submit time; the plugin itself behaves the
+/// same either way (its `add`/`flush` are what the host calls at shutdown).
+pub const OPT_STORE_ON_SHUTDOWN: &str = "store-queue-on-shutdown";
+/// The original's default table name.
+pub const DEFAULT_TABLE: &str = "gearman_queue";
+
+/// One open queue database.
+pub struct Sqlite {
+    db: db::Db,
+}
+
+impl PluginInfo for Sqlite {
+    const NAME: &'static str = "sqlite";
+    const ALIASES: &'static [&'static str] = &["libsqlite3"];
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "SQLite queue (WAL, synchronous=FULL; C gearmand's layout)";
+    const OPTIONS: &'static [OptionDef] = &[
+        OptionDef::value(OPT_DB, "Database file to use.", None),
+        OptionDef::switch(OPT_STORE_ON_SHUTDOWN, "Store queue on shutdown."),
+        OptionDef::value(OPT_TABLE, "Table to use.", Some(DEFAULT_TABLE)),
+    ];
+}
+
+impl QueuePlugin for Sqlite {
+    fn create(options: &Options) -> Result<Self, String> {
+        let path = options
+            .get(OPT_DB)
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::MissingDb.to_string())?;
+        let table = options
+            .get(OPT_TABLE)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        let db = db::Db::open(&path, &table).map_err(|e| e.to_string())?;
+        log::info!("sqlite queue: table {table} in {path}");
+        Ok(Sqlite { db })
+    }
+
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
+        self.db.add(job).map_err(|e| e.to_string())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        self.db.flush().map_err(|e| e.to_string())
+    }
+
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+        self.db.done(unique, function).map_err(|e| e.to_string())
+    }
+
+    fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.db.replay(sink).map_err(|e| e.to_string())
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.db.flush() {
+            log::error!("sqlite queue: last flush failed: {e}");
+        }
+    }
+}
+
+gearmand_plugin_api::export_queue_plugin!(Sqlite);

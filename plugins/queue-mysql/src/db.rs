@@ -1,0 +1,513 @@
+//! The SQL of the mysql queue: the original's table, the four operations, and a connection that
+//! comes back by itself.
+//!
+//! Layout (C gearmand 1.1.20): `CREATE TABLE <t>(unique_key VARCHAR(64),function_name
+//! VARCHAR(255),priority INT,data LONGBLOB,when_to_run INT,unique key (unique_key,
+//! function_name))`, with the server's default character set. Uniques and function names go
+//! through [`keytext`] (valid UTF-8 unchanged), data is LONGBLOB (empty data is `''`, the
+//! original wrote NULL; both replay), priority 0/1/2 and `when` are INT.
+//!
+//! All statements are parameterised (prepared, cached per connection). Replay streams the
+//! original's SELECT with `query_iter`, row by row from the socket.
+//!
+//! Transactions: `add` (and a `done` arriving meanwhile) run inside one transaction that `flush`
+//! commits. A refused INSERT (duplicate key, value too long) only fails that job: MySQL rolls
+//! back the statement, not the transaction. If the transaction itself dies (lost connection,
+//! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
+
+use crate::keytext;
+use gearmand_plugin_api::{Priority, QueueJob};
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder, Value};
+use std::fmt;
+use std::time::Duration;
+
+/// Connecting to a server that does not answer gives up after this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Every socket read or write gives up after this long, so no call hangs on a stuck server.
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Server error codes after which the connection is gone (or its transaction is).
+const ER_LOCK_DEADLOCK: u16 = 1213;
+const ER_SERVER_SHUTDOWN: u16 = 1053;
+const ER_CONNECTION_KILLED: u16 = 1927;
+const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
+
+/// Where and what to connect to (from the options).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    /// A Unix socket path; used instead of host and port.
+    pub socket: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub db: Option<String>,
+    pub table: String,
+}
+
+impl Settings {
+    fn describe(&self) -> String {
+        let at = match &self.socket {
+            Some(path) => path.clone(),
+            None => format!("{}:{}", self.host, self.port),
+        };
+        let user = self.user.as_deref().unwrap_or("");
+        let db = self.db.as_deref().unwrap_or("");
+        format!("{at} user={user} db={db}")
+    }
+
+    fn opts(&self) -> OptsBuilder {
+        // libmysqlclient logs in as the Unix user when no user is given; do the same.
+        let user = self.user.clone().or_else(|| std::env::var("USER").ok());
+        OptsBuilder::new()
+            .ip_or_hostname(Some(self.host.clone()))
+            .tcp_port(self.port)
+            .socket(self.socket.clone())
+            .user(user)
+            .pass(self.password.clone())
+            .db_name(self.db.clone())
+            .tcp_connect_timeout(Some(CONNECT_TIMEOUT))
+            .read_timeout(Some(IO_TIMEOUT))
+            .write_timeout(Some(IO_TIMEOUT))
+            // Use the host as given (TCP), as libmysqlclient does for anything but "localhost".
+            .prefer_socket(false)
+    }
+}
+
+/// What went wrong, as the host shows it (one line).
+#[derive(Debug)]
+pub enum Error {
+    BadTable(String),
+    Connect {
+        target: String,
+        source: mysql::Error,
+    },
+    Sql {
+        what: &'static str,
+        source: mysql::Error,
+    },
+    TooLong {
+        column: &'static str,
+        max: usize,
+    },
+    WhenOutOfRange(i64),
+    Lost(String),
+    Sink(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadTable(t) => write!(
+                f,
+                "invalid --mysql-table {t:?}: use letters, digits and _ only"
+            ),
+            Error::Connect { target, source } => {
+                write!(f, "mysql: cannot connect to {target}: {source}")
+            }
+            Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
+            Error::TooLong { column, max } => {
+                write!(
+                    f,
+                    "mysql: {column} longer than the column's {max} characters"
+                )
+            }
+            Error::WhenOutOfRange(w) => write!(f, "mysql: when_to_run {w} does not fit the column"),
+            Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
+            Error::Sink(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// How bad a failed statement was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The connection is gone: drop it; reconnect on the next call.
+    Broken,
+    /// The server rolled back the whole transaction (deadlock) but the connection lives.
+    TxRolledBack,
+    /// The server refused this statement only.
+    Refused,
+}
+
+fn classify(e: &mysql::Error) -> Failure {
+    match e {
+        mysql::Error::MySqlError(m) => match m.code {
+            ER_CONNECTION_KILLED | ER_SERVER_SHUTDOWN | ER_CLIENT_INTERACTION_TIMEOUT => {
+                Failure::Broken
+            }
+            ER_LOCK_DEADLOCK => Failure::TxRolledBack,
+            _ => Failure::Refused,
+        },
+        mysql::Error::FromValueError(_) | mysql::Error::FromRowError(_) => Failure::Refused,
+        _ => Failure::Broken,
+    }
+}
+
+/// The state of the group transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tx {
+    Idle,
+    /// `BEGIN` done; `pending` adds succeeded in it.
+    Open {
+        pending: usize,
+    },
+    /// It died with adds in it; the next `flush` reports this.
+    Lost(String),
+}
+
+/// Longest values the columns take, read from the table at startup.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    unique_chars: Option<usize>,
+    function_chars: Option<usize>,
+    when_max: i64,
+}
+
+/// The statements for the validated table name.
+struct Statements {
+    insert: String,
+    delete: String,
+    select: String,
+}
+
+/// One queue table and the connection to it.
+pub struct Db {
+    settings: Settings,
+    target: String,
+    sql: Statements,
+    limits: Limits,
+    conn: Option<Conn>,
+    tx: Tx,
+}
+
+impl Db {
+    /// Connects, creates the table if it is missing, and reads its column widths.
+    pub fn open(settings: Settings) -> Result<Db, Error> {
+        let table = settings.table.clone();
+        if !keytext::valid_table_name(&table) {
+            return Err(Error::BadTable(table));
+        }
+        let target = settings.describe();
+        let mut conn = connect(&settings, &target)?;
+        ensure_table(&mut conn, &table)?;
+        let limits = read_limits(&mut conn, &table)?;
+        log::info!("mysql queue: table {table} on {target}");
+        Ok(Db {
+            sql: statements(&table),
+            settings,
+            target,
+            limits,
+            conn: Some(conn),
+            tx: Tx::Idle,
+        })
+    }
+
+    /// Inserts one job into the group transaction.
+    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        let unique = keytext::encode(job.unique);
+        let function = keytext::encode(job.function);
+        self.check(&unique, &function, job.when)?;
+        if let Tx::Lost(why) = &self.tx {
+            return Err(Error::Lost(why.clone()));
+        }
+        self.begin()?;
+        let params = (
+            Value::Bytes(unique.as_bytes().to_vec()),
+            Value::Bytes(function.as_bytes().to_vec()),
+            Value::Int(job.priority as i64),
+            Value::Bytes(job.data.to_vec()),
+            Value::Int(job.when),
+        );
+        let conn = self.conn.as_mut().expect("begin leaves a connection");
+        match conn.exec_drop(&self.sql.insert, params) {
+            Ok(()) => {
+                if let Tx::Open { pending } = &mut self.tx {
+                    *pending += 1;
+                }
+                Ok(())
+            }
+            Err(source) => Err(self.fail_in_tx("INSERT", source)),
+        }
+    }
+
+    /// Commits the group transaction.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        match std::mem::replace(&mut self.tx, Tx::Idle) {
+            Tx::Idle => Ok(()),
+            Tx::Lost(why) => Err(Error::Lost(why)),
+            Tx::Open { .. } => {
+                let conn = self
+                    .conn
+                    .as_mut()
+                    .expect("an open transaction has a connection");
+                conn.query_drop("COMMIT").map_err(|source| {
+                    self.conn = None;
+                    Error::Sql {
+                        what: "COMMIT",
+                        source,
+                    }
+                })
+            }
+        }
+    }
+
+    /// Deletes a job's row: in the group transaction if one is open, else at once.
+    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        let params = (
+            Value::Bytes(keytext::encode(unique).as_bytes().to_vec()),
+            Value::Bytes(keytext::encode(function).as_bytes().to_vec()),
+        );
+        if matches!(self.tx, Tx::Open { .. }) {
+            let conn = self
+                .conn
+                .as_mut()
+                .expect("an open transaction has a connection");
+            let result = conn.exec_drop(&self.sql.delete, params);
+            return result.map_err(|e| self.fail_in_tx("DELETE", e));
+        }
+        let delete = self.sql.delete.clone();
+        self.with_reconnect("DELETE", |conn| conn.exec_drop(&delete, params.clone()))
+    }
+
+    /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).
+    pub fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    ) -> Result<(), Error> {
+        self.flush()?;
+        let select = self.sql.select.clone();
+        let conn = self.conn()?;
+        let result = stream_rows(conn, &select, sink);
+        if let Err(Error::Sql { source, .. }) = &result {
+            if classify(source) == Failure::Broken {
+                self.conn = None;
+            }
+        }
+        result
+    }
+
+    /// Refuses values the columns cannot hold, before anything reaches the transaction.
+    fn check(&self, unique: &str, function: &str, when: i64) -> Result<(), Error> {
+        let too_long = |s: &str, max: Option<usize>| max.is_some_and(|m| s.chars().count() > m);
+        if too_long(unique, self.limits.unique_chars) {
+            let max = self.limits.unique_chars.unwrap_or(0);
+            return Err(Error::TooLong {
+                column: "unique_key",
+                max,
+            });
+        }
+        if too_long(function, self.limits.function_chars) {
+            let max = self.limits.function_chars.unwrap_or(0);
+            return Err(Error::TooLong {
+                column: "function_name",
+                max,
+            });
+        }
+        if when < 0 || when > self.limits.when_max {
+            return Err(Error::WhenOutOfRange(when));
+        }
+        Ok(())
+    }
+
+    /// The connection, made anew if there is none.
+    fn conn(&mut self) -> Result<&mut Conn, Error> {
+        if self.conn.is_none() {
+            self.conn = Some(connect(&self.settings, &self.target)?);
+            log::info!("mysql queue: connected to {}", self.target);
+        }
+        Ok(self.conn.as_mut().expect("just connected"))
+    }
+
+    /// Runs `op` outside a transaction; if the connection turns out dead (server restarted,
+    /// connection killed while idle), reconnects and runs it once more. Only for statements that
+    /// are harmless to repeat.
+    fn with_reconnect(
+        &mut self,
+        what: &'static str,
+        mut op: impl FnMut(&mut Conn) -> Result<(), mysql::Error>,
+    ) -> Result<(), Error> {
+        for attempt in 0..2 {
+            let conn = self.conn()?;
+            match op(conn) {
+                Ok(()) => return Ok(()),
+                Err(source) => {
+                    let broken = classify(&source) == Failure::Broken;
+                    if broken {
+                        self.conn = None;
+                    }
+                    if !broken || attempt == 1 {
+                        return Err(Error::Sql { what, source });
+                    }
+                    log::warn!("mysql queue: connection lost ({source}), reconnecting");
+                }
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    /// Begins the group transaction if none is open.
+    fn begin(&mut self) -> Result<(), Error> {
+        if self.tx == Tx::Idle {
+            self.with_reconnect("BEGIN", |conn| conn.query_drop("BEGIN"))?;
+            self.tx = Tx::Open { pending: 0 };
+        }
+        Ok(())
+    }
+
+    /// A statement failed inside the transaction: a refused statement leaves the transaction as
+    /// it was; a lost connection or a deadlock takes it (and its adds) away.
+    fn fail_in_tx(&mut self, what: &'static str, source: mysql::Error) -> Error {
+        let failure = classify(&source);
+        let err = Error::Sql { what, source };
+        if failure == Failure::Refused {
+            return err;
+        }
+        log::error!("{err}");
+        if failure == Failure::Broken {
+            self.conn = None;
+        }
+        let pending = match self.tx {
+            Tx::Open { pending } => pending,
+            _ => 0,
+        };
+        self.tx = if pending > 0 {
+            Tx::Lost(err.to_string())
+        } else {
+            Tx::Idle
+        };
+        if failure == Failure::TxRolledBack {
+            // The server ended the transaction; make sure the connection agrees.
+            if let Some(conn) = self.conn.as_mut() {
+                if conn.query_drop("ROLLBACK").is_err() {
+                    self.conn = None;
+                }
+            }
+        }
+        err
+    }
+}
+
+fn connect(settings: &Settings, target: &str) -> Result<Conn, Error> {
+    Conn::new(settings.opts()).map_err(|source| Error::Connect {
+        target: target.to_string(),
+        source,
+    })
+}
+
+/// Creates the table with the original's statement if the database has none of that name.
+fn ensure_table(conn: &mut Conn, table: &str) -> Result<(), Error> {
+    let sql_err = |what| move |source| Error::Sql { what, source };
+    let found: Option<u8> = conn
+        .exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = ?",
+            (table,),
+        )
+        .map_err(sql_err("looking up the table"))?;
+    if found.is_none() {
+        conn.query_drop(format!(
+            "CREATE TABLE {table}(unique_key VARCHAR(64),function_name VARCHAR(255),\
+             priority INT,data LONGBLOB,when_to_run INT,unique key (unique_key, function_name))"
+        ))
+        .map_err(sql_err("creating the table"))?;
+        log::info!("mysql queue: created table {table}");
+    }
+    Ok(())
+}
+
+/// Reads the column widths and the type of `when_to_run` (INT, or BIGINT in drizzle's tables).
+fn read_limits(conn: &mut Conn, table: &str) -> Result<Limits, Error> {
+    let rows: Vec<(String, String, Option<u64>)> = conn
+        .exec(
+            "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+            (table,),
+        )
+        .map_err(|source| Error::Sql { what: "reading the table's columns", source })?;
+    let mut limits = Limits {
+        unique_chars: None,
+        function_chars: None,
+        when_max: i64::from(i32::MAX),
+    };
+    for (name, ty, len) in rows {
+        let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        match name.to_ascii_lowercase().as_str() {
+            "unique_key" => limits.unique_chars = len,
+            "function_name" => limits.function_chars = len,
+            "when_to_run" => {
+                limits.when_max = match ty.to_ascii_lowercase().as_str() {
+                    "bigint" => i64::MAX,
+                    "mediumint" => (1 << 23) - 1,
+                    "smallint" => i64::from(i16::MAX),
+                    _ => i64::from(i32::MAX),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(limits)
+}
+
+fn statements(table: &str) -> Statements {
+    Statements {
+        insert: format!(
+            "INSERT INTO {table} (unique_key, function_name, priority, data, when_to_run) \
+             VALUES(?, ?, ?, ?, ?)"
+        ),
+        delete: format!("DELETE FROM {table} WHERE unique_key=? AND function_name=?"),
+        select: format!(
+            "SELECT unique_key, function_name, data, priority, when_to_run FROM {table}"
+        ),
+    }
+}
+
+/// Reads the replay SELECT row by row; NULL text is empty, NULL priority high (as the original
+/// reads it), NULL `when` now.
+fn stream_rows(
+    conn: &mut Conn,
+    select: &str,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+) -> Result<(), Error> {
+    let sql_err = |what| move |source| Error::Sql { what, source };
+    let result = conn.query_iter(select).map_err(sql_err("replay SELECT"))?;
+    for row in result {
+        let row = row.map_err(sql_err("reading replayed rows"))?;
+        let col = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
+        let unique = keytext::decode(bytes_of(col(0)));
+        let function = keytext::decode(bytes_of(col(1)));
+        let priority = Priority::from_u32(u32::try_from(int_of(col(3))).unwrap_or(1));
+        let job = QueueJob {
+            unique: &unique,
+            function: &function,
+            data: bytes_of(col(2)),
+            priority,
+            when: int_of(col(4)),
+        };
+        sink(&job).map_err(Error::Sink)?;
+    }
+    Ok(())
+}
+
+fn bytes_of(v: &Value) -> &[u8] {
+    match v {
+        Value::Bytes(b) => b,
+        _ => &[],
+    }
+}
+
+/// An integer column in the text protocol arrives as decimal bytes; NULL (or junk) is 0.
+fn int_of(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::UInt(u) => i64::try_from(*u).unwrap_or(i64::MAX),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0),
+        _ => 0,
+    }
+}

@@ -1,0 +1,518 @@
+//! The SQL of the postgres queue: the original's table, the four operations, and the connection
+//! that comes back by itself.
+//!
+//! Layout (C gearmand 1.1.20): `CREATE TABLE IF NOT EXISTS <t> (unique_key VARCHAR(64),
+//! function_name VARCHAR(255), priority INTEGER, data BYTEA, when_to_run INTEGER,
+//! UNIQUE (unique_key, function_name))`. Uniques and function names go through [`keytext`] (valid
+//! UTF-8 unchanged); data is bytea; priority 0/1/2 and `when` are integers.
+//!
+//! Differences from the original (its *Recommended* fixes, and robustness):
+//! - replay decodes priority and `when` as the integers they are (the original lost both);
+//! - DELETE is parameterised (the original pasted the unique into SQL and failed on `'`);
+//! - the INSERT says `ON CONFLICT DO NOTHING` and reports "already stored" when no row was added,
+//!   so a duplicate is refused as before but without aborting the other jobs of the transaction;
+//! - replay streams through a portal, [`REPLAY_BATCH`] rows per round trip.
+//!
+//! Transactions: `add` (and a `done` arriving meanwhile) run inside one transaction that `flush`
+//! commits. If the transaction dies (server error, lost connection) after some adds succeeded,
+//! the next `flush` fails: none of the adds since the last flush is stored.
+
+use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
+use crate::keytext;
+use crate::types::{int_max, Int, Raw};
+use gearmand_plugin_api::{Priority, QueueJob};
+use postgres::{Client, Config, NoTls, Row, Statement};
+use std::fmt;
+
+/// Rows fetched per round trip during replay.
+pub const REPLAY_BATCH: i32 = 1000;
+
+/// What went wrong, as the host shows it (one line).
+#[derive(Debug)]
+pub enum Error {
+    BadTable(String),
+    Connect {
+        target: String,
+        source: postgres::Error,
+    },
+    Sql {
+        what: &'static str,
+        source: postgres::Error,
+    },
+    /// A unique or function name longer than its column allows.
+    TooLong {
+        column: &'static str,
+        max: usize,
+    },
+    /// `when` does not fit the `when_to_run` column (INTEGER ends in 2038).
+    WhenOutOfRange(i64),
+    /// A row with this (unique, function) exists already.
+    Duplicate,
+    /// The transaction holding earlier adds died; they are not stored.
+    Lost(String),
+    /// A replayed row could not be decoded.
+    BadRow(String),
+    /// The host's replay callback refused a job.
+    Sink(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadTable(t) => write!(
+                f,
+                "invalid --libpq-table {t:?}: use letters, digits and _ only"
+            ),
+            Error::Connect { target, source } => {
+                write!(f, "postgres: cannot connect to {target}: {}", full(source))
+            }
+            Error::Sql { what, source } => write!(f, "postgres: {what} failed: {}", full(source)),
+            Error::TooLong { column, max } => {
+                write!(
+                    f,
+                    "postgres: {column} longer than the column's {max} characters"
+                )
+            }
+            Error::WhenOutOfRange(w) => {
+                write!(f, "postgres: when_to_run {w} does not fit the column")
+            }
+            Error::Duplicate => write!(
+                f,
+                "postgres: a job with this unique and function is already stored"
+            ),
+            Error::Lost(why) => write!(f, "postgres: transaction lost, jobs not stored: {why}"),
+            Error::BadRow(why) => write!(f, "postgres: unreadable row in the queue table: {why}"),
+            Error::Sink(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The error with its cause (rust-postgres puts the server's message in the source).
+fn full(e: &postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+/// The state of the group transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tx {
+    Idle,
+    /// `BEGIN` done; `pending` adds succeeded in it.
+    Open {
+        pending: usize,
+    },
+    /// It died with adds in it; the next `flush` reports this.
+    Lost(String),
+}
+
+/// How bad a failed statement was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The connection is gone: drop it, reconnect on the next call.
+    Broken,
+    /// The server refused the statement; the connection is fine but a transaction is aborted.
+    Refused,
+}
+
+fn classify(client: &Client, e: &postgres::Error) -> Failure {
+    let class = e.code().map(|c| &c.code()[..2]);
+    if client.is_closed() || e.is_closed() || e.as_db_error().is_none() {
+        return Failure::Broken;
+    }
+    // 08: connection exception; 57: operator intervention (pg_terminate_backend, shutdown).
+    match class {
+        Some("08") | Some("57") => Failure::Broken,
+        _ => Failure::Refused,
+    }
+}
+
+/// A connection with its prepared statements.
+struct Live {
+    client: Client,
+    insert: Statement,
+    delete: Statement,
+}
+
+/// Longest values the columns take, read from the table at startup.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    unique_chars: Option<usize>,
+    function_chars: Option<usize>,
+    when_max: i64,
+}
+
+/// The statements for the validated table name.
+struct Statements {
+    insert: String,
+    delete: String,
+    select: String,
+}
+
+/// One queue table and the connection to it.
+pub struct Db {
+    config: Config,
+    target: String,
+    sql: Statements,
+    limits: Limits,
+    live: Option<Live>,
+    tx: Tx,
+}
+
+impl Db {
+    /// Connects, creates the table if it is missing, and prepares the statements.
+    pub fn open(config: Config, table: &str) -> Result<Db, Error> {
+        if !keytext::valid_table_name(table) {
+            return Err(Error::BadTable(table.to_string()));
+        }
+        let target = describe(&config);
+        let sql = statements(table);
+        let mut client = connect(&config, &target)?;
+        ensure_table(&mut client, table)?;
+        let limits = read_limits(&mut client, table)?;
+        let live = prepare(client, &sql)?;
+        log::info!("postgres queue: table {table} on {target}");
+        Ok(Db {
+            config,
+            target,
+            sql,
+            limits,
+            live: Some(live),
+            tx: Tx::Idle,
+        })
+    }
+
+    /// Inserts one job into the group transaction.
+    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        let unique = keytext::encode(job.unique);
+        let function = keytext::encode(job.function);
+        self.check(&unique, &function, job.when)?;
+        if let Tx::Lost(why) = &self.tx {
+            return Err(Error::Lost(why.clone()));
+        }
+        self.begin()?;
+        let live = self.live.as_mut().expect("begin leaves a connection");
+        let params: [&(dyn postgres::types::ToSql + Sync); 5] = [
+            &Int(job.priority as i64),
+            &&*unique,
+            &&*function,
+            &job.data,
+            &Int(job.when),
+        ];
+        match live.client.execute(&live.insert, &params) {
+            Ok(0) => Err(Error::Duplicate),
+            Ok(_) => {
+                if let Tx::Open { pending } = &mut self.tx {
+                    *pending += 1;
+                }
+                Ok(())
+            }
+            Err(source) => Err(self.fail_in_tx("INSERT", source)),
+        }
+    }
+
+    /// Commits the group transaction.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        match std::mem::replace(&mut self.tx, Tx::Idle) {
+            Tx::Idle => Ok(()),
+            Tx::Lost(why) => Err(Error::Lost(why)),
+            Tx::Open { .. } => {
+                let live = self
+                    .live
+                    .as_mut()
+                    .expect("an open transaction has a connection");
+                live.client.batch_execute("COMMIT").map_err(|source| {
+                    // Whatever happened, this connection's transaction is over or unknown.
+                    self.live = None;
+                    Error::Sql {
+                        what: "COMMIT",
+                        source,
+                    }
+                })
+            }
+        }
+    }
+
+    /// Deletes a job's row: in the group transaction if one is open, else at once.
+    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        let unique = keytext::encode(unique);
+        let function = keytext::encode(function);
+        if matches!(self.tx, Tx::Open { .. }) {
+            let live = self
+                .live
+                .as_mut()
+                .expect("an open transaction has a connection");
+            let result = live.client.execute(&live.delete, &[&&*unique, &&*function]);
+            return result.map(drop).map_err(|e| self.fail_in_tx("DELETE", e));
+        }
+        self.with_reconnect("DELETE", |live| {
+            live.client
+                .execute(&live.delete, &[&&*unique, &&*function])
+                .map(drop)
+        })
+    }
+
+    /// Streams every row to `sink` through a portal, [`REPLAY_BATCH`] rows at a time.
+    pub fn replay(
+        &mut self,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    ) -> Result<(), Error> {
+        self.flush()?;
+        let select = self.sql.select.clone();
+        let live = self.live()?;
+        let result = stream_rows(&mut live.client, &select, sink);
+        if let Err(Error::Sql { source, .. }) = &result {
+            if classify(&live.client, source) == Failure::Broken {
+                self.live = None;
+            }
+        }
+        result
+    }
+
+    /// Refuses values the columns cannot hold, before anything reaches the transaction.
+    fn check(&self, unique: &str, function: &str, when: i64) -> Result<(), Error> {
+        let too_long = |s: &str, max: Option<usize>| max.is_some_and(|m| s.chars().count() > m);
+        if too_long(unique, self.limits.unique_chars) {
+            let max = self.limits.unique_chars.unwrap_or(0);
+            return Err(Error::TooLong {
+                column: "unique_key",
+                max,
+            });
+        }
+        if too_long(function, self.limits.function_chars) {
+            let max = self.limits.function_chars.unwrap_or(0);
+            return Err(Error::TooLong {
+                column: "function_name",
+                max,
+            });
+        }
+        if when < 0 || when > self.limits.when_max {
+            return Err(Error::WhenOutOfRange(when));
+        }
+        Ok(())
+    }
+
+    /// The connection, made anew if there is none or it died.
+    fn live(&mut self) -> Result<&mut Live, Error> {
+        if self.live.as_ref().is_some_and(|l| l.client.is_closed()) {
+            self.live = None;
+        }
+        if self.live.is_none() {
+            let client = connect(&self.config, &self.target)?;
+            self.live = Some(prepare(client, &self.sql)?);
+            log::info!("postgres queue: connected to {}", self.target);
+        }
+        Ok(self.live.as_mut().expect("just connected"))
+    }
+
+    /// Runs `op` outside a transaction; if the connection turns out dead (e.g. the server
+    /// restarted while we were idle), reconnects and runs it once more. Only for statements that
+    /// are harmless to repeat.
+    fn with_reconnect(
+        &mut self,
+        what: &'static str,
+        mut op: impl FnMut(&mut Live) -> Result<(), postgres::Error>,
+    ) -> Result<(), Error> {
+        for attempt in 0..2 {
+            let live = self.live()?;
+            match op(live) {
+                Ok(()) => return Ok(()),
+                Err(source) => {
+                    let broken = classify(&live.client, &source) == Failure::Broken;
+                    if broken {
+                        self.live = None;
+                    }
+                    if !broken || attempt == 1 {
+                        return Err(Error::Sql { what, source });
+                    }
+                    log::warn!(
+                        "postgres queue: connection lost ({}), reconnecting",
+                        full(&source)
+                    );
+                }
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    /// Begins the group transaction if none is open.
+    fn begin(&mut self) -> Result<(), Error> {
+        if self.tx == Tx::Idle {
+            self.with_reconnect("BEGIN", |live| live.client.batch_execute("BEGIN"))?;
+            self.tx = Tx::Open { pending: 0 };
+        }
+        Ok(())
+    }
+
+    /// A statement failed inside the transaction, which PostgreSQL has now aborted: end it, and
+    /// remember the loss if it held adds.
+    fn fail_in_tx(&mut self, what: &'static str, source: postgres::Error) -> Error {
+        let pending = match self.tx {
+            Tx::Open { pending } => pending,
+            _ => 0,
+        };
+        if let Some(live) = self.live.as_mut() {
+            let broken = classify(&live.client, &source) == Failure::Broken;
+            if broken || live.client.batch_execute("ROLLBACK").is_err() {
+                self.live = None;
+            }
+        }
+        let err = Error::Sql { what, source };
+        log::error!("{err}");
+        self.tx = if pending > 0 {
+            Tx::Lost(err.to_string())
+        } else {
+            Tx::Idle
+        };
+        err
+    }
+}
+
+fn connect(config: &Config, target: &str) -> Result<Client, Error> {
+    let connect_err = |source| Error::Connect {
+        target: target.to_string(),
+        source,
+    };
+    let mut client = config.connect(NoTls).map_err(connect_err)?;
+    client
+        .batch_execute(&format!("SET statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+        .map_err(connect_err)?;
+    Ok(client)
+}
+
+fn prepare(mut client: Client, sql: &Statements) -> Result<Live, Error> {
+    let prep = |what| move |source| Error::Sql { what, source };
+    let insert = client
+        .prepare(&sql.insert)
+        .map_err(prep("preparing INSERT"))?;
+    let delete = client
+        .prepare(&sql.delete)
+        .map_err(prep("preparing DELETE"))?;
+    Ok(Live {
+        client,
+        insert,
+        delete,
+    })
+}
+
+/// Creates the table with the original's statement if no table of that name is visible.
+fn ensure_table(client: &mut Client, table: &str) -> Result<(), Error> {
+    let sql_err = |what| move |source| Error::Sql { what, source };
+    let found = client
+        .query(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = $1 \
+             AND table_schema = ANY(current_schemas(false))",
+            &[&table.to_ascii_lowercase()],
+        )
+        .map_err(sql_err("looking up the table"))?;
+    if found.is_empty() {
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {table} (unique_key VARCHAR(64), \
+                 function_name VARCHAR(255), priority INTEGER, data BYTEA, \
+                 when_to_run INTEGER, UNIQUE (unique_key, function_name))"
+            ))
+            .map_err(sql_err("creating the table"))?;
+        log::info!("postgres queue: created table {table}");
+    }
+    Ok(())
+}
+
+/// Reads the column widths and the `when_to_run` type of the table.
+fn read_limits(client: &mut Client, table: &str) -> Result<Limits, Error> {
+    let rows = client
+        .query(
+            "SELECT column_name::text, data_type::text, character_maximum_length::int4 \
+             FROM information_schema.columns WHERE table_name = $1 \
+             AND table_schema = ANY(current_schemas(false))",
+            &[&table.to_ascii_lowercase()],
+        )
+        .map_err(|source| Error::Sql {
+            what: "reading the table's columns",
+            source,
+        })?;
+    let mut limits = Limits {
+        unique_chars: None,
+        function_chars: None,
+        when_max: i64::from(i32::MAX),
+    };
+    for row in rows {
+        let (name, ty, len): (String, String, Option<i32>) = (row.get(0), row.get(1), row.get(2));
+        let len = len.map(|l| l.max(0) as usize);
+        match name.as_str() {
+            "unique_key" => limits.unique_chars = len,
+            "function_name" => limits.function_chars = len,
+            "when_to_run" => limits.when_max = int_max(&ty),
+            _ => {}
+        }
+    }
+    Ok(limits)
+}
+
+fn statements(table: &str) -> Statements {
+    Statements {
+        insert: format!(
+            "INSERT INTO {table} (priority, unique_key, function_name, data, when_to_run) \
+             VALUES($1,$2,$3,$4::BYTEA,$5) ON CONFLICT DO NOTHING"
+        ),
+        delete: format!("DELETE FROM {table} WHERE unique_key=$1 AND function_name=$2"),
+        select: format!("SELECT unique_key,function_name,priority,data,when_to_run FROM {table}"),
+    }
+}
+
+/// Runs the replay SELECT in a read-only transaction, fetching from a portal batch by batch.
+fn stream_rows(
+    client: &mut Client,
+    select: &str,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+) -> Result<(), Error> {
+    let sql_err = |what| move |source| Error::Sql { what, source };
+    let mut tx = client.transaction().map_err(sql_err("BEGIN (replay)"))?;
+    let portal = tx.bind(select, &[]).map_err(sql_err("replay SELECT"))?;
+    loop {
+        let rows = tx
+            .query_portal(&portal, REPLAY_BATCH)
+            .map_err(sql_err("fetching replayed rows"))?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            replay_row(row, sink)?;
+        }
+    }
+    tx.commit().map_err(sql_err("COMMIT (replay)"))
+}
+
+/// Decodes one row (NULL text as empty, NULL priority as normal, NULL `when` as now).
+fn replay_row(
+    row: &Row,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+) -> Result<(), Error> {
+    let bad = |e: postgres::Error| Error::BadRow(full(&e));
+    let text = |i| -> Result<&[u8], Error> {
+        Ok(row
+            .try_get::<_, Option<Raw>>(i)
+            .map_err(bad)?
+            .map_or(&[][..], |r| r.0))
+    };
+    let int = |i, default| -> Result<i64, Error> {
+        Ok(row
+            .try_get::<_, Option<Int>>(i)
+            .map_err(bad)?
+            .map_or(default, |v| v.0))
+    };
+    let unique = keytext::decode(text(0)?);
+    let function = keytext::decode(text(1)?);
+    let priority = Priority::from_u32(u32::try_from(int(2, 1)?).unwrap_or(1));
+    let job = QueueJob {
+        unique: &unique,
+        function: &function,
+        data: text(3)?,
+        priority,
+        when: int(4, 0)?,
+    };
+    sink(&job).map_err(Error::Sink)
+}

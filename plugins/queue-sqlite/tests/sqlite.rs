@@ -1,0 +1,248 @@
+//! The sqlite queue plugin against real database files: every kind of job round-trips, replay
+//! order and fields, add/flush/done semantics, the original's quirks (NULL data, old tables), and
+//! C gearmand reading our rows and we reading its rows.
+
+mod common;
+
+use common::*;
+use gearmand_plugin_api::{Options, Priority, QueuePlugin};
+use gearmand_queue_sqlite::Sqlite;
+use rusqlite::Connection;
+use std::path::Path;
+
+fn open(path: &Path, table: &str) -> Result<Sqlite, String> {
+    Sqlite::create(&Options::from_pairs([
+        ("libsqlite3-db", path.display().to_string()),
+        ("libsqlite3-table", table.to_string()),
+    ]))
+}
+
+#[test]
+fn every_kind_of_job_round_trips_in_insertion_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let jobs = odd_jobs();
+    let mut q = open(&db, "gearman_queue").unwrap();
+    for j in &jobs {
+        q.add(&j.as_queue_job()).unwrap();
+    }
+    q.flush().unwrap();
+    drop(q);
+    let mut q = open(&db, "gearman_queue").unwrap();
+    assert_eq!(replay_all(&mut q), jobs);
+}
+
+#[test]
+fn layout_is_the_originals() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let mut q = open(&db, "gearman_queue").unwrap();
+    q.add(&Job::new(b"u", b"f", b"", Priority::Low, 7).as_queue_job())
+        .unwrap();
+    q.flush().unwrap();
+    let c = Connection::open(&db).unwrap();
+    let sql: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name='gearman_queue'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        sql,
+        "CREATE TABLE gearman_queue ( unique_key TEXT, function_name TEXT, priority INTEGER, \
+         data BLOB, when_to_run INTEGER, PRIMARY KEY (unique_key, function_name))"
+    );
+    let types: (String, String, String, String, String) = c
+        .query_row(
+            "SELECT typeof(unique_key), typeof(function_name), typeof(priority), typeof(data), \
+             typeof(when_to_run) FROM gearman_queue",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    // Empty data is X'' (a BLOB), never NULL: the original's own replay demands a BLOB.
+    assert_eq!(
+        types,
+        (
+            "text".into(),
+            "text".into(),
+            "integer".into(),
+            "blob".into(),
+            "integer".into()
+        )
+    );
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn done_removes_and_flush_decides_durability() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let a = Job::new(b"a", b"f", b"1", Priority::Normal, 0);
+    let b = Job::new(b"b", b"f", b"2", Priority::Normal, 0);
+    let c = Job::new(b"c", b"f", b"3", Priority::Normal, 0);
+    let mut q = open(&db, "t").unwrap();
+    for j in [&a, &b, &c] {
+        q.add(&j.as_queue_job()).unwrap();
+    }
+    q.flush().unwrap();
+    q.done(b"a", b"f").unwrap(); // outside a transaction: at once
+    q.done(b"missing", b"f").unwrap(); // not an error
+    q.add(&Job::new(b"d", b"f", b"4", Priority::Normal, 0).as_queue_job())
+        .unwrap();
+    q.done(b"d", b"f").unwrap(); // inside the open transaction
+    q.flush().unwrap();
+    // An add never flushed is not stored (the process "crashes": no shutdown, no flush).
+    q.add(&Job::new(b"e", b"f", b"5", Priority::Normal, 0).as_queue_job())
+        .unwrap();
+    drop(q);
+    let mut q = open(&db, "t").unwrap();
+    assert_eq!(replay_all(&mut q), vec![b, c]);
+}
+
+#[test]
+fn group_commit_stores_many_adds_with_one_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let mut q = open(&db, "t").unwrap();
+    let jobs: Vec<Job> = (0..2000)
+        .map(|i| {
+            Job::new(
+                format!("u{i}").as_bytes(),
+                b"f",
+                b"x",
+                Priority::from_u32(i % 3),
+                0,
+            )
+        })
+        .collect();
+    for j in &jobs {
+        q.add(&j.as_queue_job()).unwrap();
+    }
+    q.flush().unwrap();
+    q.shutdown();
+    drop(q);
+    assert_eq!(replay_all(&mut open(&db, "t").unwrap()), jobs);
+}
+
+#[test]
+fn same_unique_and_function_replaces_the_row_as_the_original_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let mut q = open(&db, "t").unwrap();
+    q.add(&Job::new(b"", b"f", b"first", Priority::Normal, 0).as_queue_job())
+        .unwrap();
+    q.add(&Job::new(b"", b"f", b"second", Priority::Normal, 0).as_queue_job())
+        .unwrap();
+    q.flush().unwrap();
+    let got = replay_all(&mut q);
+    assert_eq!(
+        got,
+        vec![Job::new(b"", b"f", b"second", Priority::Normal, 0)]
+    );
+}
+
+#[test]
+fn options_are_checked() {
+    let err = Sqlite::create(&Options::default()).err().unwrap();
+    assert_eq!(err, "missing required --libsqlite3-db=<dbfile> argument");
+    let dir = tempfile::tempdir().unwrap();
+    let err = open(&dir.path().join("q.db"), "q; DROP TABLE x")
+        .err()
+        .unwrap();
+    assert!(err.contains("invalid --libsqlite3-table"), "{err}");
+    let err = open(Path::new("/nonexistent-dir/q.db"), "t").err().unwrap();
+    assert!(err.contains("cannot open"), "{err}");
+}
+
+#[test]
+fn rows_written_by_other_tools_and_old_tables_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    {
+        // A pre-1.1 table without when_to_run, holding the original's NULL-data rows, TEXT data
+        // and NULL priority.
+        let c = Connection::open(&db).unwrap();
+        c.execute_batch(
+            "CREATE TABLE old ( unique_key TEXT, function_name TEXT, priority INTEGER, data BLOB, \
+             PRIMARY KEY (unique_key, function_name));
+             INSERT INTO old VALUES ('n', 'f', 0, NULL);
+             INSERT INTO old VALUES ('t', 'f', 2, 'text data');
+             INSERT INTO old VALUES ('p', 'f', NULL, X'00ff');",
+        )
+        .unwrap();
+    }
+    let mut q = open(&db, "old").unwrap(); // adds when_to_run
+    assert_eq!(
+        replay_all(&mut q),
+        vec![
+            Job::new(b"n", b"f", b"", Priority::High, 0),
+            Job::new(b"t", b"f", b"text data", Priority::Low, 0),
+            Job::new(b"p", b"f", b"\0\xff", Priority::Normal, 0),
+        ]
+    );
+    q.add(&Job::new(b"e", b"f", b"", Priority::Normal, 99).as_queue_job())
+        .unwrap();
+    q.flush().unwrap();
+    assert_eq!(replay_all(&mut q).last().unwrap().when, 99);
+}
+
+#[test]
+fn jobs_stored_by_c_gearmand_replay_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db_arg = db.display().to_string();
+    let args = ["-q", "libsqlite3", "--libsqlite3-db", &db_arg];
+    let Some(c) = CGearmand::start(&args, dir.path()) else {
+        return;
+    };
+    let jobs = as_c_submits(odd_jobs());
+    for j in &jobs {
+        c.submit(submit_kind(j), j);
+    }
+    c.stop();
+    let mut q = open(&db, "gearman_queue").unwrap();
+    // C gearmand writes empty data as NULL; we read it back as empty.
+    assert_eq!(replay_all(&mut q), jobs);
+}
+
+#[test]
+fn jobs_stored_here_replay_in_c_gearmand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ours.db");
+    let mut q = open(&db, "gearman_queue").unwrap();
+    let later = now_epoch() + 3600;
+    let jobs = [
+        Job::new(b"a", b"fa", b"bin\0ary", Priority::High, 0),
+        Job::new(b"b", b"fa", b"", Priority::Normal, 0),
+        Job::new(b"c", b"fa", b"x", Priority::Low, 0),
+        Job::new(b"it's", b"fb-x", b"\\", Priority::Normal, 0),
+        Job::new(b"", b"fb-x", b"empty unique", Priority::Normal, 0),
+        Job::new(b"e", b"fc", b"later", Priority::Normal, later),
+    ];
+    for j in &jobs {
+        q.add(&j.as_queue_job()).unwrap();
+    }
+    q.flush().unwrap();
+    q.shutdown();
+    drop(q);
+    let db_arg = db.display().to_string();
+    let args = ["-q", "libsqlite3", "--libsqlite3-db", &db_arg];
+    let Some(c) = CGearmand::start(&args, dir.path()) else {
+        return;
+    };
+    let mut status = c.status();
+    status.sort();
+    let log = c.log_text();
+    c.stop();
+    let want = vec![
+        ("fa".to_string(), 3),
+        ("fb-x".to_string(), 2),
+        ("fc".to_string(), 1),
+    ];
+    assert_eq!(status, want, "C gearmand log:\n{log}");
+}
