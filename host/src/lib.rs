@@ -4,7 +4,11 @@
 //! state), [`queue`] (persistence as the engine sees it), [`plugin`] (loading `.so` plugins),
 //! [`config`] (command line and config file), [`runtime`] (listener, I/O threads, processing thread).
 
+pub mod config;
 pub mod engine;
 pub mod frame;
+pub mod logging;
 pub mod msg;
+pub mod plugin;
 pub mod queue;
+pub mod runtime;

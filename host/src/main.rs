@@ -1,6 +1,5 @@
-//! The `gearmand` binary.
+//! The `gearmand` binary: everything happens in [`gearmand::runtime::main`].
 
 fn main() {
-    eprintln!("gearmand: not yet");
-    std::process::exit(1);
+    std::process::exit(gearmand::runtime::main(std::env::args_os().collect()));
 }

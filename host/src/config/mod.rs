@@ -1,0 +1,292 @@
+//! The command line and the configuration file, resolved into one [`Config`] (spec cli.md §1-4).
+//!
+//! Parsing has two phases because plugin options depend on which plugins are installed:
+//! 1. [`Prescan::run`] finds `--config-file` and `--plugin-dir` and reads the config file;
+//! 2. the caller discovers plugins, then [`parse`] builds the clap command with the host's options
+//!    and every installed plugin's, parses the command line and the file with it (the command
+//!    line wins, option by option), validates, and selects the plugins (`-q`, `-r`, gear always).
+//!
+//! Every error is one line (`gearmand: ` is added by the caller) and means exit status 1.
+
+mod args;
+mod catalog;
+mod file;
+mod layered;
+mod prescan;
+mod selection;
+#[cfg(test)]
+mod tests;
+
+pub use catalog::{Catalog, Kind, OptionInfo, PluginInfo};
+pub use prescan::Prescan;
+pub use selection::SelectedPlugin;
+
+use layered::Layered;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Our version: `-V` and the admin `version` command report the crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const ISSUES_URL: &str = "https://github.com/gearman/gearmand/issues";
+
+/// Where log records go (`-l`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    File(PathBuf),
+    Stderr,
+    Off,
+}
+
+/// `--verbose`: the original's levels, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbose {
+    Fatal,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+}
+
+const VERBOSE_NAMES: [(&str, Verbose); 8] = [
+    ("FATAL", Verbose::Fatal),
+    ("ALERT", Verbose::Alert),
+    ("CRITICAL", Verbose::Critical),
+    ("ERROR", Verbose::Error),
+    ("WARNING", Verbose::Warning),
+    ("NOTICE", Verbose::Notice),
+    ("INFO", Verbose::Info),
+    ("DEBUG", Verbose::Debug),
+];
+
+impl Verbose {
+    /// Parses a level name in any case (the original took upper case only).
+    pub fn parse(s: &str) -> Option<Verbose> {
+        VERBOSE_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|(_, v)| *v)
+    }
+
+    /// The upper-case name, as the admin `verbose` command reports it.
+    pub fn name(self) -> &'static str {
+        VERBOSE_NAMES.iter().find(|(_, v)| *v == self).unwrap().0
+    }
+
+    /// The `log` crate level this maps to.
+    pub fn level_filter(self) -> log::LevelFilter {
+        match self {
+            Verbose::Fatal | Verbose::Alert | Verbose::Critical | Verbose::Error => {
+                log::LevelFilter::Error
+            }
+            Verbose::Warning => log::LevelFilter::Warn,
+            Verbose::Notice | Verbose::Info => log::LevelFilter::Info,
+            Verbose::Debug => log::LevelFilter::Debug,
+        }
+    }
+}
+
+/// `--keepalive*`: applied to listening sockets when enabled; -1 leaves the system default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub enabled: bool,
+    pub idle: i32,
+    pub interval: i32,
+    pub count: i32,
+}
+
+/// Everything the command line and config file decided.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backlog: i32,
+    pub daemon: bool,
+    pub exceptions: bool,
+    pub file_descriptors: Option<u64>,
+    /// -1 unlimited, 0 no retries, 1..=255 attempts (gearmand 2.0).
+    pub job_retries: i32,
+    pub job_handle_prefix: Option<String>,
+    pub hashtable_buckets: u32,
+    pub keepalive: Keepalive,
+    pub log: LogTarget,
+    /// `-l` as given, for messages.
+    pub log_file: String,
+    pub listen: Option<String>,
+    pub pid_file: PathBuf,
+    /// The pid file was named explicitly (an error to fail creating it).
+    pub pid_file_explicit: bool,
+    pub round_robin: bool,
+    pub syslog: bool,
+    pub coredump: bool,
+    pub threads: u32,
+    pub user: Option<String>,
+    pub verbose: Verbose,
+    /// Kept as the original's u8 (256 wraps to 0).
+    pub worker_wakeup: u32,
+    pub plugin_dir: Option<PathBuf>,
+    /// `None` = the builtin in-memory queue.
+    pub queue: Option<SelectedPlugin>,
+    /// Protocol plugins, `gear` first.
+    pub protocols: Vec<SelectedPlugin>,
+}
+
+/// What to do after parsing.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Start the server.
+    Run(Box<Config>),
+    /// Print this on stdout and exit 0 (`--help`, `--version`).
+    Print(String),
+    /// `--check-args`: everything parsed; exit 0.
+    CheckArgs,
+}
+
+/// A command-line or config-file error; each is one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Unknown option, bad value, repeated option.
+    Usage(String),
+    /// A value clap accepted but gearmand refuses.
+    Invalid(String),
+    /// The config file could not be read or understood.
+    File(String),
+    /// A plugin could not be selected or an option needs another plugin.
+    Plugin(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Usage(m)
+            | ConfigError::Invalid(m)
+            | ConfigError::File(m)
+            | ConfigError::Plugin(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Phase two: parses `args` (program name first) and the prescanned file against the catalog.
+pub fn parse(
+    args: &[OsString],
+    pre: &Prescan,
+    catalog: &dyn Catalog,
+) -> Result<Outcome, ConfigError> {
+    let installed = catalog.installed();
+    let cmd = args::command(&installed);
+    let cli = cmd
+        .clone()
+        .try_get_matches_from(args)
+        .map_err(|e| layered::clap_error(e, ""))?;
+    if cli.get_flag("help") {
+        return Ok(Outcome::Print(help_text(cmd)));
+    }
+    if cli.get_flag("version") {
+        return Ok(Outcome::Print(format!(
+            "\ngearmand {VERSION} - {ISSUES_URL}\n"
+        )));
+    }
+    let file = match &pre.file {
+        Some(f) => {
+            let toks = f.to_args(&cmd, &installed)?;
+            let m = cmd
+                .clone()
+                .no_binary_name(true)
+                .try_get_matches_from(toks)
+                .map_err(|e| layered::clap_error(e, &format!("{}: ", f.path.display())))?;
+            Some(m)
+        }
+        None => None,
+    };
+    let l = Layered::new(cli, file);
+    let config = build(&l, pre, catalog, &installed)?;
+    if l.flag("check-args") {
+        return Ok(Outcome::CheckArgs);
+    }
+    Ok(Outcome::Run(Box::new(config)))
+}
+
+fn help_text(mut cmd: clap::Command) -> String {
+    format!("{}\n", cmd.render_help())
+}
+
+fn build(
+    l: &Layered,
+    pre: &Prescan,
+    catalog: &dyn Catalog,
+    installed: &[PluginInfo],
+) -> Result<Config, ConfigError> {
+    let verbose_text = l.string("verbose").unwrap_or_default();
+    let verbose = Verbose::parse(&verbose_text)
+        .ok_or_else(|| ConfigError::Invalid("Invalid value for --verbose supplied".into()))?;
+    let hashtable_buckets = l.one::<u32>("hashtable-buckets").unwrap_or(991);
+    if hashtable_buckets == 0 {
+        return Err(ConfigError::Invalid(
+            "hashtable-buckets has to be greater than 0".into(),
+        ));
+    }
+    let log_file = l.string("log-file").unwrap_or_default();
+    let (queue, protocols) = selection::select(l, catalog, installed)?;
+    Ok(Config {
+        backlog: l.one("backlog").unwrap_or(32),
+        daemon: l.flag("daemon"),
+        exceptions: l.flag("exceptions"),
+        file_descriptors: l.one("file-descriptors"),
+        job_retries: job_retries(l.one::<i64>("job-retries").unwrap_or(-1))?,
+        job_handle_prefix: handle_prefix(l.string("job-handle-prefix"))?,
+        hashtable_buckets,
+        keepalive: Keepalive {
+            enabled: l.flag("keepalive"),
+            idle: l.one("keepalive-idle").unwrap_or(-1),
+            interval: l.one("keepalive-interval").unwrap_or(-1),
+            count: l.one("keepalive-count").unwrap_or(-1),
+        },
+        log: match log_file.as_str() {
+            "stderr" => LogTarget::Stderr,
+            "none" => LogTarget::Off,
+            path => LogTarget::File(PathBuf::from(path)),
+        },
+        log_file,
+        listen: l.string("listen"),
+        pid_file: l.one("pid-file").unwrap_or_default(),
+        pid_file_explicit: l.explicit("pid-file"),
+        round_robin: l.flag("round-robin"),
+        syslog: l.flag("syslog"),
+        coredump: l.flag("coredump"),
+        threads: l.one("threads").unwrap_or(4),
+        user: l.string("user"),
+        verbose,
+        // The original stores -w in a u8; keep its wrap-around so configs behave the same.
+        worker_wakeup: l.one::<u32>("worker-wakeup").unwrap_or(0) % 256,
+        plugin_dir: pre.plugin_dir.clone(),
+        queue,
+        protocols,
+    })
+}
+
+/// gearmand 2.0: -1 no limit, 0 no retries, 1..=255 attempts, anything else refused.
+fn job_retries(n: i64) -> Result<i32, ConfigError> {
+    if (-1..=255).contains(&n) {
+        Ok(n as i32)
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "--job-retries {n} is out of range: use -1 (no limit), 0 (no retries) or 1..255"
+        )))
+    }
+}
+
+/// Job handles are `<prefix>:<n>` in a 64-byte buffer: the prefix must leave room for
+/// `:` and 10 digits within 63 bytes (spec gear-protocol.md, Recommended fix).
+fn handle_prefix(p: Option<String>) -> Result<Option<String>, ConfigError> {
+    const MAX: usize = 63 - 11;
+    match p {
+        Some(p) if p.len() > MAX => Err(ConfigError::Invalid(format!(
+            "--job-handle-prefix is {} bytes long; at most {MAX} fit in a job handle",
+            p.len()
+        ))),
+        p => Ok(p),
+    }
+}

@@ -1,0 +1,355 @@
+//! An I/O thread: a mio poll over its connections, and with `-t 0` the listeners and signals too.
+//!
+//! One round: poll; read every readable connection until `WouldBlock`, decoding into one batch;
+//! apply what arrived in the mailbox (new connections, engine answers); flush every connection
+//! that got output; then hand the batch to the engine — one channel send (processing thread) or
+//! a direct call (engine inline with `-t 0`/`-t 1`).
+
+use super::acceptor::{AcceptEvent, Acceptor, SignalAction, WAKER};
+use super::conn::{Conn, FlushResult, ReadResult, Slab};
+use super::processor::{EngineMsg, Processor};
+use super::threads::{IoMsg, MainHandle, MainMsg};
+use super::wire::WireProtocol;
+use crate::msg::{ConnId, ConnInfo, Control, ToEngine, ToIo};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a stopping thread keeps trying to write out what is queued.
+const FINAL_FLUSH: Duration = Duration::from_secs(2);
+const SCRATCH: usize = 64 * 1024;
+
+/// Where this thread's requests go.
+pub enum EngineSide {
+    /// To the processing thread.
+    Remote(Sender<EngineMsg>),
+    /// Handled right here.
+    Inline(Processor),
+}
+
+pub struct IoThread {
+    index: u16,
+    poll: Poll,
+    conns: Slab,
+    inbox: Receiver<IoMsg>,
+    protocols: Arc<Vec<Arc<dyn WireProtocol>>>,
+    engine: EngineSide,
+    /// The main thread, when it is not this one (`-t 1`): engine control goes there.
+    main: Option<MainHandle>,
+    /// Listeners and signals when this is the only thread (`-t 0`).
+    acceptor: Option<Acceptor>,
+    batch: Vec<ToEngine>,
+    scratch: Vec<u8>,
+    dirty: Vec<usize>,
+    stopping: bool,
+    drained_reported: bool,
+}
+
+impl IoThread {
+    /// A thread around `poll`, whose waker (token [`WAKER`]) belongs to `inbox`'s senders.
+    pub fn new(
+        index: u16,
+        poll: Poll,
+        inbox: Receiver<IoMsg>,
+        protocols: Arc<Vec<Arc<dyn WireProtocol>>>,
+        engine: EngineSide,
+        main: Option<MainHandle>,
+        acceptor: Option<Acceptor>,
+    ) -> IoThread {
+        IoThread {
+            index,
+            poll,
+            conns: Slab::new(),
+            inbox,
+            protocols,
+            engine,
+            main,
+            acceptor,
+            batch: Vec::new(),
+            scratch: vec![0; SCRATCH],
+            dirty: Vec::new(),
+            stopping: false,
+            drained_reported: false,
+        }
+    }
+
+    /// Runs until stopped.
+    pub fn run(mut self) {
+        if let Some(a) = &mut self.acceptor {
+            if let Err(e) = a.register(self.poll.registry()) {
+                log::error!("cannot poll the listening sockets: {e}");
+                self.stopping = true;
+            }
+        }
+        let mut events = Events::with_capacity(1024);
+        while !self.stopping {
+            if let Err(e) = self.poll.poll(&mut events, self.timeout()) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                log::error!("poll failed: {e}");
+                break;
+            }
+            for ev in events.iter() {
+                self.on_event(ev);
+            }
+            self.drain_inbox();
+            self.dispatch();
+        }
+        self.finish();
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        match &self.engine {
+            EngineSide::Inline(p) => p
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now())),
+            EngineSide::Remote(_) => None,
+        }
+    }
+
+    fn on_event(&mut self, ev: &mio::event::Event) {
+        let token = ev.token();
+        if token == WAKER {
+            return;
+        }
+        if let Some(a) = &mut self.acceptor {
+            match a.on_event(token) {
+                AcceptEvent::NotMine => {}
+                AcceptEvent::Accepted(list) => {
+                    for (stream, peer, protocol) in list {
+                        self.add(stream, peer, protocol);
+                    }
+                    return;
+                }
+                AcceptEvent::Signals(list) => {
+                    list.into_iter().for_each(|s| self.on_signal(s));
+                    return;
+                }
+            }
+        }
+        let slot = token.0;
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            self.read(slot);
+        }
+        if ev.is_writable() {
+            self.mark_dirty(slot);
+        }
+    }
+
+    fn read(&mut self, slot: usize) {
+        let Some(conn) = self.conns.by_slot(slot) else {
+            return;
+        };
+        match conn.read(&mut self.scratch, &mut self.batch) {
+            ReadResult::Open if !conn.has_output() => {}
+            ReadResult::Open | ReadResult::CloseAfterFlush => self.mark_dirty(slot),
+            ReadResult::Gone => self.close(slot),
+        }
+    }
+
+    fn mark_dirty(&mut self, slot: usize) {
+        if let Some(c) = self.conns.by_slot(slot) {
+            if !c.dirty {
+                c.dirty = true;
+                self.dirty.push(slot);
+            }
+        }
+    }
+
+    /// Takes a new connection into the slab and tells the engine.
+    fn add(&mut self, mut stream: TcpStream, peer: SocketAddr, protocol: usize) {
+        let Some(proto) = self.protocols.get(protocol).cloned() else {
+            return;
+        };
+        let (slot, generation) = self.conns.vacant();
+        let id = ConnId::new(self.index, slot as u32, generation);
+        let Some(codec) = proto.open(&peer.to_string()) else {
+            log::warn!("{} refused the connection from {peer}", proto.name());
+            self.conns.release(slot);
+            return;
+        };
+        let registry = self.poll.registry();
+        if let Err(e) = registry.register(&mut stream, Token(slot), Interest::READABLE) {
+            log::error!("cannot poll the connection from {peer}: {e}");
+            self.conns.release(slot);
+            return;
+        }
+        log::info!("accepted connection from {peer} ({})", proto.name());
+        let info = ConnInfo {
+            peer,
+            fd: stream.as_raw_fd(),
+            protocol: proto.name(),
+        };
+        self.batch.push(ToEngine::Opened(id, info));
+        self.conns.fill(slot, Conn::new(id, peer, stream, codec));
+    }
+
+    /// Closes a connection now and tells the engine.
+    fn close(&mut self, slot: usize) {
+        if let Some(mut conn) = self.conns.remove(slot) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            log::info!("closed connection from {}", conn.peer);
+            self.batch.push(ToEngine::Closed(conn.id));
+        }
+    }
+
+    fn drain_inbox(&mut self) {
+        while let Ok(msg) = self.inbox.try_recv() {
+            match msg {
+                IoMsg::Accepted {
+                    stream,
+                    peer,
+                    protocol,
+                } => self.add(stream, peer, protocol),
+                IoMsg::Batch(msgs) => self.apply(msgs),
+                IoMsg::Graceful => self.begin_graceful(),
+                IoMsg::Stop => self.stopping = true,
+            }
+        }
+    }
+
+    /// Encodes the engine's answers; messages for closed connections are dropped.
+    fn apply(&mut self, msgs: Vec<ToIo>) {
+        for m in msgs {
+            let id = match &m {
+                ToIo::Send(id, _) | ToIo::Close(id) => *id,
+            };
+            let Some(conn) = self.conns.by_id(id) else {
+                continue;
+            };
+            match m {
+                ToIo::Send(_, frame) => conn.encode(&frame),
+                ToIo::Close(_) => conn.closing = true,
+            }
+            self.mark_dirty(id.slot());
+        }
+    }
+
+    /// Writes out every connection that got output; closes those that asked to once flushed.
+    fn flush_dirty(&mut self) {
+        for slot in std::mem::take(&mut self.dirty) {
+            let registry = self.poll.registry();
+            let Some(conn) = self.conns.by_slot(slot) else {
+                continue;
+            };
+            conn.dirty = false;
+            match conn.flush(registry, Token(slot)) {
+                FlushResult::Failed => self.close(slot),
+                FlushResult::Done if conn.closing => self.close(slot),
+                FlushResult::Done | FlushResult::Pending => {}
+            }
+        }
+    }
+
+    /// Flushes, then hands the batch to the engine; inline, applies its answers right away.
+    fn dispatch(&mut self) {
+        // Bounded: closing a connection after a flush feeds a Closed back, which may answer.
+        for _ in 0..8 {
+            self.flush_dirty();
+            let p = match &mut self.engine {
+                EngineSide::Remote(tx) => {
+                    if !self.batch.is_empty() {
+                        let _ = tx.send(EngineMsg::Batch(std::mem::take(&mut self.batch)));
+                    }
+                    return;
+                }
+                EngineSide::Inline(p) => p,
+            };
+            p.handle(self.batch.drain(..));
+            p.timers();
+            let (msgs, control) = p.take();
+            if let Some(c) = control {
+                self.on_control(c);
+            }
+            // After on_control: an admin graceful shutdown with no job left ends at once.
+            if matches!(&self.engine, EngineSide::Inline(p) if p.drained()) {
+                self.on_drained();
+            }
+            if msgs.is_empty() && self.dirty.is_empty() && self.batch.is_empty() {
+                return;
+            }
+            self.apply(msgs);
+        }
+        // Bound reached (a long chain of closes): still write out what was applied last.
+        self.flush_dirty();
+    }
+
+    fn on_signal(&mut self, s: SignalAction) {
+        log::info!("signal: {s:?}");
+        match s {
+            SignalAction::Stop => self.stopping = true,
+            SignalAction::Graceful => self.begin_graceful(),
+            SignalAction::ReopenLog => crate::logging::reopen(),
+        }
+    }
+
+    /// Engine control: to the main thread if there is one, else acted on here (`-t 0`).
+    fn on_control(&mut self, c: Control) {
+        match (&self.main, c) {
+            (Some(main), c) => main.send(MainMsg::Control(c)),
+            (None, Control::Shutdown) => self.stopping = true,
+            (None, Control::GracefulShutdown) => self.begin_graceful(),
+        }
+    }
+
+    fn begin_graceful(&mut self) {
+        if let Some(a) = &mut self.acceptor {
+            a.stop_listening(self.poll.registry());
+        }
+        // With the engine inline, the next dispatch (later in this round) checks for no job left.
+        if let EngineSide::Inline(p) = &mut self.engine {
+            p.set_graceful();
+        }
+    }
+
+    fn on_drained(&mut self) {
+        match &self.main {
+            Some(main) if !self.drained_reported => main.send(MainMsg::Drained),
+            Some(_) => {}
+            None => self.stopping = true,
+        }
+        self.drained_reported = true;
+    }
+
+    /// Stopping: write out what is queued (for a bounded time), flush the queue, close all.
+    fn finish(&mut self) {
+        self.drain_inbox();
+        self.dispatch();
+        let deadline = Instant::now() + FINAL_FLUSH;
+        let mut events = Events::with_capacity(256);
+        for slot in self.conns.slots() {
+            self.mark_dirty(slot);
+        }
+        loop {
+            self.flush_dirty();
+            let pending: Vec<usize> = self.conns.slots();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if pending.iter().all(|&s| !self.has_output(s)) || left.is_zero() {
+                break;
+            }
+            let _ = self.poll.poll(&mut events, Some(left));
+            for s in pending {
+                if self.has_output(s) {
+                    self.mark_dirty(s);
+                }
+            }
+        }
+        if let EngineSide::Inline(p) = &mut self.engine {
+            p.shutdown();
+        }
+        log::debug!(
+            "I/O thread {} stopped with {} connections",
+            self.index,
+            self.conns.count()
+        );
+    }
+
+    fn has_output(&mut self, slot: usize) -> bool {
+        self.conns.by_slot(slot).is_some_and(|c| c.has_output())
+    }
+}

@@ -1,0 +1,196 @@
+//! The server process: startup in the original's order, the thread model, and shutdown.
+//!
+//! Startup (spec cli.md §6): parse the command line and config file → validate → `--help`,
+//! `--version`, `--check-args` exits → `-f` → `-u` → `-d` → signal handlers → pid file → log
+//! file → queue plugin → protocol plugins → daemon "ready" → bind every address → engine replay →
+//! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
+//! connection), [`processor`] (the engine side), [`acceptor`] and [`listen`] (sockets and
+//! signals), [`process`] (daemon, user, pid file), [`wire`] and [`plugins`] (the seams).
+
+mod acceptor;
+mod conn;
+mod io;
+mod listen;
+mod plugins;
+mod process;
+mod processor;
+mod server;
+mod threads;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use crate::config::{self, Config, Kind, Outcome, Prescan};
+use crate::engine::{Clock, Engine, EngineConfig};
+use crate::plugin::{self, Registry};
+use crate::queue::{Builtin, QueueStore};
+use listen::BindOptions;
+use signal_hook_mio::v1_0::Signals;
+use std::ffi::OsString;
+use std::fmt;
+use std::sync::Arc;
+use wire::WireProtocol;
+
+pub use server::{serve, Listening};
+
+/// Why the server could not start; one line, exit status 1.
+#[derive(Debug)]
+pub enum RunError {
+    Config(config::ConfigError),
+    Plugin(plugin::PluginError),
+    /// Process setup (fd limit, user, daemon, pid file, signals).
+    Process(String),
+    /// Binding the listening sockets.
+    Listen(listen::ListenError),
+    /// The queue's replay failed.
+    Replay(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Config(e) => e.fmt(f),
+            RunError::Plugin(e) => e.fmt(f),
+            RunError::Process(m) => f.write_str(m),
+            RunError::Listen(e) => e.fmt(f),
+            RunError::Replay(m) => write!(f, "failed to reload queue: {m}"),
+        }
+    }
+}
+
+impl From<config::ConfigError> for RunError {
+    fn from(e: config::ConfigError) -> Self {
+        RunError::Config(e)
+    }
+}
+
+impl From<plugin::PluginError> for RunError {
+    fn from(e: plugin::PluginError) -> Self {
+        RunError::Plugin(e)
+    }
+}
+
+/// The whole program: returns the exit status.
+pub fn main(args: Vec<OsString>) -> i32 {
+    match run(&args) {
+        Ok(()) => 0,
+        Err(e) => {
+            // Always one line on stderr; the log file (if that is elsewhere) gets it too.
+            if crate::logging::is_installed_elsewhere() {
+                log::error!("{e}");
+            }
+            eprintln!("gearmand: {e}");
+            1
+        }
+    }
+}
+
+/// Parses, starts and serves until shutdown.
+pub fn run(args: &[OsString]) -> Result<(), RunError> {
+    let pre = Prescan::run(args)?;
+    let registry = Registry::discover(&plugin::search_path(pre.plugin_dir.as_deref()));
+    let cfg = match config::parse(args, &pre, &registry)? {
+        Outcome::Print(text) => {
+            print!("{text}");
+            return Ok(());
+        }
+        Outcome::CheckArgs => return Ok(()),
+        Outcome::Run(cfg) => cfg,
+    };
+    start(&cfg, &registry)
+}
+
+fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
+    if let Some(n) = cfg.file_descriptors {
+        process::set_fd_limit(n).map_err(RunError::Process)?;
+    }
+    if let Some(user) = &cfg.user {
+        process::switch_user(user).map_err(RunError::Process)?;
+    }
+    let daemon = match cfg.daemon {
+        true => Some(process::daemonize().map_err(RunError::Process)?),
+        false => None,
+    };
+    let signals = Signals::new(acceptor::HANDLED)
+        .map_err(|e| RunError::Process(format!("cannot install signal handlers: {e}")))?;
+    let _pid_file = process::PidFile::create(&cfg.pid_file, cfg.pid_file_explicit)
+        .map_err(RunError::Process)?;
+    if let Some(warning) = crate::logging::init(&cfg.log, cfg.verbose, cfg.syslog) {
+        eprintln!("{warning}");
+    }
+    let queue = create_queue(cfg, registry)?;
+    let protocols = create_protocols(cfg, registry)?;
+    if let Some(d) = daemon {
+        d.ready();
+    }
+    let listening = bind(cfg, &protocols)?;
+    let mut engine = Engine::new(engine_config(cfg), queue);
+    let replayed = engine.replay(Clock::now()).map_err(RunError::Replay)?;
+    if replayed > 0 {
+        log::info!("replayed {replayed} jobs from the queue");
+    }
+    serve(cfg.threads, Box::new(engine), protocols, listening, signals)
+        .map_err(RunError::Process)?;
+    log::info!("shutdown complete");
+    Ok(())
+}
+
+fn create_queue(cfg: &Config, registry: &Registry) -> Result<Box<dyn QueueStore>, RunError> {
+    let Some(q) = &cfg.queue else {
+        return Ok(Box::new(Builtin));
+    };
+    let meta = registry.find(plugins::plugin_kind(Kind::Queue), &q.name)?;
+    let store = meta.create_queue(&q.options)?;
+    log::info!("queue plugin {} {} started", meta.name, meta.version);
+    Ok(store)
+}
+
+fn create_protocols(
+    cfg: &Config,
+    registry: &Registry,
+) -> Result<Vec<Arc<dyn WireProtocol>>, RunError> {
+    let mut out: Vec<Arc<dyn WireProtocol>> = Vec::new();
+    for p in &cfg.protocols {
+        let meta = registry.find(plugins::plugin_kind(Kind::Protocol), &p.name)?;
+        out.push(Arc::new(meta.create_protocol(&p.options)?));
+    }
+    Ok(out)
+}
+
+/// Binds every protocol's port on every address and logs each one.
+fn bind(cfg: &Config, protocols: &[Arc<dyn WireProtocol>]) -> Result<Listening, RunError> {
+    let opts = BindOptions {
+        host: cfg.listen.clone(),
+        backlog: cfg.backlog,
+        keepalive: cfg.keepalive,
+    };
+    let mut listening = Listening::default();
+    for (i, proto) in protocols.iter().enumerate() {
+        for l in listen::bind_all(&opts, &proto.listen_port()).map_err(RunError::Listen)? {
+            if let Ok(addr) = l.local_addr() {
+                log::info!("listening on {addr} ({})", proto.name());
+            }
+            listening.push(l, i);
+        }
+    }
+    Ok(listening)
+}
+
+fn engine_config(cfg: &Config) -> EngineConfig {
+    EngineConfig {
+        handle_prefix: cfg
+            .job_handle_prefix
+            .clone()
+            .unwrap_or_else(|| format!("H:{}", process::nodename())),
+        job_retries: cfg.job_retries,
+        worker_wakeup: cfg.worker_wakeup,
+        // gearmand 2.0 rotates across a worker's functions by default; -R is still accepted.
+        round_robin: true,
+        exceptions: cfg.exceptions,
+        verbose_name: cfg.verbose.name().to_owned(),
+        version: config::VERSION.to_owned(),
+        pid: std::process::id(),
+        remote_shutdown: false,
+    }
+}

@@ -1,0 +1,164 @@
+//! The processing side: the engine fed with batches, and its answers routed to I/O threads.
+//!
+//! [`Processor`] wraps the engine and is used two ways: inline in the only I/O thread (`-t 0`,
+//! `-t 1`), or on its own processing thread ([`run_thread`], `-t N≥2`) that owns the engine and
+//! no socket. Either way a batch of [`ToEngine`] messages goes in and [`ToIo`] messages come out,
+//! grouped per I/O thread so that each thread gets one channel send and one wake-up per batch.
+
+use super::threads::{IoHandle, IoMsg, MainHandle, MainMsg};
+use super::wire::Core;
+use crate::engine::{Clock, Outbox};
+use crate::msg::{Control, ToEngine, ToIo};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Instant;
+
+/// What the processing thread receives.
+pub enum EngineMsg {
+    /// Everything one I/O thread read in one poll round.
+    Batch(Vec<ToEngine>),
+    /// Graceful shutdown: finish the jobs in memory, then report [`MainMsg::Drained`].
+    Graceful,
+    /// Stop: flush the queue and end the thread.
+    Stop,
+}
+
+/// The engine plus its outbox and shutdown state.
+pub struct Processor {
+    core: Box<dyn Core>,
+    outbox: Outbox,
+    graceful: bool,
+}
+
+impl Processor {
+    pub fn new(core: Box<dyn Core>) -> Processor {
+        Processor {
+            core,
+            outbox: Outbox::default(),
+            graceful: false,
+        }
+    }
+
+    /// Handles a batch of messages, in order.
+    pub fn handle(&mut self, batch: impl IntoIterator<Item = ToEngine>) {
+        let now = Clock::now();
+        for msg in batch {
+            self.core.handle(msg, now, &mut self.outbox);
+        }
+    }
+
+    /// Fires the engine's timers if one is due.
+    pub fn timers(&mut self) {
+        let now = Clock::now();
+        if self.core.next_deadline().is_some_and(|d| d <= now.instant) {
+            self.core.on_timers(now, &mut self.outbox);
+        }
+    }
+
+    /// When a timer is next due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.core.next_deadline()
+    }
+
+    /// Takes what the engine produced.
+    pub fn take(&mut self) -> (Vec<ToIo>, Option<Control>) {
+        (
+            std::mem::take(&mut self.outbox.msgs),
+            self.outbox.control.take(),
+        )
+    }
+
+    /// Enters graceful shutdown.
+    pub fn set_graceful(&mut self) {
+        self.graceful = true;
+    }
+
+    /// Graceful shutdown asked for and no job left.
+    pub fn drained(&self) -> bool {
+        self.graceful && self.core.job_count() == 0
+    }
+
+    /// Takes one message of the processing thread; true for [`EngineMsg::Stop`].
+    fn accept(&mut self, m: EngineMsg) -> bool {
+        match m {
+            EngineMsg::Batch(b) => self.handle(b),
+            EngineMsg::Graceful => self.set_graceful(),
+            EngineMsg::Stop => return true,
+        }
+        false
+    }
+
+    /// Final queue flush.
+    pub fn shutdown(&mut self) {
+        self.core.shutdown();
+    }
+}
+
+/// The processing thread (`-t N≥2`): receive batches, handle, route answers, until stopped.
+pub fn run_thread(mut p: Processor, rx: Receiver<EngineMsg>, io: Vec<IoHandle>, main: MainHandle) {
+    let mut routed: Vec<Vec<ToIo>> = io.iter().map(|_| Vec::new()).collect();
+    let mut drained_reported = false;
+    let mut stop = false;
+    while !stop {
+        match receive(&p, &rx) {
+            Received::Msg(m) => stop = p.accept(m),
+            Received::Gone => stop = true,
+            Received::Timeout => {}
+        }
+        // Take whatever else is already waiting, so one round answers several batches.
+        for _ in 0..64 {
+            match rx.try_recv() {
+                _ if stop => break,
+                Ok(m) => stop = p.accept(m),
+                Err(_) => break,
+            }
+        }
+        p.timers();
+        let (msgs, control) = p.take();
+        route(msgs, &mut routed, &io);
+        if let Some(c) = control {
+            main.send(MainMsg::Control(c));
+        }
+        if p.drained() && !drained_reported {
+            drained_reported = true;
+            main.send(MainMsg::Drained);
+        }
+    }
+    // What the engine answered last was routed above; flush the queue before I/O threads close.
+    p.shutdown();
+    log::debug!("processing thread stopped");
+}
+
+enum Received {
+    Msg(EngineMsg),
+    Timeout,
+    Gone,
+}
+
+fn receive(p: &Processor, rx: &Receiver<EngineMsg>) -> Received {
+    let r = match p.next_deadline() {
+        Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    };
+    match r {
+        Ok(m) => Received::Msg(m),
+        Err(RecvTimeoutError::Timeout) => Received::Timeout,
+        Err(RecvTimeoutError::Disconnected) => Received::Gone,
+    }
+}
+
+/// Groups messages by owning I/O thread; one send and one wake per thread with something to do.
+fn route(msgs: Vec<ToIo>, routed: &mut [Vec<ToIo>], io: &[IoHandle]) {
+    for m in msgs {
+        let id = match &m {
+            ToIo::Send(id, _) | ToIo::Close(id) => *id,
+        };
+        if let Some(slot) = routed.get_mut(id.thread()) {
+            slot.push(m);
+        }
+    }
+    for (batch, handle) in routed.iter_mut().zip(io) {
+        if !batch.is_empty() {
+            handle.send(IoMsg::Batch(std::mem::take(batch)));
+        }
+    }
+}

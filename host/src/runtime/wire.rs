@@ -1,0 +1,63 @@
+//! What the runtime needs from a protocol and from the job engine, as two small traits.
+//!
+//! The runtime moves bytes and messages; it does not care whether the codec is a loaded plugin or
+//! whether the engine is the real one. Keeping these seams as traits lets the runtime's own tests
+//! drive real sockets and threads with a tiny line protocol and an echo engine, and keeps the
+//! adapters to the plugin loader and to [`crate::engine::Engine`] in one place each.
+
+use crate::engine::{Clock, Engine, Outbox};
+use crate::frame::Frame;
+use crate::msg::ToEngine;
+pub use gearmand_plugin_api::Decoded;
+use std::time::Instant;
+
+/// A protocol: the port it listens on and a codec per connection.
+pub trait WireProtocol: Send + Sync {
+    /// `gear`, `http`: shown in logs and in the engine's connection info.
+    fn name(&self) -> &'static str;
+    /// Port number or service name; "0" = any free port.
+    fn listen_port(&self) -> String;
+    /// A codec for a new connection from `peer`; `None` refuses the connection.
+    fn open(&self, peer: &str) -> Option<Box<dyn WireCodec>>;
+}
+
+/// Per-connection protocol state.
+pub trait WireCodec: Send {
+    /// Decodes whole requests from `input`, handing each to `on_request`; immediate replies go to
+    /// `out`. Returns the bytes consumed.
+    fn decode(
+        &mut self,
+        input: &[u8],
+        on_request: &mut dyn FnMut(Frame),
+        out: &mut Vec<u8>,
+    ) -> (usize, Decoded);
+    /// Encodes one response onto `out`.
+    fn encode(&mut self, frame: &Frame, out: &mut Vec<u8>) -> Decoded;
+}
+
+/// The job engine as the runtime drives it.
+pub trait Core: Send {
+    fn handle(&mut self, msg: ToEngine, now: Clock, out: &mut Outbox);
+    fn on_timers(&mut self, now: Clock, out: &mut Outbox);
+    fn next_deadline(&self) -> Option<Instant>;
+    fn job_count(&self) -> usize;
+    fn shutdown(&mut self);
+}
+
+impl Core for Engine {
+    fn handle(&mut self, msg: ToEngine, now: Clock, out: &mut Outbox) {
+        Engine::handle(self, msg, now, out)
+    }
+    fn on_timers(&mut self, now: Clock, out: &mut Outbox) {
+        Engine::on_timers(self, now, out)
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        Engine::next_deadline(self)
+    }
+    fn job_count(&self) -> usize {
+        Engine::job_count(self)
+    }
+    fn shutdown(&mut self) {
+        Engine::shutdown(self)
+    }
+}
