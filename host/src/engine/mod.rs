@@ -3,18 +3,45 @@
 //! It runs on the processing thread (or inline in the only I/O thread with `-t 0`/`-t 1`). It takes
 //! [`ToEngine`] messages, changes state, and answers with [`ToIo`] messages in an [`Outbox`].
 //! Time comes in as a [`Clock`] so that tests can drive timers without sleeping.
+//!
+//! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
+//! the recommended fixes. Reading order: this file (API and dispatch), [`submit`] (new jobs),
+//! [`workers`] (abilities, sleep, grab, requeue), [`results`] (WORK_* and status queries),
+//! [`admin`] (text commands), [`timers`]; the tables live in [`jobs`], [`functions`], [`conns`].
 
-use crate::msg::{Control, ToEngine, ToIo};
-use crate::queue::QueueStore;
+mod admin;
+mod conns;
+mod functions;
+mod hash;
+mod jobs;
+mod lifecycle;
+mod num;
+mod results;
+mod submit;
+mod timers;
+mod workers;
+
+#[cfg(test)]
+mod tests;
+
+use crate::frame::Frame;
+use crate::msg::{ConnId, Control, ToEngine, ToIo};
+use crate::queue::{QueueStore, StoredJob};
+use conns::{Conn, ConnTable};
+use functions::FunctionTable;
+use gearmand_plugin_api::abi::kind;
+use gearmand_plugin_api::gear::ptype;
+use jobs::{HandleBuf, JobTable};
 use std::time::Instant;
+use timers::Timers;
 
 /// The settings of the command line that shape engine behaviour.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Job handle prefix: `H:<nodename>` by default, or `--job-handle-prefix` as given.
     pub handle_prefix: String,
-    /// `-j`: `None` = unlimited retries, `Some(0)` = no retries... see the spec's 2.0 rule:
-    /// -1 unlimited, 0 disables retries, 1..=255 attempts.
+    /// `-j` with the 2.0 rule: -1 (any negative) unlimited, 0 disables retries (a job is dropped
+    /// the first time it has to be requeued), 1..=255 attempts.
     pub job_retries: i32,
     /// `-w`: NOOPs per new job, 0 = every sleeping worker.
     pub worker_wakeup: u32,
@@ -59,47 +86,209 @@ pub struct Outbox {
     pub control: Option<Control>,
 }
 
+impl Outbox {
+    fn send(&mut self, c: ConnId, f: Frame) {
+        self.msgs.push(ToIo::Send(c, f));
+    }
+
+    /// `ERROR code text`.
+    fn error(&mut self, c: ConnId, code: &[u8], text: &[u8]) {
+        self.send(c, Frame::with_args(ptype::ERROR, &[code, text]));
+    }
+
+    fn raw(&mut self, c: ConnId, bytes: &[u8]) {
+        self.send(c, Frame::with_args(kind::RAW, &[bytes]));
+    }
+}
+
 /// All job state.
 pub struct Engine {
-    #[allow(dead_code)]
     cfg: EngineConfig,
-    #[allow(dead_code)]
     queue: Box<dyn QueueStore>,
+    /// `handle_prefix` plus `:`.
+    prefix: Box<[u8]>,
+    /// Attempts before a requeued job is dropped; `None` = unlimited.
+    max_attempts: Option<u8>,
+    /// The number the next new job gets.
+    next_handle: u32,
+    jobs: JobTable,
+    funcs: FunctionTable,
+    conns: ConnTable,
+    timers: Timers,
+    /// The last clock reading (maps epoch deadlines onto the monotonic clock).
+    clock: Clock,
 }
 
 impl Engine {
     pub fn new(cfg: EngineConfig, queue: Box<dyn QueueStore>) -> Engine {
-        Engine { cfg, queue }
+        let mut prefix = cfg.handle_prefix.as_bytes().to_vec();
+        if prefix.len() > jobs::MAX_PREFIX - 1 {
+            log::warn!(
+                "job handle prefix longer than {} bytes, truncated",
+                jobs::MAX_PREFIX - 1
+            );
+            prefix.truncate(jobs::MAX_PREFIX - 1);
+        }
+        prefix.push(b':');
+        let max_attempts = match cfg.job_retries {
+            r if r < 0 => None,
+            r => Some(r.clamp(1, 255) as u8),
+        };
+        Engine {
+            cfg,
+            queue,
+            prefix: prefix.into_boxed_slice(),
+            max_attempts,
+            next_handle: 1,
+            jobs: JobTable::default(),
+            funcs: FunctionTable::default(),
+            conns: ConnTable::default(),
+            timers: Timers::default(),
+            clock: Clock::now(),
+        }
     }
 
     /// Refills memory from the persistent queue; returns the number of jobs replayed.
-    pub fn replay(&mut self, _now: Clock) -> Result<usize, String> {
-        todo!("engine helper")
+    pub fn replay(&mut self, now: Clock) -> Result<usize, String> {
+        self.clock = now;
+        // The queue is borrowed by its own replay; park a no-op in its place meanwhile.
+        let mut queue = std::mem::replace(&mut self.queue, Box::new(crate::queue::Builtin));
+        let mut count = 0;
+        let result = queue.replay(&mut |job: &StoredJob<'_>| {
+            self.replay_one(job, now);
+            count += 1;
+            Ok(())
+        });
+        self.queue = queue;
+        result.map(|()| count)
     }
 
     /// Handles one message from an I/O thread.
-    pub fn handle(&mut self, _msg: ToEngine, _now: Clock, _out: &mut Outbox) {
-        todo!("engine helper")
+    pub fn handle(&mut self, msg: ToEngine, now: Clock, out: &mut Outbox) {
+        self.clock = now;
+        self.run_due(now, out);
+        match msg {
+            ToEngine::Opened(c, info) => self.conns.open(c, Conn::new(&info, self.cfg.exceptions)),
+            ToEngine::Request(c, frame) => {
+                self.conns.ensure(c, self.cfg.exceptions);
+                self.request(c, frame, now, out);
+            }
+            ToEngine::Closed(c) => self.closed(c, out),
+        }
     }
 
     /// Fires every timer due at `now` (epoch jobs falling due, CAN_DO_TIMEOUT expiries).
-    pub fn on_timers(&mut self, _now: Clock, _out: &mut Outbox) {
-        todo!("engine helper")
+    pub fn on_timers(&mut self, now: Clock, out: &mut Outbox) {
+        self.clock = now;
+        self.run_due(now, out);
     }
 
     /// When `on_timers` next has work, if ever.
     pub fn next_deadline(&self) -> Option<Instant> {
-        None
+        self.earliest_deadline()
     }
 
     /// Jobs in memory (queued or running); graceful shutdown waits for 0.
     pub fn job_count(&self) -> usize {
-        0
+        self.jobs.len()
     }
 
     /// Process exit: `--store-queue-on-shutdown` writes what is in memory, then the queue's last
     /// flush and shutdown.
     pub fn shutdown(&mut self) {
+        if self.queue.store_on_shutdown() {
+            self.store_all();
+        }
         self.queue.shutdown();
+    }
+
+    /// One dispatch over every request kind; each arm is a small handler.
+    fn request(&mut self, c: ConnId, f: Frame, now: Clock, out: &mut Outbox) {
+        use ptype::*;
+        match f.kind() {
+            CAN_DO => self.can_do(c, f.arg(0), None),
+            CAN_DO_TIMEOUT => self.can_do_timeout(c, &f, out),
+            CANT_DO => self.cant_do(c, f.arg(0), out),
+            RESET_ABILITIES => self.reset_abilities(c, out),
+            PRE_SLEEP => self.pre_sleep(c, out),
+            GRAB_JOB | GRAB_JOB_UNIQ | GRAB_JOB_ALL => self.grab(c, f.kind(), now, out),
+            SUBMIT_JOB
+            | SUBMIT_JOB_BG
+            | SUBMIT_JOB_HIGH
+            | SUBMIT_JOB_HIGH_BG
+            | SUBMIT_JOB_LOW
+            | SUBMIT_JOB_LOW_BG
+            | SUBMIT_JOB_EPOCH
+            | SUBMIT_REDUCE_JOB
+            | SUBMIT_REDUCE_JOB_BACKGROUND => self.submit(c, &f, now, out),
+            WORK_STATUS | WORK_DATA | WORK_WARNING | WORK_COMPLETE | WORK_FAIL | WORK_EXCEPTION => {
+                self.work_result(c, f, out)
+            }
+            GET_STATUS => self.get_status(c, f.arg(0), out),
+            GET_STATUS_UNIQUE => self.get_status_unique(c, f.arg(0), out),
+            ECHO_REQ => out.send(c, Frame::with_args(ECHO_RES, &[f.arg(0)])),
+            OPTION_REQ => self.option_req(c, f.arg(0), out),
+            SET_CLIENT_ID => {
+                if let Some(conn) = self.conns.get_mut(c) {
+                    conn.set_client_id(f.arg(0));
+                }
+            }
+            kind::ADMIN_LINE => self.admin(c, f.arg(0), out),
+            // Server-to-client types, UNUSED, ALL_YOURS and SUBMIT_JOB_SCHED (not implemented).
+            _ => out.error(c, b"INVALID_COMMAND", b"Command not expected"),
+        }
+    }
+
+    /// OPTION_REQ: only `exceptions` is known (compared like C, up to a NUL, ignoring case).
+    fn option_req(&mut self, c: ConnId, option: &[u8], out: &mut Outbox) {
+        let name = num::up_to_nul(option);
+        if name.len() < 64 && name.eq_ignore_ascii_case(b"exceptions") {
+            if let Some(conn) = self.conns.get_mut(c) {
+                conn.exceptions = true;
+            }
+            out.send(c, Frame::with_args(ptype::OPTION_RES, &[option]));
+        } else {
+            out.error(
+                c,
+                b"UNKNOWN_OPTION",
+                b"Server does not recognize given option",
+            );
+        }
+    }
+
+    /// The printed handle of job `h`.
+    fn handle_of(&self, h: u32) -> HandleBuf {
+        HandleBuf::new(&self.prefix, h)
+    }
+
+    /// `--store-queue-on-shutdown`: every persisted job still in memory is written, then flushed.
+    fn store_all(&mut self) {
+        let mut stored = 0usize;
+        for h in self.jobs.handles_sorted() {
+            let Some(job) = self.jobs.get(h) else {
+                continue;
+            };
+            if !job.queued {
+                continue;
+            }
+            let item = StoredJob {
+                unique: job.unique(),
+                function: &self.funcs.get(job.func).name,
+                data: job.data(),
+                priority: job.prio as u32,
+                when: job.when,
+            };
+            match self.queue.add(&item) {
+                Ok(()) => stored += 1,
+                Err(e) => log::error!("storing job {h} at shutdown failed: {e}"),
+            }
+        }
+        if let Err(e) = self.queue.flush() {
+            log::error!("flushing the queue at shutdown failed: {e}");
+        }
+        log::info!(
+            "stored {stored} jobs in the {} queue at shutdown",
+            self.queue.name()
+        );
     }
 }

@@ -1,0 +1,376 @@
+//! Job records, job handles, and the job table with its coalescing index.
+//!
+//! A job is keyed by its handle number `n` (the handle on the wire is `<prefix>:<n>`), so the wire
+//! handle is never stored: it is printed on the stack when a packet needs it and parsed back to a
+//! number when a packet names it. Parsing accepts only the canonical spelling, which keeps lookups
+//! exact byte compares as in the original.
+//!
+//! Coalescing (gear-protocol.md §4.3) needs "the job of function F with unique U" in O(1). The
+//! index maps a keyed hash of the coalescing key to the newest job with that hash; jobs sharing a
+//! hash are chained through `Job::co_next`, so the index stores no second copy of any unique.
+
+use super::hash::FxBuild;
+use crate::msg::ConnId;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::time::Instant;
+
+/// Uniques longer than this are refused (stored in full up to it: the 2.0 fix of the 63-byte bug).
+pub(super) const MAX_UNIQUE: usize = 64;
+/// Reducer names must be shorter than this.
+pub(super) const MAX_REDUCER: usize = 512;
+/// Longest handle the engine prints: prefix, `:`, ten digits (and a NUL for converted exceptions).
+const HANDLE_CAP: usize = 128;
+/// Longest prefix that leaves room for `:<u32>` and a NUL in [`HANDLE_CAP`].
+pub(super) const MAX_PREFIX: usize = HANDLE_CAP - 12;
+
+/// Queue priority; the discriminant is the index into per-priority arrays and the stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Priority {
+    High = 0,
+    Normal = 1,
+    Low = 2,
+}
+
+impl Priority {
+    pub(super) const ALL: [Priority; 3] = [Priority::High, Priority::Normal, Priority::Low];
+
+    pub(super) fn idx(self) -> usize {
+        self as usize
+    }
+
+    /// From a persisted value; anything unknown runs at normal priority.
+    pub(super) fn from_stored(p: u32) -> Priority {
+        match p {
+            0 => Priority::High,
+            2 => Priority::Low,
+            _ => Priority::Normal,
+        }
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JobState {
+    /// An epoch job whose time has not come; sits in the epoch timer heap, not in a run list.
+    Scheduled,
+    /// In its function's run list, waiting for a worker.
+    Queued,
+    /// Assigned to a worker.
+    Running,
+}
+
+/// The foreground client connections attached to a job, oldest first. Most jobs have none or
+/// one, so one attachment needs no allocation.
+#[derive(Debug, Default)]
+pub(super) enum Clients {
+    #[default]
+    None,
+    One(ConnId),
+    Many(Vec<ConnId>),
+}
+
+impl Clients {
+    pub(super) fn add(&mut self, c: ConnId) {
+        *self = match std::mem::take(self) {
+            Clients::None => Clients::One(c),
+            Clients::One(a) => Clients::Many(vec![a, c]),
+            Clients::Many(mut v) => {
+                v.push(c);
+                Clients::Many(v)
+            }
+        };
+    }
+
+    /// Oldest first; iterate `.rev()` for the newest-first order results are forwarded in.
+    pub(super) fn as_slice(&self) -> &[ConnId] {
+        match self {
+            Clients::None => &[],
+            Clients::One(c) => std::slice::from_ref(c),
+            Clients::Many(v) => v,
+        }
+    }
+
+    pub(super) fn count(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Removes every attachment of `c`; returns how many there were.
+    pub(super) fn remove_all(&mut self, c: ConnId) -> usize {
+        let before = self.count();
+        match self {
+            Clients::None => {}
+            Clients::One(a) if *a == c => *self = Clients::None,
+            Clients::One(_) => {}
+            Clients::Many(v) => {
+                v.retain(|x| *x != c);
+                if v.is_empty() {
+                    *self = Clients::None;
+                }
+            }
+        }
+        before - self.count()
+    }
+}
+
+/// What a job coalesces on (gear-protocol.md §4.2): its unique, its data (unique `-`), or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CoalesceKey<'a> {
+    None,
+    Unique(&'a [u8]),
+    Data(&'a [u8]),
+}
+
+impl<'a> CoalesceKey<'a> {
+    pub(super) fn of(unique: &'a [u8], data: &'a [u8]) -> CoalesceKey<'a> {
+        match unique {
+            b"" => CoalesceKey::None,
+            b"-" if data.is_empty() => CoalesceKey::None,
+            b"-" => CoalesceKey::Data(data),
+            u => CoalesceKey::Unique(u),
+        }
+    }
+}
+
+/// One job. Unique, reducer and data share one allocation.
+#[derive(Debug)]
+pub(super) struct Job {
+    pub func: u32,
+    bytes: Box<[u8]>,
+    ulen: u32,
+    rlen: u32,
+    /// Epoch seconds at which it may run; 0 = now.
+    pub when: i64,
+    pub clients: Clients,
+    pub worker: Option<ConnId>,
+    pub numerator: u32,
+    pub denominator: u32,
+    /// The CAN_DO_TIMEOUT deadline of the current assignment, if any.
+    pub deadline: Option<Instant>,
+    co_next: u32,
+    co_hash: u64,
+    pub prio: Priority,
+    pub retries: u8,
+    pub state: JobState,
+    /// No one wants the result any more (cancelled, or its foreground clients left).
+    pub ignore: bool,
+    /// Stored in (or replayed from) the persistent queue: `done` is owed when it ends.
+    pub queued: bool,
+    /// Created by a foreground submit (only those are ignored when their clients leave).
+    pub foreground: bool,
+    /// Whether a reducer was given (GRAB_JOB_ALL answers JOB_ASSIGN_ALL).
+    pub has_reducer: bool,
+}
+
+/// What a new job is made of.
+pub(super) struct NewJob<'a> {
+    pub func: u32,
+    pub unique: &'a [u8],
+    pub reducer: Option<&'a [u8]>,
+    pub data: &'a [u8],
+    pub prio: Priority,
+    pub when: i64,
+    pub foreground: bool,
+}
+
+impl Job {
+    pub(super) fn new(n: &NewJob<'_>) -> Job {
+        let reducer = n.reducer.unwrap_or(b"");
+        let mut bytes = Vec::with_capacity(n.unique.len() + reducer.len() + n.data.len());
+        bytes.extend_from_slice(n.unique);
+        bytes.extend_from_slice(reducer);
+        bytes.extend_from_slice(n.data);
+        Job {
+            func: n.func,
+            bytes: bytes.into_boxed_slice(),
+            ulen: n.unique.len() as u32,
+            rlen: reducer.len() as u32,
+            when: n.when,
+            clients: Clients::None,
+            worker: None,
+            numerator: 0,
+            denominator: 0,
+            deadline: None,
+            co_next: 0,
+            co_hash: 0,
+            prio: n.prio,
+            retries: 0,
+            state: JobState::Queued,
+            ignore: false,
+            queued: false,
+            foreground: n.foreground,
+            has_reducer: !reducer.is_empty(),
+        }
+    }
+
+    pub(super) fn unique(&self) -> &[u8] {
+        &self.bytes[..self.ulen as usize]
+    }
+
+    pub(super) fn reducer(&self) -> &[u8] {
+        &self.bytes[self.ulen as usize..(self.ulen + self.rlen) as usize]
+    }
+
+    pub(super) fn data(&self) -> &[u8] {
+        &self.bytes[(self.ulen + self.rlen) as usize..]
+    }
+
+    pub(super) fn key(&self) -> CoalesceKey<'_> {
+        CoalesceKey::of(self.unique(), self.data())
+    }
+}
+
+/// A printed job handle, on the stack.
+pub(super) struct HandleBuf {
+    buf: [u8; HANDLE_CAP],
+    len: u8,
+}
+
+impl HandleBuf {
+    /// `prefix` already ends with `:` and is at most [`MAX_PREFIX`] bytes.
+    pub(super) fn new(prefix: &[u8], n: u32) -> HandleBuf {
+        let mut buf = [0u8; HANDLE_CAP];
+        let p = prefix.len().min(MAX_PREFIX);
+        buf[..p].copy_from_slice(&prefix[..p]);
+        let digits = super::num::Decimal::new(n as u64);
+        let d = digits.as_bytes();
+        buf[p..p + d.len()].copy_from_slice(d);
+        HandleBuf {
+            buf,
+            len: (p + d.len()) as u8,
+        }
+    }
+
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// The handle followed by one NUL: the body of a WORK_EXCEPTION converted to WORK_FAIL.
+    pub(super) fn with_nul(&self) -> &[u8] {
+        &self.buf[..self.len as usize + 1]
+    }
+}
+
+/// The handle number of `h` if it is exactly how this server prints handle `n`.
+pub(super) fn parse_handle(prefix: &[u8], h: &[u8]) -> Option<u32> {
+    let digits = h.strip_prefix(prefix)?;
+    if digits.is_empty() || digits.len() > 10 || digits[0] == b'0' {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (d - b'0') as u64;
+    }
+    u32::try_from(n).ok()
+}
+
+/// Every job by handle number, plus the coalescing index.
+#[derive(Default)]
+pub(super) struct JobTable {
+    map: HashMap<u32, Job, FxBuild>,
+    heads: HashMap<u64, u32, FxBuild>,
+    keyer: RandomState,
+}
+
+impl JobTable {
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(super) fn get(&self, h: u32) -> Option<&Job> {
+        self.map.get(&h)
+    }
+
+    pub(super) fn get_mut(&mut self, h: u32) -> Option<&mut Job> {
+        self.map.get_mut(&h)
+    }
+
+    pub(super) fn contains(&self, h: u32) -> bool {
+        self.map.contains_key(&h)
+    }
+
+    /// Handle numbers in ascending order (admin listings, shutdown).
+    pub(super) fn handles_sorted(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.map.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn hash_key(&self, key: CoalesceKey<'_>) -> Option<u64> {
+        match key {
+            CoalesceKey::None => None,
+            CoalesceKey::Unique(u) => Some(self.keyer.hash_one((0u8, u))),
+            CoalesceKey::Data(d) => Some(self.keyer.hash_one((1u8, d))),
+        }
+    }
+
+    /// Adds a job under handle `h` (which must be free) and indexes its coalescing key.
+    pub(super) fn insert(&mut self, h: u32, mut job: Job) {
+        if let Some(hash) = self.hash_key(job.key()) {
+            job.co_hash = hash;
+            job.co_next = self.heads.insert(hash, h).unwrap_or(0);
+        }
+        self.map.insert(h, job);
+    }
+
+    /// Removes a job and unlinks it from the index.
+    pub(super) fn remove(&mut self, h: u32) -> Option<Job> {
+        let job = self.map.remove(&h)?;
+        if matches!(job.key(), CoalesceKey::None) {
+            return Some(job);
+        }
+        let hash = job.co_hash;
+        if self.heads.get(&hash) == Some(&h) {
+            if job.co_next == 0 {
+                self.heads.remove(&hash);
+            } else {
+                self.heads.insert(hash, job.co_next);
+            }
+            return Some(job);
+        }
+        let mut cur = self.heads.get(&hash).copied().unwrap_or(0);
+        while cur != 0 {
+            let Some(j) = self.map.get_mut(&cur) else {
+                break;
+            };
+            if j.co_next == h {
+                j.co_next = job.co_next;
+                break;
+            }
+            cur = j.co_next;
+        }
+        Some(job)
+    }
+
+    /// Walks the chain of jobs whose key hashes like `key`, newest first.
+    fn chain<'s>(&'s self, key: CoalesceKey<'_>) -> impl Iterator<Item = (u32, &'s Job)> + 's {
+        let mut cur = self
+            .hash_key(key)
+            .and_then(|hash| self.heads.get(&hash).copied())
+            .unwrap_or(0);
+        std::iter::from_fn(move || {
+            let job = self.map.get(&cur)?;
+            let h = cur;
+            cur = job.co_next;
+            Some((h, job))
+        })
+    }
+
+    /// The live (not ignored) job of function `func` a submit with `key` coalesces with.
+    pub(super) fn find_coalesce(&self, func: u32, key: CoalesceKey<'_>) -> Option<u32> {
+        self.chain(key)
+            .find(|(_, j)| j.func == func && !j.ignore && j.key() == key)
+            .map(|(h, _)| h)
+    }
+
+    /// The newest job with this unique under any function (GET_STATUS_UNIQUE).
+    pub(super) fn find_unique(&self, unique: &[u8]) -> Option<u32> {
+        let key = CoalesceKey::Unique(unique);
+        self.chain(key)
+            .find(|(_, j)| j.key() == key)
+            .map(|(h, _)| h)
+    }
+}

@@ -1,0 +1,144 @@
+//! How jobs leave workers and the server: requeue with retries (§5.5), freeing, ignoring, and
+//! connections closing (§9).
+
+use super::jobs::{Job, JobState};
+use super::{Engine, Outbox};
+use crate::frame::Frame;
+use crate::msg::ConnId;
+use gearmand_plugin_api::gear::ptype;
+
+impl Engine {
+    /// Takes a running job back from its worker (disconnect, CANT_DO, RESET_ABILITIES, timeout):
+    /// one more attempt is counted; past the `-j` limit the job is dropped with WORK_FAIL,
+    /// otherwise it goes to the tail of its run list and sleepers are woken.
+    pub(super) fn requeue(&mut self, h: u32, out: &mut Outbox) {
+        let Some(job) = self.jobs.get_mut(h) else {
+            return;
+        };
+        if job.state != JobState::Running {
+            return;
+        }
+        job.retries = job.retries.wrapping_add(1);
+        let exhausted = self.max_attempts.is_some_and(|max| job.retries >= max);
+        if job.ignore {
+            // Nobody wants the result; running it again would be wasted work.
+            self.free_job(h);
+            return;
+        }
+        if exhausted {
+            log::info!("job {h} dropped after {} attempts", job.retries);
+            self.drop_exhausted(h, out);
+            return;
+        }
+        if let Some(w) = job.worker.take() {
+            if let Some(conn) = self.conns.get_mut(w) {
+                conn.forget_running(h);
+            }
+        }
+        if job.deadline.take().is_some() {
+            self.timers.cancelled();
+        }
+        job.state = JobState::Queued;
+        job.numerator = 0;
+        job.denominator = 0;
+        let (func, prio) = (job.func, job.prio);
+        let f = self.funcs.get_mut(func);
+        f.running -= 1;
+        f.queued[prio.idx()] += 1;
+        f.push(h, prio, false);
+        self.wake(func, out);
+    }
+
+    /// Out of attempts: WORK_FAIL to every client, the stored row removed, the job freed.
+    fn drop_exhausted(&mut self, h: u32, out: &mut Outbox) {
+        let Some(job) = self.free_job(h) else {
+            return;
+        };
+        let handle = self.handle_of(h);
+        for &c in job.clients.as_slice().iter().rev() {
+            out.send(c, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
+        }
+        if job.queued {
+            let name = &self.funcs.get(job.func).name;
+            if let Err(e) = self.queue.done(job.unique(), name) {
+                log::warn!("removing dropped job {h} from the persistent queue failed: {e}");
+            }
+        }
+    }
+
+    /// Removes a job from every table and counter; returns it for last words (clients, done).
+    pub(super) fn free_job(&mut self, h: u32) -> Option<Job> {
+        let job = self.jobs.remove(h)?;
+        let f = self.funcs.get_mut(job.func);
+        let p = job.prio.idx();
+        f.total -= 1;
+        match job.state {
+            JobState::Scheduled => f.queued[p] -= 1,
+            JobState::Queued => {
+                // A list entry may remain; it is skipped as stale when popped.
+                f.queued[p] -= 1;
+                if job.ignore {
+                    f.ignored -= 1;
+                } else {
+                    f.ready[p] -= 1;
+                }
+            }
+            JobState::Running => f.running -= 1,
+        }
+        if let Some(w) = job.worker {
+            if let Some(conn) = self.conns.get_mut(w) {
+                conn.forget_running(h);
+            }
+        }
+        if job.deadline.is_some() {
+            self.timers.cancelled();
+        }
+        for &c in job.clients.as_slice() {
+            if let Some(conn) = self.conns.get_mut(c) {
+                conn.waiting_live = conn.waiting_live.saturating_sub(1);
+            }
+        }
+        Some(job)
+    }
+
+    /// Marks a job ignored: it is freed when a worker's GRAB reaches it (or when it finishes).
+    pub(super) fn ignore_job(&mut self, h: u32) {
+        let Some(job) = self.jobs.get_mut(h) else {
+            return;
+        };
+        if job.ignore {
+            return;
+        }
+        job.ignore = true;
+        job.queued = false;
+        if job.state == JobState::Queued {
+            let f = self.funcs.get_mut(job.func);
+            f.ready[job.prio.idx()] -= 1;
+            f.ignored += 1;
+        }
+    }
+
+    /// A connection closed: its registrations go, its running jobs are requeued, and jobs it
+    /// waited on lose it as a client (foreground-created jobs left without clients are ignored).
+    pub(super) fn closed(&mut self, c: ConnId, out: &mut Outbox) {
+        let Some(conn) = self.conns.remove(c) else {
+            return;
+        };
+        for a in &conn.abilities {
+            self.funcs.get_mut(a.func).workers -= 1;
+        }
+        for &h in &conn.running {
+            if self.jobs.get(h).is_some_and(|j| j.worker == Some(c)) {
+                self.requeue(h, out);
+            }
+        }
+        for &h in &conn.waiting {
+            let Some(job) = self.jobs.get_mut(h) else {
+                continue;
+            };
+            if job.clients.remove_all(c) > 0 && job.clients.count() == 0 && job.foreground {
+                self.ignore_job(h);
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Submitting jobs (gear-protocol.md §4, §7, §8) and replaying the persistent queue.
+//!
+//! Flow: size checks, coalescing lookup, and for a new job the maxqueue check, a handle number,
+//! the persistent-queue write (background jobs, before JOB_CREATED), and the run list (or the
+//! epoch timer for a job in the future). A foreground submitter is attached to the job, new or
+//! existing, and every submitter gets JOB_CREATED.
+
+use super::jobs::{CoalesceKey, Job, JobState, NewJob, Priority, MAX_REDUCER, MAX_UNIQUE};
+use super::num::{strtol, Parsed};
+use super::{Clock, Engine, Outbox};
+use crate::frame::Frame;
+use crate::msg::{ConnId, ToIo};
+use crate::queue::StoredJob;
+use gearmand_plugin_api::gear::ptype;
+
+/// How a SUBMIT_* packet type shapes its job.
+#[derive(Debug, Clone, Copy)]
+struct SubmitKind {
+    prio: Priority,
+    background: bool,
+    epoch: bool,
+    reduce: bool,
+}
+
+fn submit_kind(t: u32) -> SubmitKind {
+    use ptype::*;
+    let (prio, background) = match t {
+        SUBMIT_JOB_HIGH => (Priority::High, false),
+        SUBMIT_JOB_HIGH_BG => (Priority::High, true),
+        SUBMIT_JOB_LOW => (Priority::Low, false),
+        SUBMIT_JOB_LOW_BG => (Priority::Low, true),
+        SUBMIT_JOB | SUBMIT_REDUCE_JOB => (Priority::Normal, false),
+        _ => (Priority::Normal, true),
+    };
+    SubmitKind {
+        prio,
+        background,
+        epoch: t == SUBMIT_JOB_EPOCH,
+        reduce: t == SUBMIT_REDUCE_JOB || t == SUBMIT_REDUCE_JOB_BACKGROUND,
+    }
+}
+
+/// Why a new job was refused.
+#[derive(Debug)]
+pub(super) enum SubmitError {
+    /// Unique over 64 bytes or reducer of 512 or more.
+    TooLarge,
+    /// The function's `maxqueue` limit for this priority is reached.
+    QueueFull,
+    /// The persistent queue refused the job; the backend's message.
+    Queue(String),
+}
+
+impl SubmitError {
+    fn reply(&self, c: ConnId, out: &mut Outbox) {
+        match self {
+            SubmitError::TooLarge => out.error(c, b"ARGUMENT_TOO_LARGE", b"Unique value too large"),
+            SubmitError::QueueFull => out.error(c, b"QUEUE_ERROR", b"Job queue is full"),
+            SubmitError::Queue(msg) => out.error(c, b"QUEUE_ERROR", msg.as_bytes()),
+        }
+    }
+}
+
+/// Where a new job comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A client: limits apply, background jobs are stored, sleepers are woken.
+    Client,
+    /// The persistent queue at startup: already stored, no limits, nobody to wake.
+    Replay,
+}
+
+impl Engine {
+    /// SUBMIT_JOB* (types 7, 18, 21, 32, 33, 34, 36, 37, 38).
+    pub(super) fn submit(&mut self, c: ConnId, f: &Frame, now: Clock, out: &mut Outbox) {
+        let sk = submit_kind(f.kind());
+        let (reducer, data, when) = if sk.epoch {
+            match strtol(f.arg(2)) {
+                Parsed::Value(when) => (None, f.arg(3), when),
+                Parsed::OutOfRange(_) => {
+                    log::warn!("epoch out of range in SUBMIT_JOB_EPOCH, closing");
+                    out.msgs.push(ToIo::Close(c));
+                    return;
+                }
+            }
+        } else if sk.reduce {
+            (Some(f.arg(2)), f.arg(4), 0)
+        } else {
+            (None, f.arg(2), 0)
+        };
+        let unique = f.arg(1);
+        if unique.len() > MAX_UNIQUE || reducer.is_some_and(|r| r.len() >= MAX_REDUCER) {
+            SubmitError::TooLarge.reply(c, out);
+            return;
+        }
+        let func = self.funcs.get_or_create(f.arg(0));
+        let existing = self.jobs.find_coalesce(func, CoalesceKey::of(unique, data));
+        let h = match existing {
+            Some(h) => h,
+            None => {
+                let new = NewJob {
+                    func,
+                    unique,
+                    reducer,
+                    data,
+                    prio: sk.prio,
+                    when,
+                    foreground: !sk.background,
+                };
+                match self.create(&new, Origin::Client, now, out) {
+                    Ok(h) => h,
+                    Err(e) => return e.reply(c, out),
+                }
+            }
+        };
+        if !sk.background {
+            self.attach(c, h);
+        }
+        let handle = self.handle_of(h);
+        out.send(
+            c,
+            Frame::with_args(ptype::JOB_CREATED, &[handle.as_bytes()]),
+        );
+    }
+
+    /// One row of the persistent queue at startup: the normal path, already stored.
+    pub(super) fn replay_one(&mut self, job: &StoredJob<'_>, now: Clock) {
+        let func = self.funcs.get_or_create(job.function);
+        if self
+            .jobs
+            .find_coalesce(func, CoalesceKey::of(job.unique, job.data))
+            .is_some()
+        {
+            return; // duplicate rows collapse into one job
+        }
+        let new = NewJob {
+            func,
+            unique: job.unique,
+            reducer: None,
+            data: job.data,
+            prio: Priority::from_stored(job.priority),
+            when: job.when,
+            foreground: false,
+        };
+        let mut out = Outbox::default();
+        if let Err(e) = self.create(&new, Origin::Replay, now, &mut out) {
+            log::error!("replayed job refused: {e:?}");
+        }
+    }
+
+    /// Creates a new job and queues it (or schedules it); returns its handle number.
+    fn create(
+        &mut self,
+        new: &NewJob<'_>,
+        origin: Origin,
+        now: Clock,
+        out: &mut Outbox,
+    ) -> Result<u32, SubmitError> {
+        if origin == Origin::Client && self.funcs.get(new.func).is_full(new.prio) {
+            return Err(SubmitError::QueueFull);
+        }
+        // The number is used even if the queue refuses the job, as in the original.
+        let h = self.take_handle();
+        let background = !new.foreground;
+        if origin == Origin::Client && background && !self.queue.store_on_shutdown() {
+            self.persist(new)?;
+        }
+        let mut job = Job::new(new);
+        job.queued = background;
+        let future = new.when > now.epoch;
+        job.state = if future {
+            JobState::Scheduled
+        } else {
+            JobState::Queued
+        };
+        self.jobs.insert(h, job);
+        let f = self.funcs.get_mut(new.func);
+        f.total += 1;
+        f.queued[new.prio.idx()] += 1;
+        if future {
+            self.timers.add_epoch(new.when, h);
+        } else {
+            f.push(h, new.prio, false);
+            if origin == Origin::Client {
+                self.wake(new.func, out);
+            }
+        }
+        Ok(h)
+    }
+
+    /// `add` then `flush`: the job is durable before the client hears of it.
+    fn persist(&mut self, new: &NewJob<'_>) -> Result<(), SubmitError> {
+        let item = StoredJob {
+            unique: new.unique,
+            function: &self.funcs.get(new.func).name,
+            data: new.data,
+            priority: new.prio as u32,
+            when: new.when,
+        };
+        let stored = self.queue.add(&item).and_then(|()| self.queue.flush());
+        stored.map_err(|e| {
+            log::error!("{} queue refused a job: {e}", self.queue.name());
+            SubmitError::Queue(e)
+        })
+    }
+
+    /// The next free handle number (u32, from 1, skipping 0 and numbers still in use on wrap).
+    fn take_handle(&mut self) -> u32 {
+        loop {
+            let h = self.next_handle;
+            self.next_handle = self.next_handle.wrapping_add(1);
+            if h != 0 && !self.jobs.contains(h) {
+                return h;
+            }
+        }
+    }
+
+    /// Attaches foreground client `c` to job `h` (it will receive the job's WORK_* packets).
+    fn attach(&mut self, c: ConnId, h: u32) {
+        if let Some(job) = self.jobs.get_mut(h) {
+            job.clients.add(c);
+        }
+        let Some(conn) = self.conns.get_mut(c) else {
+            return;
+        };
+        conn.waiting.push(h);
+        conn.waiting_live += 1;
+        if conn.waiting_needs_compaction() {
+            let jobs = &self.jobs;
+            conn.waiting.retain(|&w| {
+                jobs.get(w)
+                    .is_some_and(|j| j.clients.as_slice().contains(&c))
+            });
+        }
+    }
+}
