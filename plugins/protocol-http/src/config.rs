@@ -1,0 +1,193 @@
+//! The plugin's options (`--http-*`) and the limits every connection enforces.
+//!
+//! All sizes accept a plain byte count or a binary suffix (`16K`, `64M`, `1G`). Values are checked
+//! once, at startup, so a typo stops the server with a clear message instead of silently running
+//! with a default.
+
+use gearmand_plugin_api::{OptionDef, Options};
+use std::fmt;
+use std::time::Duration;
+
+/// Default size limit of the request line plus all header lines.
+pub const DEFAULT_MAX_HEADER: usize = 16 * 1024;
+/// Default size limit of one request body (the job's workload).
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+/// Default time a client gets to send a complete request head.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Header lines a request may carry; more is a header flood (431).
+pub const MAX_HEADER_LINES: usize = 100;
+/// Smallest and largest accepted `http-max-header`.
+const HEADER_RANGE: (usize, usize) = (1024, 1024 * 1024);
+/// Largest accepted `http-max-body`: a gear packet length is a u32, and the function name and
+/// unique travel in the same packet.
+const BODY_MAX: usize = (u32::MAX as usize) - 64 * 1024;
+
+/// The options this plugin declares (shown by `--help`, accepted on the command line and in the
+/// config file).
+pub const OPTIONS: &[OptionDef] = &[
+    OptionDef::value(
+        "http-port",
+        "Port the HTTP protocol listens on",
+        Some("8080"),
+    ),
+    OptionDef::value(
+        "http-max-header",
+        "Largest request line + headers in bytes (K/M suffix allowed)",
+        Some("16K"),
+    ),
+    OptionDef::value(
+        "http-max-body",
+        "Largest request body (job workload) in bytes (K/M/G suffix allowed)",
+        Some("64M"),
+    ),
+    OptionDef::value(
+        "http-header-timeout",
+        "Seconds a client has to send a complete request head",
+        Some("10"),
+    ),
+];
+
+/// Why an option value was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Not a number (with an optional size suffix).
+    NotANumber { option: &'static str, value: String },
+    /// A number outside the accepted range.
+    OutOfRange {
+        option: &'static str,
+        value: String,
+        min: usize,
+        max: usize,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NotANumber { option, value } => {
+                write!(f, "--{option}: '{value}' is not a number")
+            }
+            ConfigError::OutOfRange {
+                option,
+                value,
+                min,
+                max,
+            } => write!(f, "--{option}: {value} is outside {min}..={max}"),
+        }
+    }
+}
+
+/// The limits one connection enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Request line + header lines, in bytes (the blank line included).
+    pub max_header: usize,
+    /// Request body, in bytes (after chunked decoding).
+    pub max_body: usize,
+    /// Time allowed for a complete request head.
+    ///
+    /// TODO(host): enforcing this needs a per-connection timer from the host (an ABI addition such
+    /// as a `conn_deadline` the codec can set and a `conn_timeout` callback). Until then it is parsed
+    /// and validated but not enforced; the byte limits above still bound what a slow client holds.
+    pub header_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header: DEFAULT_MAX_HEADER,
+            max_body: DEFAULT_MAX_BODY,
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+        }
+    }
+}
+
+impl Limits {
+    /// Reads the limits from the resolved options; an absent option keeps its default.
+    pub fn from_options(options: &Options) -> Result<Limits, ConfigError> {
+        let mut limits = Limits::default();
+        if let Some(v) = options.get("http-max-header") {
+            limits.max_header = sized("http-max-header", &v, HEADER_RANGE.0, HEADER_RANGE.1)?;
+        }
+        if let Some(v) = options.get("http-max-body") {
+            limits.max_body = sized("http-max-body", &v, 0, BODY_MAX)?;
+        }
+        if let Some(v) = options.get("http-header-timeout") {
+            let secs = sized("http-header-timeout", &v, 1, 3600)?;
+            limits.header_timeout = Duration::from_secs(secs as u64);
+        }
+        Ok(limits)
+    }
+}
+
+/// Parses `value` as a size with an optional K/M/G suffix and checks it against `min..=max`.
+fn sized(option: &'static str, value: &str, min: usize, max: usize) -> Result<usize, ConfigError> {
+    let not_a_number = || ConfigError::NotANumber {
+        option,
+        value: value.to_string(),
+    };
+    let v = value.trim();
+    let (digits, shift) = match v.as_bytes().last() {
+        Some(b'k' | b'K') => (&v[..v.len() - 1], 10),
+        Some(b'm' | b'M') => (&v[..v.len() - 1], 20),
+        Some(b'g' | b'G') => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_a_number());
+    }
+    let n: u64 = digits.parse().map_err(|_| not_a_number())?;
+    let n = n.checked_mul(1u64 << shift);
+    match n {
+        Some(n) if n >= min as u64 && n <= max as u64 => Ok(n as usize),
+        _ => Err(ConfigError::OutOfRange {
+            option,
+            value: value.to_string(),
+            min,
+            max,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> Options {
+        Options::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes())))
+    }
+
+    #[test]
+    fn defaults_when_absent() {
+        assert_eq!(Limits::from_options(&opts(&[])).unwrap(), Limits::default());
+    }
+
+    #[test]
+    fn suffixes_and_plain_numbers() {
+        let l = Limits::from_options(&opts(&[
+            ("http-max-header", "8K"),
+            ("http-max-body", "1048576"),
+            ("http-header-timeout", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(l.max_header, 8192);
+        assert_eq!(l.max_body, 1 << 20);
+        assert_eq!(l.header_timeout, Duration::from_secs(30));
+        let l = Limits::from_options(&opts(&[("http-max-body", "2m")])).unwrap();
+        assert_eq!(l.max_body, 2 << 20);
+    }
+
+    #[test]
+    fn refuses_garbage_and_out_of_range() {
+        for (k, v) in [
+            ("http-max-header", "12"),
+            ("http-max-header", "abc"),
+            ("http-max-header", "K"),
+            ("http-max-body", "-1"),
+            ("http-max-body", "99999999999999999999G"),
+            ("http-header-timeout", "0"),
+        ] {
+            assert!(Limits::from_options(&opts(&[(k, v)])).is_err(), "{k}={v}");
+        }
+    }
+}
