@@ -166,6 +166,67 @@ pub trait PluginInfo {
 /// A persistent queue backend: the original's contract. Errors are one-line messages the host shows.
 ///
 /// The host calls an instance from one thread at a time (not always the same one).
+///
+/// The whole shape of a plugin (this one keeps jobs in memory only, which a real backend must
+/// not do; see `contrib/example-queue-plugin` and the crate's README for a complete one):
+///
+/// ```
+/// use gearmand_plugin_api::{OptionDef, Options, PluginInfo, Priority, QueueJob, QueuePlugin};
+///
+/// pub struct MyThing {
+///     jobs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Priority, i64)>,
+/// }
+///
+/// impl PluginInfo for MyThing {
+///     const NAME: &'static str = "mything"; // -q mything, file libgearmand_queue_mything.so
+///     const VERSION: &'static str = "0.1.0";
+///     const DESCRIPTION: &'static str = "My queue";
+///     const OPTIONS: &'static [OptionDef] = &[OptionDef::value("mything-path", "File.", None)];
+/// }
+///
+/// impl QueuePlugin for MyThing {
+///     fn create(options: &Options) -> Result<Self, String> {
+///         let _path = options
+///             .get("mything-path")
+///             .ok_or("mything: --mything-path is required")?;
+///         Ok(MyThing { jobs: Vec::new() })
+///     }
+///     fn add(&mut self, j: &QueueJob<'_>) -> Result<(), String> {
+///         self.done(j.unique, j.function)?; // a second add of a key replaces it
+///         let job = (j.unique.to_vec(), j.function.to_vec(), j.data.to_vec());
+///         self.jobs.push((job.0, job.1, job.2, j.priority, j.when));
+///         Ok(())
+///     }
+///     fn flush(&mut self) -> Result<(), String> {
+///         Ok(())
+///     }
+///     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+///         self.jobs.retain(|j| !(j.0 == unique && j.1 == function));
+///         Ok(()) // a missing job is not an error
+///     }
+///     fn replay(
+///         &mut self,
+///         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+///     ) -> Result<(), String> {
+///         for (unique, function, data, priority, when) in &self.jobs {
+///             let (priority, when) = (*priority, *when);
+///             // `?`: the host's error stops the replay at once.
+///             sink(&QueueJob { unique, function, data, priority, when })?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// gearmand_plugin_api::export_queue_plugin!(MyThing);
+///
+/// // Tests can drive the trait directly.
+/// let mut q = MyThing::create(&Options::from_pairs([("mything-path", "/tmp/q")])).unwrap();
+/// let job = QueueJob { unique: b"u", function: b"f", data: b"\0", priority: Priority::High, when: 0 };
+/// q.add(&job).unwrap();
+/// let mut n = 0;
+/// q.replay(&mut |j| { n += 1; assert_eq!(j.data, b"\0"); Ok(()) }).unwrap();
+/// assert_eq!(n, 1);
+/// ```
 pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
     /// Connects / opens storage. A failure stops the server's startup with this message.
     fn create(options: &Options) -> Result<Self, String>;
