@@ -7,6 +7,7 @@
 
 use super::jobs::parse_handle;
 use super::num::atoi_i32;
+use super::persist;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::{ConnId, Control};
@@ -209,7 +210,9 @@ impl Engine {
         };
         if job.queued {
             let name = &self.funcs.get(job.func).name;
-            if let Err(e) = self.queue.done(job.unique(), name) {
+            if let Err(e) =
+                persist::store_done(&self.persister, self.queue.as_mut(), job.unique(), name)
+            {
                 log::error!("cancel: removing job {h} from the persistent queue failed: {e}");
                 return b"ERR UNKNOWN_ERROR\r\n".to_vec();
             }

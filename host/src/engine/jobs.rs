@@ -52,6 +52,9 @@ impl Priority {
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum JobState {
+    /// A background job on its way to the persistent queue: counted, but not runnable and not
+    /// acknowledged until the queue thread has stored it (see `persist.rs`).
+    Persisting,
     /// An epoch job whose time has not come; sits in the epoch timer heap, not in a run list.
     Scheduled,
     /// In its function's run list, waiting for a worker.

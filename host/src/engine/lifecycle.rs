@@ -2,6 +2,7 @@
 //! connections closing (§9).
 
 use super::jobs::{Job, JobState};
+use super::persist;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::ConnId;
@@ -60,7 +61,9 @@ impl Engine {
         }
         if job.queued {
             let name = &self.funcs.get(job.func).name;
-            if let Err(e) = self.queue.done(job.unique(), name) {
+            if let Err(e) =
+                persist::store_done(&self.persister, self.queue.as_mut(), job.unique(), name)
+            {
                 log::warn!("removing dropped job {h} from the persistent queue failed: {e}");
             }
         }
@@ -73,7 +76,7 @@ impl Engine {
         let p = job.prio.idx();
         f.total -= 1;
         match job.state {
-            JobState::Scheduled => f.queued[p] -= 1,
+            JobState::Scheduled | JobState::Persisting => f.queued[p] -= 1,
             JobState::Queued => {
                 // A list entry may remain; it is skipped as stale when popped.
                 f.queued[p] -= 1;

@@ -16,6 +16,7 @@ mod hash;
 mod jobs;
 mod lifecycle;
 mod num;
+mod persist;
 mod results;
 mod submit;
 mod timers;
@@ -32,6 +33,9 @@ use functions::FunctionTable;
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
 use jobs::{HandleBuf, JobTable};
+pub use persist::Wake;
+use persist::{Holds, Persister};
+use std::collections::HashMap;
 use std::time::Instant;
 use timers::Timers;
 
@@ -117,6 +121,14 @@ pub struct Engine {
     timers: Timers,
     /// The last clock reading (maps epoch deadlines onto the monotonic clock).
     clock: Clock,
+    /// The queue thread, once started; `queue` is then a placeholder until shutdown.
+    persister: Option<Persister>,
+    /// The queue's name while it lives on its thread.
+    queue_name: String,
+    /// Connections waiting for a submit's acknowledgement, per job handle.
+    persisting: HashMap<u32, Vec<ConnId>>,
+    /// Replies held back behind those acknowledgements.
+    holds: Holds,
 }
 
 impl Engine {
@@ -145,6 +157,10 @@ impl Engine {
             conns: ConnTable::default(),
             timers: Timers::default(),
             clock: Clock::now(),
+            persister: None,
+            queue_name: String::new(),
+            persisting: HashMap::new(),
+            holds: Holds::default(),
         }
     }
 
@@ -166,6 +182,7 @@ impl Engine {
     /// Handles one message from an I/O thread.
     pub fn handle(&mut self, msg: ToEngine, now: Clock, out: &mut Outbox) {
         self.clock = now;
+        let start = out.msgs.len();
         self.run_due(now, out);
         match msg {
             ToEngine::Opened(c, info) => self.conns.open(c, Conn::new(&info, self.cfg.exceptions)),
@@ -173,14 +190,20 @@ impl Engine {
                 self.conns.ensure(c, self.cfg.exceptions);
                 self.request(c, frame, now, out);
             }
-            ToEngine::Closed(c) => self.closed(c, out),
+            ToEngine::Closed(c) => {
+                self.holds.forget(c);
+                self.closed(c, out);
+            }
         }
+        self.hold_back(out, start);
     }
 
     /// Fires every timer due at `now` (epoch jobs falling due, CAN_DO_TIMEOUT expiries).
     pub fn on_timers(&mut self, now: Clock, out: &mut Outbox) {
         self.clock = now;
+        let start = out.msgs.len();
         self.run_due(now, out);
+        self.hold_back(out, start);
     }
 
     /// When `on_timers` next has work, if ever.
@@ -196,6 +219,7 @@ impl Engine {
     /// Process exit: `--store-queue-on-shutdown` writes what is in memory, then the queue's last
     /// flush and shutdown.
     pub fn shutdown(&mut self) {
+        self.stop_background();
         if self.queue.store_on_shutdown() {
             self.store_all();
         }

@@ -7,6 +7,7 @@
 
 use super::jobs::{parse_handle, JobState, MAX_UNIQUE};
 use super::num::{atoi_u32, up_to_nul, Decimal};
+use super::persist;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::{ConnId, ToIo};
@@ -100,7 +101,9 @@ impl Engine {
         };
         if job.queued {
             let name = &self.funcs.get(job.func).name;
-            if let Err(e) = self.queue.done(job.unique(), name) {
+            if let Err(e) =
+                persist::store_done(&self.persister, self.queue.as_mut(), job.unique(), name)
+            {
                 log::error!("removing job {h} from the persistent queue failed: {e}");
                 out.msgs.push(ToIo::Close(c));
                 return;

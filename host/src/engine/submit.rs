@@ -116,6 +116,15 @@ impl Engine {
         if !sk.background {
             self.attach(c, h);
         }
+        if self
+            .jobs
+            .get(h)
+            .is_some_and(|j| j.state == JobState::Persisting)
+        {
+            // Acknowledged once stored (persist.rs); coalesced submits wait for it too.
+            self.wait_for_store(c, h, out);
+            return;
+        }
         let handle = self.handle_of(h);
         out.send(
             c,
@@ -162,30 +171,55 @@ impl Engine {
         // The number is used even if the queue refuses the job, as in the original.
         let h = self.take_handle();
         let background = !new.foreground;
-        if origin == Origin::Client && background && !self.queue.store_on_shutdown() {
+        let store = origin == Origin::Client && background && !self.queue.store_on_shutdown();
+        let later = store && self.persists_in_background();
+        if store && !later {
             self.persist(new)?;
         }
         let mut job = Job::new(new);
         job.queued = background;
-        let future = new.when > now.epoch;
-        job.state = if future {
-            JobState::Scheduled
-        } else {
-            JobState::Queued
-        };
+        job.state = JobState::Persisting;
         self.jobs.insert(h, job);
         let f = self.funcs.get_mut(new.func);
         f.total += 1;
         f.queued[new.prio.idx()] += 1;
-        if future {
-            self.timers.add_epoch(new.when, h);
+        if later {
+            let item = self.stored_form(new);
+            self.persist_later(h, &item);
+        } else if origin == Origin::Client {
+            self.make_runnable(h, now, out);
         } else {
-            f.push(h, new.prio, false);
-            if origin == Origin::Client {
-                self.wake(new.func, out);
-            }
+            self.make_runnable(h, now, &mut Outbox::default()); // replay: nobody to wake yet
         }
         Ok(h)
+    }
+
+    /// A created (and, where needed, stored) job enters its run list, or the epoch timer if its
+    /// time has not come; sleeping workers are woken.
+    pub(super) fn make_runnable(&mut self, h: u32, now: Clock, out: &mut Outbox) {
+        let Some(job) = self.jobs.get_mut(h) else {
+            return;
+        };
+        let (func, prio, when) = (job.func, job.prio, job.when);
+        if when > now.epoch {
+            job.state = JobState::Scheduled;
+            self.timers.add_epoch(when, h);
+        } else {
+            job.state = JobState::Queued;
+            self.funcs.get_mut(func).push(h, prio, false);
+            self.wake(func, out);
+        }
+    }
+
+    /// The job as the queue stores it.
+    fn stored_form<'a>(&'a self, new: &NewJob<'a>) -> StoredJob<'a> {
+        StoredJob {
+            unique: new.unique,
+            function: &self.funcs.get(new.func).name,
+            data: new.data,
+            priority: new.prio as u32,
+            when: new.when,
+        }
     }
 
     /// `add` then `flush`: the job is durable before the client hears of it.

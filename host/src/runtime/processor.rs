@@ -46,12 +46,19 @@ impl Processor {
         }
     }
 
-    /// Fires the engine's timers if one is due.
+    /// Fires the engine's timers if one is due, and takes the results of background work.
     pub fn timers(&mut self) {
         let now = Clock::now();
+        self.core.poll_background(now, &mut self.outbox);
         if self.core.next_deadline().is_some_and(|d| d <= now.instant) {
             self.core.on_timers(now, &mut self.outbox);
         }
+    }
+
+    /// Starts the engine's background work; `wake` must make this processor's thread run a
+    /// round (and so call [`Processor::timers`]).
+    pub fn start_background(&mut self, wake: crate::engine::Wake) {
+        self.core.start_background(wake);
     }
 
     /// When a timer is next due.

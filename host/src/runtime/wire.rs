@@ -42,6 +42,11 @@ pub trait Core: Send {
     fn next_deadline(&self) -> Option<Instant>;
     fn job_count(&self) -> usize;
     fn shutdown(&mut self);
+    /// Starts work off the processing thread (the queue's group commit); `wake` makes the
+    /// runtime call [`Core::poll_background`] soon.
+    fn start_background(&mut self, _wake: crate::engine::Wake) {}
+    /// Takes the results of background work.
+    fn poll_background(&mut self, _now: Clock, _out: &mut Outbox) {}
 }
 
 impl Core for Engine {
@@ -59,5 +64,11 @@ impl Core for Engine {
     }
     fn shutdown(&mut self) {
         Engine::shutdown(self)
+    }
+    fn start_background(&mut self, wake: crate::engine::Wake) {
+        Engine::start_background(self, wake)
+    }
+    fn poll_background(&mut self, now: Clock, out: &mut Outbox) {
+        Engine::poll_background(self, now, out)
     }
 }

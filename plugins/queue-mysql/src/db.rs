@@ -261,16 +261,14 @@ impl Db {
             Value::Bytes(keytext::encode(unique).as_bytes().to_vec()),
             Value::Bytes(keytext::encode(function).as_bytes().to_vec()),
         );
-        if matches!(self.tx, Tx::Open { .. }) {
-            let conn = self
-                .conn
-                .as_mut()
-                .expect("an open transaction has a connection");
-            let result = conn.exec_drop(&self.sql.delete, params);
-            return result.map_err(|e| self.fail_in_tx("DELETE", e));
+        if let Tx::Lost(why) = &self.tx {
+            return Err(Error::Lost(why.clone()));
         }
-        let delete = self.sql.delete.clone();
-        self.with_reconnect("DELETE", |conn| conn.exec_drop(&delete, params.clone()))
+        // Removals join the group's transaction, so a group of them costs one commit (flush).
+        self.begin()?;
+        let conn = self.conn.as_mut().expect("begin leaves a connection");
+        let result = conn.exec_drop(&self.sql.delete, params);
+        result.map_err(|e| self.fail_in_tx("DELETE", e))
     }
 
     /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).

@@ -240,19 +240,14 @@ impl Db {
     pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let unique = keytext::encode(unique);
         let function = keytext::encode(function);
-        if matches!(self.tx, Tx::Open { .. }) {
-            let live = self
-                .live
-                .as_mut()
-                .expect("an open transaction has a connection");
-            let result = live.client.execute(&live.delete, &[&&*unique, &&*function]);
-            return result.map(drop).map_err(|e| self.fail_in_tx("DELETE", e));
+        if let Tx::Lost(why) = &self.tx {
+            return Err(Error::Lost(why.clone()));
         }
-        self.with_reconnect("DELETE", |live| {
-            live.client
-                .execute(&live.delete, &[&&*unique, &&*function])
-                .map(drop)
-        })
+        // Removals join the group's transaction, so a group of them costs one commit (flush).
+        self.begin()?;
+        let live = self.live.as_mut().expect("begin leaves a connection");
+        let result = live.client.execute(&live.delete, &[&&*unique, &&*function]);
+        result.map(drop).map_err(|e| self.fail_in_tx("DELETE", e))
     }
 
     /// Streams every row to `sink` through a portal, [`REPLAY_BATCH`] rows at a time.

@@ -175,6 +175,11 @@ impl Db {
     /// Deletes a job's row: inside the open transaction if there is one (committed by the next
     /// flush), else at once.
     pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        if let Tx::Lost(why) = &self.tx {
+            return Err(Error::Lost(why.clone()));
+        }
+        // Removals join the group's transaction, so a group of them costs one commit (flush).
+        self.begin()?;
         let result = self
             .conn
             .prepare_cached(&self.sql.delete)
