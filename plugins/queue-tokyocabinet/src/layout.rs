@@ -6,8 +6,19 @@
 //!
 //! The value carries function and unique on its own, so replay never splits the key (a function
 //! containing `-` is read back exactly). The key is only an address, and it is ambiguous when
-//! function or unique contain `-` (`a-b`+`c` and `a`+`b-c` share `a-b-c`); the plugin checks
-//! the record it would overwrite or delete in that case, see `lib.rs`.
+//! function or unique contain `-` (`a-b`+`c` and `a`+`b-c` share `a-b-c`).
+//!
+//! Two key spaces, as in the redis and memcached plugins:
+//!
+//! - **plain** — C gearmand's key `<function>-<unique>`, used for every job whose plain key is
+//!   free or already holds this very job (the common case: byte-identical to the original).
+//! - **extended** — [`extended_key`]: `NUL "gmx" NUL <function> NUL <unique>`, used only for a job
+//!   whose plain key is already held by a *different* job (e.g. `a`+`b-c` while `a-b`+`c` is
+//!   stored). Gear names never contain NUL, so a plain key never does: the two spaces cannot
+//!   meet, and the extended key is unambiguous. The value is the same record layout, so replay
+//!   (ours and C gearmand's, which both read the value, not the key) returns the job exactly.
+//!
+//! `lib.rs` decides the space at `add` and looks in both at `done`.
 
 use gearmand_plugin_api::Priority;
 
@@ -54,6 +65,20 @@ pub fn key(function: &[u8], unique: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(function.len() + 1 + unique.len());
     key.extend_from_slice(function);
     key.push(b'-');
+    key.extend_from_slice(unique);
+    key
+}
+
+/// The head of every extended key; no plain key starts with NUL (see the module comment).
+pub const EXTENDED_HEAD: &[u8] = b"\0gmx\0";
+
+/// The extended key of a job whose plain key is held by another job:
+/// `NUL "gmx" NUL <function> NUL <unique>` (names are NUL-free, so this splits one way only).
+pub fn extended_key(function: &[u8], unique: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(EXTENDED_HEAD.len() + function.len() + 1 + unique.len());
+    key.extend_from_slice(EXTENDED_HEAD);
+    key.extend_from_slice(function);
+    key.push(0);
     key.extend_from_slice(unique);
     key
 }
@@ -177,6 +202,17 @@ mod tests {
         assert_eq!(decode(b"fn\0u\x001x\0"), Err(LayoutError::BadWhen));
         assert!(key_is_ambiguous(b"a-b-c"));
         assert!(!key_is_ambiguous(b"ab-c"));
+    }
+
+    #[test]
+    fn extended_keys_are_unambiguous_and_never_plain() {
+        let a = extended_key(b"a-b", b"c");
+        let b = extended_key(b"a", b"b-c");
+        assert_ne!(a, b);
+        assert_eq!(b, b"\0gmx\0a\0b-c");
+        assert!(a.starts_with(EXTENDED_HEAD));
+        // A plain key is made of NUL-free names, so it can never start with NUL.
+        assert!(!key(b"gmx", b"a").starts_with(b"\0"));
     }
 
     #[test]

@@ -8,6 +8,14 @@
 //! Durability: `add` and `done` write to the file, `flush` calls `tcadbsync` (msync + fsync) once
 //! for everything since the last flush, which is the group commit. Epoch jobs keep their time, as in the
 //! original (this is the one original key-value backend that stored it).
+//!
+//! Keys that collide: C gearmand's key `<function>-<unique>` is the same for (`a-b`, `c`) and
+//! (`a`, `b-c`), and the original silently overwrote one job with the other. Here a job goes
+//! under C's key whenever that key is free or already holds this very job; only a job whose C key
+//! is held by a *different* job is stored under an extended key (see [`layout`]), and `done`
+//! looks in both places. The value is C's record either way, so both servers replay such a job
+//! correctly; C gearmand's own `done` of it would remove the C key, though (the other job's
+//! record), which is the original's bug and cannot be fixed from here.
 
 mod ffi;
 pub mod layout;
@@ -32,13 +40,25 @@ pub struct TokyoCabinetQueue {
     dirty: bool,
 }
 
-/// What lies under a key we are about to overwrite or delete.
+/// What lies under a job's plain (C gearmand) key.
 #[derive(Debug, PartialEq, Eq)]
 enum Occupant {
-    /// No record, or the record of this very job.
-    FreeOrSame,
+    /// No record.
+    Free,
+    /// The record of this very job; also said of an unambiguous key without reading it
+    /// (only this job can have that key, so writing or removing it is always right).
+    Same,
     /// The record of another job whose key happens to be the same (see [`layout`]).
-    Other { function: Vec<u8>, unique: Vec<u8> },
+    Other,
+}
+
+/// Where a job's record goes or is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// C gearmand's key `<function>-<unique>`.
+    Plain,
+    /// [`layout::extended_key`]: the plain key belongs to another job.
+    Extended,
 }
 
 impl PluginInfo for TokyoCabinetQueue {
@@ -65,19 +85,43 @@ impl TokyoCabinetQueue {
         format!("tokyocabinet {}: {e}", self.file)
     }
 
-    /// Checks whether `key` holds another job's record (possible only for ambiguous keys).
+    /// Who holds `key` (a job's plain key). Only an ambiguous key can hold another job, so
+    /// the common case costs no read.
     fn occupant(&self, key: &[u8], function: &[u8], unique: &[u8]) -> Result<Occupant, String> {
         if !layout::key_is_ambiguous(key) {
-            return Ok(Occupant::FreeOrSame);
+            return Ok(Occupant::Same);
         }
         let value = self.db.get(key).map_err(|e| self.fail(e))?;
         Ok(match value.as_deref().map(layout::decode) {
-            Some(Ok(r)) if r.function != function || r.unique != unique => Occupant::Other {
-                function: r.function.to_vec(),
-                unique: r.unique.to_vec(),
-            },
-            _ => Occupant::FreeOrSame,
+            None => Occupant::Free,
+            Some(Ok(r)) if r.function != function || r.unique != unique => Occupant::Other,
+            // This job's record, or an unreadable one (which C's key addresses, so reuse it).
+            Some(_) => Occupant::Same,
         })
+    }
+
+    /// Where a job being added goes: its plain key unless another job holds it. A job that
+    /// already lives under its extended key stays there, so it is never stored twice.
+    fn place_for(&self, key: &[u8], function: &[u8], unique: &[u8]) -> Result<Place, String> {
+        match self.occupant(key, function, unique)? {
+            Occupant::Same => Ok(Place::Plain),
+            Occupant::Other => Ok(Place::Extended),
+            Occupant::Free => {
+                let ext = layout::extended_key(function, unique);
+                match self.db.exists(&ext).map_err(|e| self.fail(e))? {
+                    true => Ok(Place::Extended),
+                    false => Ok(Place::Plain),
+                }
+            }
+        }
+    }
+
+    /// Removes `key`; marks the file dirty when something was removed.
+    fn remove(&mut self, key: &[u8]) -> Result<(), String> {
+        if self.db.out(key).map_err(|e| self.fail(e))? {
+            self.dirty = true;
+        }
+        Ok(())
     }
 }
 
@@ -113,16 +157,16 @@ impl QueuePlugin for TokyoCabinetQueue {
         };
         let value = layout::encode(&record).map_err(|e| format!("tokyocabinet: {e}"))?;
         let key = layout::key(job.function, job.unique);
-        if let Occupant::Other { function, unique } =
-            self.occupant(&key, job.function, job.unique)?
-        {
-            return Err(format!(
-                "tokyocabinet key {:?} already holds job (function {:?}, unique {:?})",
-                String::from_utf8_lossy(&key),
-                String::from_utf8_lossy(&function),
-                String::from_utf8_lossy(&unique)
-            ));
-        }
+        let key = match self.place_for(&key, job.function, job.unique)? {
+            Place::Plain => key,
+            Place::Extended => {
+                log::debug!(
+                    "tokyocabinet key {:?} holds another job; using the extended key",
+                    String::from_utf8_lossy(&key)
+                );
+                layout::extended_key(job.function, job.unique)
+            }
+        };
         self.db.put(&key, &value).map_err(|e| self.fail(e))?;
         self.dirty = true;
         Ok(())
@@ -138,13 +182,15 @@ impl QueuePlugin for TokyoCabinetQueue {
 
     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
         let key = layout::key(function, unique);
-        // Never delete the record of a different job that shares this key.
-        if self.occupant(&key, function, unique)? != Occupant::FreeOrSame {
-            return Ok(());
+        // Never delete the record of a different job that shares the plain key. Durable at the
+        // next `flush` (the ABI's contract: flush covers earlier dones too).
+        match self.occupant(&key, function, unique)? {
+            Occupant::Same => self.remove(&key)?,
+            Occupant::Free | Occupant::Other => {}
         }
-        // Durable at the next `flush` (the ABI's contract: flush covers earlier dones too).
-        if self.db.out(&key).map_err(|e| self.fail(e))? {
-            self.dirty = true;
+        if layout::key_is_ambiguous(&key) {
+            // Only a job with an ambiguous plain key can have been stored under its extended key.
+            self.remove(&layout::extended_key(function, unique))?;
         }
         Ok(())
     }

@@ -182,22 +182,56 @@ fn reads_records_written_the_c_way() {
 }
 
 #[test]
-fn ambiguous_keys_never_clobber_another_job() {
+fn ambiguous_keys_keep_both_jobs() {
     let dir = TempDir::new();
-    let mut q = open(&dir.file("amb.tch"));
-    let first = Job::new(b"a-b", b"c", b"first", Priority::Normal, 0);
-    let second = Job::new(b"a", b"b-c", b"second", Priority::Normal, 0);
-    q.add(&first.as_queue_job()).unwrap();
-    let err = q.add(&second.as_queue_job()).unwrap_err();
-    assert!(err.contains("already holds job"), "{err}");
-    // Finishing the other job must not delete the first one's record.
-    q.done(b"b-c", b"a").unwrap();
-    q.flush().unwrap();
-    assert_eq!(replay_all(&mut q), vec![first.clone()]);
-    // Re-adding the same job (same names) overwrites as the original did.
-    let again = Job::new(b"a-b", b"c", b"again", Priority::High, 0);
-    q.add(&again.as_queue_job()).unwrap();
-    assert_eq!(replay_all(&mut q), vec![again]);
+    for name in ["amb.tch", "amb.tcb"] {
+        let file = dir.file(name);
+        let mut q = open(&file);
+        let first = Job::new(b"a-b", b"c", b"first", Priority::Normal, 0);
+        let second = Job::new(b"a", b"b-c", b"second", Priority::High, 5);
+        q.add(&first.as_queue_job()).unwrap();
+        q.add(&second.as_queue_job()).unwrap();
+        q.flush().unwrap();
+        drop(q);
+        // The first job keeps C gearmand's key and record; the second is stored under the
+        // extended key, in the same record layout.
+        {
+            let db = Adb::open(&file).unwrap();
+            assert_eq!(
+                db.get(b"a-b-c").unwrap().as_deref(),
+                Some(&b"a-b\0c\x0010\0first"[..]),
+                "{name}"
+            );
+            assert_eq!(
+                db.get(b"\0gmx\0a\0b-c").unwrap().as_deref(),
+                Some(&b"a\0b-c\x0005\0second"[..]),
+                "{name}"
+            );
+        }
+        let mut q = open(&file);
+        assert_eq!(
+            replay_all(&mut q),
+            sorted(vec![first.clone(), second.clone()])
+        );
+        // Re-adding the second job overwrites it where it is (never two records of one job).
+        let again = Job::new(b"a", b"b-c", b"again", Priority::Low, 0);
+        q.add(&again.as_queue_job()).unwrap();
+        assert_eq!(
+            replay_all(&mut q),
+            sorted(vec![first.clone(), again.clone()])
+        );
+        // Finishing one job never touches the other's record, in either order of keys.
+        q.done(b"b-c", b"a").unwrap();
+        q.flush().unwrap();
+        assert_eq!(replay_all(&mut q), vec![first.clone()]);
+        q.add(&again.as_queue_job()).unwrap();
+        q.done(b"c", b"a-b").unwrap();
+        q.flush().unwrap();
+        assert_eq!(replay_all(&mut q), vec![again.clone()]);
+        q.done(b"b-c", b"a").unwrap();
+        q.flush().unwrap();
+        assert!(replay_all(&mut q).is_empty(), "{name}");
+    }
 }
 
 #[test]
