@@ -14,6 +14,7 @@ use crate::body::{BodyReader, Progress};
 use crate::config::Limits;
 use crate::exchange::{AfterFlush, Exchange, Pending, Want};
 use crate::head::{self, Framing, Head, HeadScanner, HttpError, Method, Scan, Version};
+use crate::page;
 use crate::render;
 use crate::response::{self, Ctx, Extra, Status, CONTINUE};
 use crate::target::{self, Endpoint, Route};
@@ -300,6 +301,10 @@ impl HttpCodec {
             }
         };
         let (want, awaiting) = match e {
+            Endpoint::Page => {
+                // Static bytes: answered here, in order, without the engine.
+                return self.emit_local(ctx, sink, |out| page::write(out, ctx));
+            }
             Endpoint::Health => {
                 admin(sink, &[b"version"]);
                 (Want::Health, 1)

@@ -7,13 +7,13 @@
 //! one with the job's result, in the original's response layout. Beyond the original: real
 //! HTTP/1.1 (keep-alive, pipelining, chunked bodies, `Expect: 100-continue`, percent-decoded
 //! paths), proper status codes, limits, and endpoints under the reserved prefix `/-/`
-//! (`health`, `status`, `metrics`, `job/<handle>`, `unique/<unique>`).
+//! (`health`, `status`, `metrics`, `job/<handle>`, `unique/<unique>`, and the status page at `/-/`).
 //!
 //! Reading order: [`config`] (options and limits), [`head`] (request line and headers),
 //! [`target`] (path → function or endpoint), [`body`] (Content-Length and chunked bodies),
 //! [`codec`] (the per-connection state machine), [`exchange`] (outstanding requests and how engine
 //! replies complete them), [`response`] (status codes and the response layout), [`render`]
-//! (JSON and Prometheus output of the endpoints).
+//! (JSON and Prometheus output of the endpoints), [`page`] (the HTML status page).
 //!
 //! The host owns sockets, threads and buffers; nothing here does I/O.
 
@@ -24,6 +24,7 @@ pub mod codec;
 pub mod config;
 pub mod exchange;
 pub mod head;
+pub mod page;
 pub mod render;
 pub mod response;
 pub mod target;

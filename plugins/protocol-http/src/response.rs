@@ -10,9 +10,10 @@
 //! Server: Gearman/<version>
 //! ```
 //!
-//! Other responses use the same order, leaving out what does not apply; `Content-Type`, `Allow`
-//! and `Connection` follow `Server` when present. Every writer appends to a caller's buffer
-//! (usually the host's output buffer) so no response allocates on its own.
+//! Other responses use the same order, leaving out what does not apply; `Content-Type` comes
+//! before `Content-Length`; `Allow`, any further headers and `Connection` follow `Server` when
+//! present. Every writer appends to a caller's buffer (usually the host's output buffer) so no
+//! response allocates on its own.
 
 use crate::head::Version;
 use std::io::Write;
@@ -89,6 +90,8 @@ pub struct Extra<'a> {
     pub content_type: Option<&'a str>,
     /// `Allow` (405 answers).
     pub allow: Option<&'a str>,
+    /// Further `(name, value)` headers, written after the others (the status page's policy).
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 /// Appends a complete response to `out`.
@@ -120,6 +123,9 @@ pub fn write_parts(out: &mut Vec<u8>, ctx: Ctx, status: Status, extra: Extra<'_>
     let _ = write!(out, "Content-Length: {len}\r\nServer: {SERVER}\r\n");
     if let Some(allow) = extra.allow {
         let _ = write!(out, "Allow: {allow}\r\n");
+    }
+    for (name, value) in extra.headers {
+        let _ = write!(out, "{name}: {value}\r\n");
     }
     match (ctx.version, ctx.keep_alive) {
         (Version::Http11, false) => out.extend_from_slice(b"Connection: close\r\n"),

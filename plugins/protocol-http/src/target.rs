@@ -14,6 +14,8 @@ pub const RESERVED: &[u8] = b"/-/";
 /// The server's own endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    /// `/-/` or `/-/index.html`: the HTML status page.
+    Page,
     /// `/-/health`: 200 `ok` once the engine answers.
     Health,
     /// `/-/status`: admin `status` + `prioritystatus` + `workers` as JSON.
@@ -56,6 +58,7 @@ pub fn route(target: &[u8], name: &mut Vec<u8>) -> Result<Route, HttpError> {
 /// The `/-/...` endpoints.
 fn endpoint(rest: &[u8], arg: &mut Vec<u8>) -> Result<Route, HttpError> {
     let (which, raw_arg) = match rest {
+        b"" | b"index.html" => (Endpoint::Page, None),
         b"health" => (Endpoint::Health, None),
         b"status" => (Endpoint::Status, None),
         b"metrics" => (Endpoint::Metrics, None),
@@ -179,7 +182,10 @@ mod tests {
         assert_eq!(run("/-/unique/a%2Fb"), (ep(Endpoint::Unique), "a/b".into()));
         assert!(matches!(run("/-/nope").0, Ok(Route::NotFound(_))));
         assert!(matches!(run("/-/job/").0, Ok(Route::NotFound(_))));
-        assert!(matches!(run("/-/").0, Ok(Route::NotFound(_))));
+        assert_eq!(run("/-/").0, ep(Endpoint::Page));
+        assert_eq!(run("/-/?refresh=1").0, ep(Endpoint::Page));
+        assert_eq!(run("/-/index.html").0, ep(Endpoint::Page));
+        assert!(matches!(run("/-/index.htm").0, Ok(Route::NotFound(_))));
     }
 
     #[test]
