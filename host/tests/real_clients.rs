@@ -1,0 +1,291 @@
+//! Real Gearman clients against C gearmand and ours: Debian's `gearman` (client and worker mode)
+//! and `gearadmin`, Perl Gearman::Client / Gearman::Worker, PHP's gearman extension, Python's
+//! pygearman and Node's `gearman` package (scripts in `tests/clients/`). Each expects exactly
+//! the outcome C gearmand gives. A missing client skips loudly, or fails when CI is set.
+
+#[macro_use]
+mod common;
+use common::server::run_with_timeout;
+use common::*;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A helper process (a worker) killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+fn spawn(program: &str, args: &[&str]) -> Proc {
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(clients_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+    Proc(child)
+}
+
+/// Run a client to completion; assert exit 0; return stdout.
+#[track_caller]
+fn run_ok(program: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(clients_dir());
+    let (st, out, err) = run_with_timeout(cmd, CLIENT_TIMEOUT);
+    assert!(
+        st.success(),
+        "{program} {args:?} failed ({st}); stdout {out:?} stderr {err:?}"
+    );
+    out
+}
+
+/// Wait until `func` has `n` registered workers.
+fn await_workers(s: &Server, func: &str, n: usize) {
+    let mut a = s.connect();
+    wait_for(
+        &format!("{n} worker(s) for {func}"),
+        Duration::from_secs(20),
+        || {
+            sorted_lines(&a.admin_list("status")).iter().any(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                f[0] == func && f[3].parse::<usize>().unwrap_or(0) >= n
+            })
+        },
+    );
+}
+
+fn probe(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+both!(gearman_cli_worker_and_client, |kind| {
+    if skip_unless(
+        have_program("gearman"),
+        "the `gearman` tool (Debian gearman-tools)",
+    ) {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let _w = spawn(
+        "gearman",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-w",
+            "-f",
+            "rev",
+            "--",
+            "rev",
+        ],
+    );
+    await_workers(&s, "rev", 1);
+    let g = |args: &[&str]| {
+        let mut all = vec!["-h", "127.0.0.1", "-p", &port, "-f", "rev"];
+        all.extend_from_slice(args);
+        run_ok("gearman", &all)
+    };
+    assert_eq!(g(&["hello"]), "olleh");
+    assert_eq!(g(&["-P", "abc"]), "rev: cba");
+    assert_eq!(g(&["-I", "-u", "myuniq", "hi"]), "ih");
+    assert_eq!(g(&["-L", "low"]), "wol");
+    assert_eq!(g(&["-b", "bg"]), "");
+    // The background job is done by the worker eventually.
+    let mut a = s.connect();
+    wait_for(
+        "the background job to finish",
+        Duration::from_secs(20),
+        || a.admin_list("status") == "rev\t0\t0\t1\n.\n",
+    );
+});
+
+both!(gearadmin_commands, |kind| {
+    if skip_unless(
+        have_program("gearadmin"),
+        "the `gearadmin` tool (Debian gearman-tools)",
+    ) {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let mut w = s.connect();
+    w.send(ptype::SET_CLIENT_ID, &[b"wid"]);
+    w.send(ptype::CAN_DO, &[b"rev"]);
+    w.sync();
+    let mut c = s.connect();
+    c.call(
+        ptype::SUBMIT_JOB_HIGH_BG,
+        &[b"nobody", b"uq", b"d"],
+        ptype::JOB_CREATED,
+        &[&h(1)],
+    );
+    let ga = |args: &[&str]| {
+        let mut cmd = Command::new("gearadmin");
+        cmd.args(["-h", "127.0.0.1", "-p", &port]).args(args);
+        let (st, out, err) = run_with_timeout(cmd, CLIENT_TIMEOUT);
+        assert!(st.success(), "gearadmin {args:?}: {st} {err:?}");
+        (out, err)
+    };
+    assert_eq!(
+        sorted_lines(&ga(&["--status"]).0),
+        ["nobody\t1\t0\t0", "rev\t0\t0\t1"]
+    );
+    assert_eq!(
+        sorted_lines(&ga(&["--priority-status"]).0),
+        ["nobody\t1\t0\t0\t0", "rev\t0\t0\t0\t1"]
+    );
+    let workers = normalised_workers(&ga(&["--workers"]).0);
+    assert_eq!(
+        workers,
+        [
+            "FD 127.0.0.1 - :",
+            "FD 127.0.0.1 - :",
+            "FD 127.0.0.1 wid : rev"
+        ]
+    );
+    assert_eq!(ga(&["--getpid"]).0, format!("{}\n", s.pid()));
+    let version = ga(&["--server-version"]).0;
+    match kind {
+        Kind::C => assert_eq!(version, "1.1.20+ds\n"),
+        Kind::Ours => assert!(version.ends_with('\n') && version.len() > 1, "{version:?}"),
+    }
+    assert_eq!(ga(&["--show-jobs"]).0, "T:1\t0\t0\t1\n.\n");
+    assert_eq!(ga(&["--show-unique-jobs"]).0, "uq\n.\n");
+    assert_eq!(ga(&["--create-function", "newf"]).0, "OK\n");
+    assert!(ga(&["--status"]).0.contains("newf\t0\t0\t0\n"));
+    assert_eq!(ga(&["--drop-function", "newf"]).0, "OK\n");
+    assert!(!ga(&["--status"]).0.contains("newf"));
+    assert_eq!(
+        ga(&["--drop-function", "nosuch"]),
+        (String::new(), "Error: function not found\r\n".into())
+    );
+    assert_eq!(
+        ga(&["--cancel-job", "T:99"]),
+        (String::new(), "Error: UNKNOWN_JOB\r\n".into())
+    );
+    assert_eq!(ga(&["--cancel-job", "T:1"]).0, "OK\n");
+});
+
+both!(perl_client_and_worker, |kind| {
+    let have = probe("perl", &["-MGearman::Client", "-MGearman::Worker", "-e1"]);
+    if skip_unless(have, "Perl Gearman::Client (Debian libgearman-client-perl)") {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let _w = spawn("perl", &["perl_worker.pl", &port, "1000"]);
+    await_workers(&s, "rev", 1);
+    let out = run_ok("perl", &["perl_client.pl", &port]);
+    assert_eq!(
+        out,
+        "do_task: olleh\ndo_task high uniq: euqinu\ndo_task fail: undef\ntask set: cba,ed,f\n\
+         background handle: yes\nstatus: known=1 running=0\n"
+    );
+});
+
+both!(php_client_and_worker, |kind| {
+    let have = probe("php", &["-r", "exit(extension_loaded('gearman') ? 0 : 1);"]);
+    if skip_unless(
+        have,
+        "PHP with the gearman extension (Debian php-cli php-gearman)",
+    ) {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let _w = spawn("php", &["php_worker.php", &port, "1000"]);
+    await_workers(&s, "rev", 1);
+    let out = run_ok("php", &["php_client.php", &port]);
+    assert_eq!(
+        out,
+        "doNormal: olleh ok\ndoHigh: hgih ok\ndoLow: wol ok\nfail: WORK_FAIL\n\
+         doBackground: handle ok\njobStatus: [true,false,0,0]\nping: yes\n"
+    );
+});
+
+both!(python_client_and_worker, |kind| {
+    let have = probe("python3", &["-c", "import gearman"]);
+    if skip_unless(have, "Python pygearman (pip install pygearman)") {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let _w = spawn("python3", &["python_worker.py", &port]);
+    await_workers(&s, "rev", 1);
+    let out = run_ok("python3", &["python_client.py", &port]);
+    assert_eq!(
+        out,
+        "submit: olleh COMPLETE True\nhigh: hgih COMPLETE\nlow: wol COMPLETE\nmultiple: cba,ed,f\n\
+         background: CREATED True False\nfail: FAILED\n"
+    );
+});
+
+both!(node_client_and_worker, |kind| {
+    let have = have_program("node") && clients_dir().join("node/node_modules/gearman").exists();
+    if skip_unless(
+        have,
+        "Node.js with the `gearman` npm package (npm install in tests/clients/node)",
+    ) {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let _w = spawn("node", &["node/worker.js", &port]);
+    await_workers(&s, "rev", 1);
+    let out = run_ok("node", &["node/client.js", &port]);
+    assert_eq!(
+        out,
+        "normal: WORK_COMPLETE olleh\nhigh: WORK_COMPLETE hgih\nlow: WORK_COMPLETE wol\n\
+         fail: WORK_FAIL\nbackground: STATUS_RES known=1 running=0\necho: ECHO_RES ping\n"
+    );
+});
+
+both!(perl_client_with_gearman_cli_worker, |kind| {
+    let have = probe("perl", &["-MGearman::Client", "-e1"]) && have_program("gearman");
+    if skip_unless(have, "Perl Gearman::Client and the `gearman` tool") {
+        return;
+    }
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let _w = spawn(
+        "gearman",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-w",
+            "-f",
+            "rev",
+            "--",
+            "rev",
+        ],
+    );
+    await_workers(&s, "rev", 1);
+    let script = format!(
+        "use Gearman::Client; my $c = Gearman::Client->new(job_servers => ['127.0.0.1:{port}']); \
+         print ${{ $c->do_task(rev => 'cross') }};"
+    );
+    assert_eq!(run_ok("perl", &["-e", &script]), "ssorc");
+});
