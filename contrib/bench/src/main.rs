@@ -8,6 +8,7 @@ mod chart;
 mod compare;
 mod proto;
 mod scenarios;
+mod soak;
 mod stats;
 mod workers;
 
@@ -213,6 +214,19 @@ enum Cmd {
         #[arg(long)]
         svg: Option<String>,
     },
+    /// Mixed load for a long time against a running server; reports RSS over time.
+    Soak {
+        #[arg(long, default_value = "127.0.0.1:4730")]
+        addr: String,
+        /// Server pid, for RSS from /proc.
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Quiet time after the load before the last RSS reading.
+        #[arg(long, default_value_t = 30)]
+        settle_seconds: u64,
+    },
     /// List the scenarios.
     List,
 }
@@ -249,6 +263,17 @@ fn main() {
             }
             Ok(())
         }
+        Cmd::Soak {
+            addr,
+            pid,
+            minutes,
+            settle_seconds,
+        } => soak::run(
+            &addr,
+            pid,
+            std::time::Duration::from_secs_f64(minutes * 60.0),
+            std::time::Duration::from_secs(settle_seconds),
+        ),
         Cmd::Run {
             addr,
             pid,
