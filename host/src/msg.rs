@@ -6,7 +6,7 @@
 //! I/O thread.
 
 use crate::frame::Frame;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Identifies one connection for its whole life: the owning I/O thread, its slab slot, and a
 /// generation so that a message for a closed connection never reaches the next one in that slot.
@@ -37,6 +37,46 @@ pub struct ConnInfo {
     pub fd: i32,
     /// Name of the protocol plugin serving it (`gear`, `http`).
     pub protocol: &'static str,
+    /// The admin commands it may use (the runtime decides from `--admin-*`, the peer address
+    /// and its TLS client certificate; the engine enforces).
+    pub admin: AdminRights,
+}
+
+/// Which classes of admin command a connection may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminRights {
+    /// `status`, `workers`, `show`, `version`, `getpid`, ... (and unknown commands).
+    pub read: bool,
+    /// `cancel`, `create`, `drop`, `maxqueue`, `verbose`.
+    pub change: bool,
+    /// `shutdown`.
+    pub shutdown: bool,
+}
+
+impl AdminRights {
+    pub const ALL: AdminRights = AdminRights {
+        read: true,
+        change: true,
+        shutdown: true,
+    };
+
+    /// The original's rule: every command, `shutdown` only from loopback.
+    pub fn compatible(peer: IpAddr) -> AdminRights {
+        AdminRights {
+            shutdown: AdminRights::is_loopback(peer),
+            ..AdminRights::ALL
+        }
+    }
+
+    /// Loopback, including IPv4-mapped IPv6 loopback.
+    pub fn is_loopback(ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => a.is_loopback(),
+            IpAddr::V6(a) => {
+                a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        }
+    }
 }
 
 /// From an I/O thread to the engine.

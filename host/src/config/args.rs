@@ -170,6 +170,7 @@ fn host_command() -> Command {
             value("plugin-dir", "Directory searched first for plugins.")
                 .value_parser(value_parser!(PathBuf)),
         ])
+        .args(super::security::args())
 }
 
 /// Long and short names already in use.

@@ -88,10 +88,7 @@ pub trait Catalog {
 /// Options of the original gearmand's modules, by the canonical plugin that owns them here.
 /// Used only to say which plugin an option needs when that plugin is not installed.
 const KNOWN_PLUGIN_OPTIONS: &[(&str, &[&str])] = &[
-    (
-        "gear",
-        &["port", "ssl", "ssl-ca-file", "ssl-certificate", "ssl-key"],
-    ),
+    ("gear", &["port"]),
     ("http", &["http-port"]),
     (
         "sqlite",

@@ -8,17 +8,21 @@
 //!
 //! Every error is one line (`gearmand: ` is added by the caller) and means exit status 1.
 
-mod args;
+pub mod admin;
+pub mod args;
 mod catalog;
 mod file;
 mod layered;
 mod prescan;
+mod security;
 mod selection;
 #[cfg(test)]
 mod tests;
 
+pub use admin::{AdminPolicy, Allow, Restrict};
 pub use catalog::{Catalog, Kind, OptionInfo, PluginInfo};
 pub use prescan::Prescan;
+pub use security::{parse_size, Limits, TlsFiles};
 pub use selection::SelectedPlugin;
 
 use layered::Layered;
@@ -130,6 +134,12 @@ pub struct Config {
     pub queue: Option<SelectedPlugin>,
     /// Protocol plugins, `gear` first.
     pub protocols: Vec<SelectedPlugin>,
+    /// `--ssl`: every listener speaks TLS with these files.
+    pub tls: Option<TlsFiles>,
+    /// Output, job count and job memory limits.
+    pub limits: Limits,
+    /// Who may use which admin commands.
+    pub admin: AdminPolicy,
 }
 
 /// What to do after parsing.
@@ -177,10 +187,15 @@ pub fn parse(
 ) -> Result<Outcome, ConfigError> {
     let installed = catalog.installed();
     let cmd = args::command(&installed);
-    let cli = cmd
-        .clone()
-        .try_get_matches_from(args)
-        .map_err(|e| layered::clap_error(e, ""))?;
+    let cli = cmd.clone().try_get_matches_from(args).map_err(|e| {
+        // `-q sqlite --libsqlite3-db x` without the sqlite plugin: the root cause is the missing
+        // plugin, not the option it would have defined.
+        match e.kind() {
+            clap::error::ErrorKind::UnknownArgument => selection::missing_plugin(args, catalog)
+                .unwrap_or_else(|| layered::clap_error(e, "")),
+            _ => layered::clap_error(e, ""),
+        }
+    })?;
     if cli.get_flag("help") {
         return Ok(Outcome::Print(help_text(cmd)));
     }
@@ -264,6 +279,9 @@ fn build(
         plugin_dir: pre.plugin_dir.clone(),
         queue,
         protocols,
+        tls: security::tls(l, &|var| std::env::var(var).ok())?,
+        limits: security::limits(l)?,
+        admin: security::admin(l)?,
     })
 }
 

@@ -102,6 +102,41 @@ fn selected(l: &Layered, installed: &[PluginInfo], kind: Kind, name: String) -> 
     }
 }
 
+/// The loader's error for a `-q`/`-r` name on the raw command line that is not installed, if
+/// any (used to explain an option that only that plugin would have defined).
+pub fn missing_plugin(args: &[std::ffi::OsString], catalog: &dyn Catalog) -> Option<ConfigError> {
+    let toks: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i].as_str();
+        let (kind, value) = match t {
+            "-q" | "--queue-type" => (Kind::Queue, toks.get(i + 1).cloned()),
+            "-r" | "--protocol" => (Kind::Protocol, toks.get(i + 1).cloned()),
+            _ => match t.split_once('=') {
+                Some(("--queue-type", v)) => (Kind::Queue, Some(v.to_string())),
+                Some(("--protocol", v)) => (Kind::Protocol, Some(v.to_string())),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+        };
+        i += 1;
+        let Some(name) = value else { continue };
+        if kind == Kind::Queue && name.eq_ignore_ascii_case("builtin") {
+            continue;
+        }
+        if let Err(e) = catalog.resolve(kind, &name) {
+            return Some(ConfigError::Plugin(e));
+        }
+    }
+    None
+}
+
 /// The original's environment override: `GEARMAND_PORT` replaces gear's default port.
 fn env_override(plugin: &str, option: &str, explicit: bool) -> Option<String> {
     if plugin != GEAR || option != "port" || explicit {

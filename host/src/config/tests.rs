@@ -123,7 +123,7 @@ fn opts(p: &SelectedPlugin) -> Vec<(String, String)> {
         .collect()
 }
 
-fn get<'a>(p: &'a SelectedPlugin, name: &str) -> Option<String> {
+fn get(p: &SelectedPlugin, name: &str) -> Option<String> {
     opts(p).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
@@ -402,4 +402,13 @@ fn config_file_loading() {
     assert_eq!(pre.plugin_dir, Some(PathBuf::from("/x")));
     assert_eq!(run_with(&arg, &pre).unwrap().threads, 1);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_option_of_a_missing_selected_plugin_names_the_missing_plugin() {
+    let e = err("-q tokyo --libtokyocabinet-file /x");
+    assert!(e.contains("unknown queue plugin 'tokyo'"), "{e}");
+    // Without a selection, the option itself is explained.
+    let e = err("--libtokyocabinet-file /x");
+    assert!(e.contains("needs the tokyocabinet queue plugin"), "{e}");
 }

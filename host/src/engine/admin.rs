@@ -10,10 +10,9 @@ use super::num::atoi_i32;
 use super::persist;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
-use crate::msg::{ConnId, Control};
+use crate::msg::{AdminRights, ConnId, Control};
 use gearmand_plugin_api::gear::ptype;
 use std::io::Write;
-use std::net::IpAddr;
 
 /// Tokens kept for inspection; more are only counted.
 const MAX_TOKENS: usize = 8;
@@ -85,10 +84,26 @@ fn invalid_arguments(cmd: &[u8]) -> Vec<u8> {
     r
 }
 
-fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => a.is_loopback(),
-        IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+/// The reply to a command this connection may not use (`--admin-restrict`).
+const PERMISSION_DENIED: &[u8] =
+    b"ERR PERMISSION_DENIED Admin+command+not+allowed+for+this+connection\r\n";
+
+/// The access class of an admin command (see config/admin.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdminClass {
+    Read,
+    Change,
+    Shutdown,
+}
+
+fn admin_class(t: &Tokens<'_>) -> AdminClass {
+    const CHANGES: [&str; 5] = ["cancel", "create", "drop", "maxqueue", "verbose"];
+    if t.is(0, "shutdown") {
+        AdminClass::Shutdown
+    } else if CHANGES.iter().any(|w| t.is(0, w)) {
+        AdminClass::Change
+    } else {
+        AdminClass::Read
     }
 }
 
@@ -97,7 +112,9 @@ impl Engine {
     pub(super) fn admin(&mut self, c: ConnId, line: &[u8], out: &mut Outbox) {
         let t = Tokens::split(line);
         let cmd = t.get(0);
-        let reply = if t.is(0, "workers") {
+        let reply = if let Some(denied) = self.admin_denied(c, &t) {
+            denied
+        } else if t.is(0, "workers") {
             self.admin_workers()
         } else if t.is(0, "status") {
             self.admin_status()
@@ -128,7 +145,19 @@ impl Engine {
     }
 
     fn shutdown_allowed(&self, c: ConnId) -> bool {
-        self.cfg.remote_shutdown || self.conns.get(c).is_some_and(|x| is_loopback(x.peer.ip()))
+        self.cfg.remote_shutdown || self.conns.get(c).is_some_and(|x| x.admin.shutdown)
+    }
+
+    /// The reply for a read or state-changing command this connection may not use. (A refused
+    /// `shutdown` stays an unknown command, as it always was for remote peers.)
+    fn admin_denied(&self, c: ConnId, t: &Tokens<'_>) -> Option<Vec<u8>> {
+        let rights = self.conns.get(c).map_or(AdminRights::ALL, |x| x.admin);
+        let allowed = match admin_class(t) {
+            AdminClass::Read => rights.read,
+            AdminClass::Change => rights.change,
+            AdminClass::Shutdown => return None,
+        };
+        (!allowed).then(|| PERMISSION_DENIED.to_vec())
     }
 
     /// `<fd> <ip> <client-id> : <function>...` per connection.

@@ -6,7 +6,7 @@
 //! every client's list (a client may wait on thousands), the list is compacted when mostly stale.
 
 use super::hash::FxBuild;
-use crate::msg::{ConnId, ConnInfo};
+use crate::msg::{AdminRights, ConnId, ConnInfo};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -25,6 +25,8 @@ pub(super) struct Ability {
 pub(super) struct Conn {
     pub peer: SocketAddr,
     pub fd: i32,
+    /// Admin commands it may use.
+    pub admin: AdminRights,
     client_id: Option<Box<[u8]>>,
     /// Newest first.
     pub abilities: Vec<Ability>,
@@ -47,6 +49,7 @@ impl Conn {
         Conn {
             peer: info.peer,
             fd: info.fd,
+            admin: info.admin,
             client_id: None,
             abilities: Vec::new(),
             exceptions,
@@ -65,6 +68,7 @@ impl Conn {
             peer: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             fd: -1,
             protocol: "unknown",
+            admin: AdminRights::compatible(Ipv4Addr::UNSPECIFIED.into()),
         };
         Conn::new(&info, exceptions)
     }

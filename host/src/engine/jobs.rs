@@ -276,11 +276,18 @@ pub(super) struct JobTable {
     map: HashMap<u32, Job, FxBuild>,
     heads: HashMap<u64, u32, FxBuild>,
     keyer: RandomState,
+    /// Unique, reducer and data bytes of every job in the table (`--max-job-bytes`).
+    bytes: usize,
 }
 
 impl JobTable {
     pub(super) fn len(&self) -> usize {
         self.map.len()
+    }
+
+    /// Job data bytes held (unique, reducer and payload of every job).
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub(super) fn get(&self, h: u32) -> Option<&Job> {
@@ -316,12 +323,14 @@ impl JobTable {
             job.co_hash = hash;
             job.co_next = self.heads.insert(hash, h).unwrap_or(0);
         }
+        self.bytes += job.bytes.len();
         self.map.insert(h, job);
     }
 
     /// Removes a job and unlinks it from the index.
     pub(super) fn remove(&mut self, h: u32) -> Option<Job> {
         let job = self.map.remove(&h)?;
+        self.bytes -= job.bytes.len();
         if matches!(job.key(), CoalesceKey::None) {
             return Some(job);
         }

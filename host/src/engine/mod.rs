@@ -15,6 +15,7 @@ mod functions;
 mod hash;
 mod jobs;
 mod lifecycle;
+mod limits;
 mod num;
 mod persist;
 mod results;
@@ -33,6 +34,7 @@ use functions::FunctionTable;
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
 use jobs::{HandleBuf, JobTable};
+pub use limits::EngineLimits;
 pub use persist::Wake;
 use persist::{Holds, Persister};
 use std::collections::HashMap;
@@ -129,6 +131,8 @@ pub struct Engine {
     persisting: HashMap<u32, Vec<ConnId>>,
     /// Replies held back behind those acknowledgements.
     holds: Holds,
+    /// Memory limits on new client jobs (limits.rs).
+    limits: EngineLimits,
 }
 
 impl Engine {
@@ -161,6 +165,7 @@ impl Engine {
             queue_name: String::new(),
             persisting: HashMap::new(),
             holds: Holds::default(),
+            limits: EngineLimits::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! existing, and every submitter gets JOB_CREATED.
 
 use super::jobs::{CoalesceKey, Job, JobState, NewJob, Priority, MAX_REDUCER, MAX_UNIQUE};
+use super::limits::LimitHit;
 use super::num::{strtol, Parsed};
 use super::{Clock, Engine, Outbox};
 use crate::frame::Frame;
@@ -49,6 +50,8 @@ pub(super) enum SubmitError {
     QueueFull,
     /// The persistent queue refused the job; the backend's message.
     Queue(String),
+    /// A server-wide memory limit (limits.rs).
+    Limit(LimitHit),
 }
 
 impl SubmitError {
@@ -57,6 +60,7 @@ impl SubmitError {
             SubmitError::TooLarge => out.error(c, b"ARGUMENT_TOO_LARGE", b"Unique value too large"),
             SubmitError::QueueFull => out.error(c, b"QUEUE_ERROR", b"Job queue is full"),
             SubmitError::Queue(msg) => out.error(c, b"QUEUE_ERROR", msg.as_bytes()),
+            SubmitError::Limit(hit) => out.error(c, b"QUEUE_ERROR", hit.text()),
         }
     }
 }
@@ -167,6 +171,11 @@ impl Engine {
     ) -> Result<u32, SubmitError> {
         if origin == Origin::Client && self.funcs.get(new.func).is_full(new.prio) {
             return Err(SubmitError::QueueFull);
+        }
+        if origin == Origin::Client {
+            if let Some(hit) = self.over_limit(new) {
+                return Err(SubmitError::Limit(hit));
+            }
         }
         // The number is used even if the queue refuses the job, as in the original.
         let h = self.take_handle();

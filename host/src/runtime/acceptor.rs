@@ -4,12 +4,26 @@
 //! polls them alone and hands accepted sockets to I/O threads round-robin. Either way the same
 //! [`Acceptor`] accepts (TCP_NODELAY and SO_KEEPALIVE on every accepted socket) and turns pending
 //! signals into [`SignalAction`]s.
+//!
+//! Running out of descriptors (EMFILE/ENFILE, `-f`): the pending connection stays in the
+//! backlog and the poll would not report the listener again (edge-triggered), so the acceptor
+//! backs off (50 ms doubling to 1 s) and retries on a timer ([`Acceptor::retry_at`]) until
+//! descriptors free up. The failure is logged once per [`FD_LOG_INTERVAL`] with a count, not once
+//! per attempt like the original.
 
+use super::listen::apply_keepalive;
+use crate::config::Keepalive;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use signal_hook_mio::v1_0::Signals;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// At most one "out of descriptors" log line per this interval.
+pub const FD_LOG_INTERVAL: Duration = Duration::from_secs(10);
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Wakes a poll for its mailbox.
 pub const WAKER: Token = Token(usize::MAX - 1);
@@ -42,19 +56,90 @@ pub enum AcceptEvent {
     Signals(Vec<SignalAction>),
 }
 
+/// Out-of-descriptor state: when to retry, and what to log.
+#[derive(Debug, Default)]
+struct Starved {
+    /// Set while accept() is failing for lack of resources.
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    /// When the last log line was written, and failures since.
+    logged_at: Option<Instant>,
+    unlogged: u64,
+    /// Failures since the last successful accept.
+    total: u64,
+}
+
+impl Starved {
+    fn failed(&mut self, e: &io::Error) {
+        let now = Instant::now();
+        self.backoff = (self.backoff * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+        self.retry_at = Some(now + self.backoff);
+        self.total += 1;
+        self.unlogged += 1;
+        if self
+            .logged_at
+            .is_none_or(|t| now.duration_since(t) >= FD_LOG_INTERVAL)
+        {
+            log::error!(
+                "accept failed: {e} ({} failures in the last {} s; retrying with backoff)",
+                self.unlogged,
+                FD_LOG_INTERVAL.as_secs()
+            );
+            self.logged_at = Some(now);
+            self.unlogged = 0;
+        }
+    }
+
+    fn recovered(&mut self) {
+        if self.total > 0 {
+            log::warn!("accepting again after {} failed attempts", self.total);
+        }
+        self.retry_at = None;
+        self.backoff = Duration::ZERO;
+        self.total = 0;
+        self.unlogged = 0;
+    }
+}
+
 pub struct Acceptor {
     /// (listener, protocol index); emptied when listening stops.
     listeners: Vec<(TcpListener, usize)>,
     signals: Signals,
+    keepalive: Keepalive,
+    starved: Starved,
 }
 
 impl Acceptor {
-    pub fn new(listeners: Vec<(std::net::TcpListener, usize)>, signals: Signals) -> Acceptor {
+    pub fn new(
+        listeners: Vec<(std::net::TcpListener, usize)>,
+        signals: Signals,
+        keepalive: Keepalive,
+    ) -> Acceptor {
         let listeners = listeners
             .into_iter()
             .map(|(l, p)| (TcpListener::from_std(l), p))
             .collect();
-        Acceptor { listeners, signals }
+        Acceptor {
+            listeners,
+            signals,
+            keepalive,
+            starved: Starved::default(),
+        }
+    }
+
+    /// When to call [`Acceptor::retry`], while descriptors are short.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.starved.retry_at
+    }
+
+    /// Accepts on every listener again (after running out of descriptors).
+    pub fn retry(&mut self) -> Vec<(TcpStream, SocketAddr, usize)> {
+        self.starved.retry_at = None;
+        let mut out = Vec::new();
+        for i in 0..self.listeners.len() {
+            out.extend(self.accept(i));
+        }
+        out
     }
 
     /// Registers every listener and the signal pipe.
@@ -93,16 +178,22 @@ impl Acceptor {
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    if let Err(e) = prepare(&stream) {
+                    self.starved.recovered();
+                    if let Err(e) = prepare(&stream, &self.keepalive) {
                         log::warn!("socket options for {peer} failed: {e}");
                     }
                     out.push((stream, peer, *protocol));
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if is_resource_shortage(&e) => {
+                    self.starved.failed(&e);
+                    break;
+                }
+                // The peer gave up before we accepted: try the next one.
+                Err(e) if e.kind() == ErrorKind::ConnectionAborted => {}
                 Err(e) => {
-                    // EMFILE and friends: give up for this round; the next connect retries.
-                    log::error!("accept failed: {e}");
+                    log::warn!("accept failed: {e}");
                     break;
                 }
             }
@@ -130,7 +221,21 @@ impl Acceptor {
     }
 }
 
-fn prepare(stream: &TcpStream) -> io::Result<()> {
+/// Errors that mean "no descriptor or memory for a new socket": back off and retry.
+fn is_resource_shortage(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// TCP_NODELAY, SO_KEEPALIVE always (as the original), and the `--keepalive-*` timings.
+fn prepare(stream: &TcpStream, keepalive: &Keepalive) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    socket2::SockRef::from(stream).set_keepalive(true)
+    let sock = socket2::SockRef::from(stream);
+    sock.set_keepalive(true)?;
+    if keepalive.enabled {
+        apply_keepalive(&sock, keepalive)?;
+    }
+    Ok(())
 }

@@ -1,24 +1,40 @@
-//! One client connection inside an I/O thread: socket, codec, input and output buffers.
+//! One client connection inside an I/O thread: socket, transport (plain or TLS), codec, input and
+//! output buffers, and the backpressure state.
 //!
-//! Reading: the socket is read until `WouldBlock`; each chunk is decoded straight from the
-//! thread's scratch buffer when nothing is left over, so the common case copies nothing; partial
-//! requests wait in `input` for more bytes. Writing: responses are encoded into `output` and
-//! written when the batch is done; only a write that would block registers interest in
-//! WRITABLE, which is dropped again once everything is out.
+//! Reading: plaintext is read until `WouldBlock`, at most [`READ_BUDGET`] bytes per round so that
+//! one busy client cannot starve the others; each chunk is decoded straight from the thread's
+//! scratch buffer when nothing is left over, so the common case copies nothing; partial requests
+//! wait in `input` for more bytes. Writing: responses are encoded into `output` and written when
+//! the batch is done; only a write that would block registers interest in WRITABLE, which is
+//! dropped again once everything is out.
+//!
+//! Backpressure: a connection with more than [`NetLimits::pause_at`] unsent bytes is not read
+//! until its client reads enough (a client pipelining requests without reading replies is paused,
+//! not buffered); one with more than [`NetLimits::max_output`] unsent bytes when another reply is
+//! queued is disconnected.
 
+use super::subject::subject;
+use super::transport::{Fill, Push, Transport};
 use super::wire::{Decoded, WireCodec};
+use crate::config::AdminPolicy;
 use crate::frame::Frame;
-use crate::msg::{ConnId, ToEngine};
+use crate::msg::{ConnId, ConnInfo, ToEngine};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+
+/// Plaintext bytes read from one connection per poll round before the others get their turn.
+pub const READ_BUDGET: usize = 256 * 1024;
 
 /// What a read did to the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadResult {
     /// Still open (possibly with output to send).
     Open,
+    /// The read budget ran out with bytes still waiting: read again next round.
+    MoreToRead,
+    /// Too much output is unsent: not read again until it drains.
+    Paused,
     /// Close once the output is flushed (the codec asked to).
     CloseAfterFlush,
     /// The peer closed or the socket failed: close now.
@@ -36,6 +52,44 @@ pub enum FlushResult {
     Failed,
 }
 
+/// What encoding a reply did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// Encoded (or dropped because the connection is closing anyway).
+    Ok,
+    /// The connection already had more than `max_output` unsent bytes: disconnect it.
+    OverLimit,
+}
+
+/// Per-connection output limits (`--max-output-buffer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetLimits {
+    /// Unsent bytes past which a new reply disconnects the connection.
+    pub max_output: usize,
+    /// Unsent bytes past which the connection is not read.
+    pub pause_at: usize,
+}
+
+impl NetLimits {
+    /// Limits for `--max-output-buffer N` (0 = no limit): reading pauses at 1 MiB or half of N.
+    pub fn new(max_output: u64) -> NetLimits {
+        let max_output = match max_output {
+            0 => usize::MAX,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        NetLimits {
+            max_output,
+            pause_at: (max_output / 2).clamp(1, 1 << 20),
+        }
+    }
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        NetLimits::new(crate::config::Limits::default().max_output)
+    }
+}
+
 /// Output buffers larger than this are released once flushed, so one big reply does not pin
 /// memory for the connection's whole life.
 const KEEP_OUTPUT: usize = 256 * 1024;
@@ -44,12 +98,18 @@ pub struct Conn {
     pub id: ConnId,
     pub peer: SocketAddr,
     pub stream: TcpStream,
+    transport: Transport,
     codec: Box<dyn WireCodec>,
+    /// What the engine is told once the connection is usable (after a TLS handshake); `None`
+    /// once told.
+    pending_open: Option<ConnInfo>,
     input: Vec<u8>,
     output: Vec<u8>,
     written: usize,
     /// Close as soon as `output` is flushed.
     pub closing: bool,
+    /// Not read until its output drains below `pause_at`.
+    pub paused: bool,
     /// WRITABLE is registered.
     wants_write: bool,
     /// Queued for a flush at the end of this round.
@@ -57,42 +117,105 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(id: ConnId, peer: SocketAddr, stream: TcpStream, codec: Box<dyn WireCodec>) -> Conn {
+    pub fn new(
+        id: ConnId,
+        peer: SocketAddr,
+        stream: TcpStream,
+        transport: Transport,
+        codec: Box<dyn WireCodec>,
+        info: ConnInfo,
+    ) -> Conn {
         Conn {
             id,
             peer,
             stream,
+            transport,
             codec,
+            pending_open: Some(info),
             input: Vec::new(),
             output: Vec::new(),
             written: 0,
             closing: false,
+            paused: false,
             wants_write: false,
             dirty: false,
         }
     }
 
-    /// True if bytes are waiting to be written.
+    /// True if bytes (plaintext or TLS records) are waiting to be written.
     pub fn has_output(&self) -> bool {
-        self.written < self.output.len()
+        self.written < self.output.len() || self.transport.wants_write()
     }
 
-    /// Reads everything available and decodes it into `batch`.
-    pub fn read(&mut self, scratch: &mut [u8], batch: &mut Vec<ToEngine>) -> ReadResult {
+    /// Plaintext bytes queued but not yet handed to the socket or the TLS session.
+    pub fn unsent(&self) -> usize {
+        self.output.len() - self.written
+    }
+
+    /// True once the engine has been told about this connection.
+    pub fn announced(&self) -> bool {
+        self.pending_open.is_none()
+    }
+
+    /// Tells the engine about the connection as soon as it is usable (plain: at once; TLS: once
+    /// the handshake is done), with the admin rights its address and certificate give it.
+    pub fn announce(&mut self, batch: &mut Vec<ToEngine>, admin: &AdminPolicy) {
+        if self.pending_open.is_none() || self.transport.handshaking() {
+            return;
+        }
+        let subject = self
+            .transport
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|leaf| subject(leaf));
+        if let Some(s) = &subject {
+            log::info!("TLS client {} presented {s}", self.peer);
+        }
+        if let Some(mut info) = self.pending_open.take() {
+            info.admin = admin.rights(self.peer.ip(), subject.as_deref());
+            batch.push(ToEngine::Opened(self.id, info));
+        }
+    }
+
+    /// Reads what is available (within the round's budget) and decodes it into `batch`.
+    pub fn read(
+        &mut self,
+        scratch: &mut [u8],
+        batch: &mut Vec<ToEngine>,
+        lim: &NetLimits,
+        admin: &AdminPolicy,
+    ) -> ReadResult {
         if self.closing {
             return ReadResult::CloseAfterFlush;
         }
+        let mut budget = READ_BUDGET;
         loop {
-            let n = match self.stream.read(scratch) {
-                Ok(0) => return ReadResult::Gone,
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadResult::Open,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::debug!("read from {:?} failed: {e}", self.id);
+            if self.unsent() >= lim.pause_at {
+                self.paused = true;
+                return ReadResult::Paused;
+            }
+            if budget == 0 {
+                return ReadResult::MoreToRead;
+            }
+            let n = match self.transport.read(&mut self.stream, scratch) {
+                Fill::Data(n) => n,
+                Fill::WouldBlock => {
+                    self.announce(batch, admin);
+                    return ReadResult::Open;
+                }
+                Fill::Eof => return ReadResult::Gone,
+                Fill::Failed(e) => {
+                    log::debug!("read from {} failed: {e}", self.peer);
+                    return ReadResult::Gone;
+                }
+                Fill::Rejected(e) => {
+                    log::warn!("TLS refused for {}: {e}; connection closed", self.peer);
+                    self.transport.goodbye(&mut self.stream);
                     return ReadResult::Gone;
                 }
             };
+            budget = budget.saturating_sub(n);
+            self.announce(batch, admin);
             if self.decode(&scratch[..n], batch) == Decoded::Close {
                 self.closing = true;
                 return ReadResult::CloseAfterFlush;
@@ -113,33 +236,52 @@ impl Conn {
         self.input.extend_from_slice(chunk);
         let (used, d) = self.codec.decode(&self.input, &mut push, &mut self.output);
         self.input.drain(..used.min(self.input.len()));
+        if self.input.is_empty() && self.input.capacity() > KEEP_OUTPUT {
+            // A large request passed through: do not keep its buffer for the connection's life.
+            self.input = Vec::new();
+        }
         d
     }
 
-    /// Encodes one response into the output buffer.
-    pub fn encode(&mut self, frame: &Frame) {
+    /// Encodes one response into the output buffer, unless too much is unsent already.
+    pub fn encode(&mut self, frame: &Frame, lim: &NetLimits) -> Queued {
         if self.closing {
-            return;
+            return Queued::Ok;
+        }
+        if self.unsent() > lim.max_output {
+            return Queued::OverLimit;
         }
         if self.codec.encode(frame, &mut self.output) == Decoded::Close {
             self.closing = true;
         }
+        Queued::Ok
     }
 
     /// Writes as much output as the socket takes; (re)registers WRITABLE as needed.
     pub fn flush(&mut self, registry: &Registry, token: Token) -> FlushResult {
-        while self.has_output() {
-            match self.stream.write(&self.output[self.written..]) {
-                Ok(0) => return FlushResult::Failed,
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return self.want_write(registry, token, true);
+        loop {
+            match self.transport.flush_records(&mut self.stream) {
+                Push::Took(_) => {}
+                Push::WouldBlock => return self.want_write(registry, token, true),
+                Push::Failed(e) => return self.write_failed(e),
+            }
+            if self.written >= self.output.len() {
+                break;
+            }
+            match self
+                .transport
+                .write(&mut self.stream, &self.output[self.written..])
+            {
+                Push::Took(0) if !self.transport.wants_write() => {
+                    // TLS mid-handshake: the plaintext waits; the handshake's reads flush again.
+                    return match self.want_write(registry, token, false) {
+                        FlushResult::Failed => FlushResult::Failed,
+                        _ => FlushResult::Pending,
+                    };
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::debug!("write to {:?} failed: {e}", self.id);
-                    return FlushResult::Failed;
-                }
+                Push::Took(n) => self.written += n,
+                Push::WouldBlock => return self.want_write(registry, token, true),
+                Push::Failed(e) => return self.write_failed(e),
             }
         }
         self.output.clear();
@@ -151,6 +293,16 @@ impl Conn {
             FlushResult::Failed => FlushResult::Failed,
             _ => FlushResult::Done,
         }
+    }
+
+    fn write_failed(&self, e: std::io::Error) -> FlushResult {
+        log::debug!("write to {} failed: {e}", self.peer);
+        FlushResult::Failed
+    }
+
+    /// Best effort before the socket is dropped (TLS close_notify).
+    pub fn goodbye(&mut self) {
+        self.transport.goodbye(&mut self.stream);
     }
 
     fn want_write(&mut self, registry: &Registry, token: Token, want: bool) -> FlushResult {

@@ -6,11 +6,14 @@
 //! a direct call (engine inline with `-t 0`/`-t 1`).
 
 use super::acceptor::{AcceptEvent, Acceptor, SignalAction, WAKER};
-use super::conn::{Conn, FlushResult, ReadResult, Slab};
+use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadResult, Slab};
 use super::processor::{EngineMsg, Processor};
 use super::threads::{IoMsg, MainHandle, MainMsg};
+use super::tls::TlsAcceptor;
+use super::transport::Transport;
 use super::wire::WireProtocol;
-use crate::msg::{ConnId, ConnInfo, Control, ToEngine, ToIo};
+use crate::config::AdminPolicy;
+use crate::msg::{AdminRights, ConnId, ConnInfo, Control, ToEngine, ToIo};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::net::SocketAddr;
@@ -22,6 +25,16 @@ use std::time::{Duration, Instant};
 /// How long a stopping thread keeps trying to write out what is queued.
 const FINAL_FLUSH: Duration = Duration::from_secs(2);
 const SCRATCH: usize = 64 * 1024;
+
+/// What every I/O thread shares: the protocols (by listener index), TLS, and the limits.
+pub struct NetSetup {
+    pub protocols: Vec<Arc<dyn WireProtocol>>,
+    /// `--ssl`: every accepted connection starts a TLS handshake.
+    pub tls: Option<TlsAcceptor>,
+    pub limits: NetLimits,
+    /// Admin rights per connection (`--admin-*`).
+    pub admin: AdminPolicy,
+}
 
 /// Where this thread's requests go.
 pub enum EngineSide {
@@ -36,7 +49,7 @@ pub struct IoThread {
     poll: Poll,
     conns: Slab,
     inbox: Receiver<IoMsg>,
-    protocols: Arc<Vec<Arc<dyn WireProtocol>>>,
+    net: Arc<NetSetup>,
     engine: EngineSide,
     /// The main thread, when it is not this one (`-t 1`): engine control goes there.
     main: Option<MainHandle>,
@@ -45,6 +58,8 @@ pub struct IoThread {
     batch: Vec<ToEngine>,
     scratch: Vec<u8>,
     dirty: Vec<usize>,
+    /// Connections to read again next round (budget used up, or resumed after a pause).
+    again: Vec<usize>,
     stopping: bool,
     drained_reported: bool,
 }
@@ -55,7 +70,7 @@ impl IoThread {
         index: u16,
         poll: Poll,
         inbox: Receiver<IoMsg>,
-        protocols: Arc<Vec<Arc<dyn WireProtocol>>>,
+        net: Arc<NetSetup>,
         engine: EngineSide,
         main: Option<MainHandle>,
         acceptor: Option<Acceptor>,
@@ -65,13 +80,14 @@ impl IoThread {
             poll,
             conns: Slab::new(),
             inbox,
-            protocols,
+            net,
             engine,
             main,
             acceptor,
             batch: Vec::new(),
             scratch: vec![0; SCRATCH],
             dirty: Vec::new(),
+            again: Vec::new(),
             stopping: false,
             drained_reported: false,
         }
@@ -94,9 +110,13 @@ impl IoThread {
                 log::error!("poll failed: {e}");
                 break;
             }
+            for slot in std::mem::take(&mut self.again) {
+                self.read(slot);
+            }
             for ev in events.iter() {
                 self.on_event(ev);
             }
+            self.retry_accept();
             self.drain_inbox();
             self.dispatch();
         }
@@ -104,12 +124,19 @@ impl IoThread {
     }
 
     fn timeout(&self) -> Option<Duration> {
-        match &self.engine {
-            EngineSide::Inline(p) => p
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now())),
-            EngineSide::Remote(_) => None,
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
         }
+        let engine = match &self.engine {
+            EngineSide::Inline(p) => p.next_deadline(),
+            EngineSide::Remote(_) => None,
+        };
+        let accept = self.acceptor.as_ref().and_then(Acceptor::retry_at);
+        let due = match (engine, accept) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        due.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     fn on_event(&mut self, ev: &mio::event::Event) {
@@ -145,10 +172,28 @@ impl IoThread {
         let Some(conn) = self.conns.by_slot(slot) else {
             return;
         };
-        match conn.read(&mut self.scratch, &mut self.batch) {
-            ReadResult::Open if !conn.has_output() => {}
-            ReadResult::Open | ReadResult::CloseAfterFlush => self.mark_dirty(slot),
-            ReadResult::Gone => self.close(slot),
+        let net = &self.net;
+        let result = conn.read(&mut self.scratch, &mut self.batch, &net.limits, &net.admin);
+        let has_output = conn.has_output();
+        match result {
+            ReadResult::Gone => return self.close(slot),
+            ReadResult::MoreToRead => self.again.push(slot),
+            ReadResult::Open | ReadResult::Paused | ReadResult::CloseAfterFlush => {}
+        }
+        if has_output || result == ReadResult::CloseAfterFlush {
+            self.mark_dirty(slot);
+        }
+    }
+
+    /// The acceptor's retry after running out of descriptors (`-t 0`).
+    fn retry_accept(&mut self) {
+        let Some(a) = &mut self.acceptor else {
+            return;
+        };
+        if a.retry_at().is_some_and(|t| t <= Instant::now()) {
+            for (stream, peer, protocol) in a.retry() {
+                self.add(stream, peer, protocol);
+            }
         }
     }
 
@@ -161,10 +206,21 @@ impl IoThread {
         }
     }
 
-    /// Takes a new connection into the slab and tells the engine.
+    /// Takes a new connection into the slab and tells the engine (a TLS one once its handshake
+    /// is done).
     fn add(&mut self, mut stream: TcpStream, peer: SocketAddr, protocol: usize) {
-        let Some(proto) = self.protocols.get(protocol).cloned() else {
+        let Some(proto) = self.net.protocols.get(protocol).cloned() else {
             return;
+        };
+        let transport = match &self.net.tls {
+            None => Transport::Plain,
+            Some(tls) => match tls.session() {
+                Ok(s) => Transport::Tls(Box::new(s)),
+                Err(e) => {
+                    log::error!("cannot start TLS for {peer}: {e}");
+                    return;
+                }
+            },
         };
         let (slot, generation) = self.conns.vacant();
         let id = ConnId::new(self.index, slot as u32, generation);
@@ -184,17 +240,24 @@ impl IoThread {
             peer,
             fd: stream.as_raw_fd(),
             protocol: proto.name(),
+            // Decided when the connection is announced (after a TLS handshake).
+            admin: AdminRights::compatible(peer.ip()),
         };
-        self.batch.push(ToEngine::Opened(id, info));
-        self.conns.fill(slot, Conn::new(id, peer, stream, codec));
+        let mut conn = Conn::new(id, peer, stream, transport, codec, info);
+        conn.announce(&mut self.batch, &self.net.admin);
+        self.conns.fill(slot, conn);
     }
 
     /// Closes a connection now and tells the engine.
     fn close(&mut self, slot: usize) {
         if let Some(mut conn) = self.conns.remove(slot) {
+            conn.goodbye();
             let _ = self.poll.registry().deregister(&mut conn.stream);
             log::info!("closed connection from {}", conn.peer);
-            self.batch.push(ToEngine::Closed(conn.id));
+            // The engine never heard of a TLS connection whose handshake did not finish.
+            if conn.announced() {
+                self.batch.push(ToEngine::Closed(conn.id));
+            }
         }
     }
 
@@ -222,9 +285,21 @@ impl IoThread {
             let Some(conn) = self.conns.by_id(id) else {
                 continue;
             };
-            match m {
-                ToIo::Send(_, frame) => conn.encode(&frame),
-                ToIo::Close(_) => conn.closing = true,
+            let queued = match m {
+                ToIo::Send(_, frame) => conn.encode(&frame, &self.net.limits),
+                ToIo::Close(_) => {
+                    conn.closing = true;
+                    Queued::Ok
+                }
+            };
+            if queued == Queued::OverLimit {
+                log::warn!(
+                    "disconnecting {}: {} reply bytes unsent, over --max-output-buffer",
+                    conn.peer,
+                    conn.unsent()
+                );
+                self.close(id.slot());
+                continue;
             }
             self.mark_dirty(id.slot());
         }
@@ -241,7 +316,14 @@ impl IoThread {
             match conn.flush(registry, Token(slot)) {
                 FlushResult::Failed => self.close(slot),
                 FlushResult::Done if conn.closing => self.close(slot),
-                FlushResult::Done | FlushResult::Pending => {}
+                FlushResult::Done | FlushResult::Pending => {
+                    // A paused reader whose client caught up is read again (edge-triggered poll:
+                    // the bytes it left in the socket raise no new event).
+                    if conn.paused && conn.unsent() < self.net.limits.pause_at {
+                        conn.paused = false;
+                        self.again.push(slot);
+                    }
+                }
             }
         }
     }

@@ -85,7 +85,8 @@ fn bind_one(opts: &BindOptions, addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-fn apply_keepalive(socket: &Socket, k: &Keepalive) -> io::Result<()> {
+/// SO_KEEPALIVE plus the TCP_KEEP* timings that are not -1.
+pub fn apply_keepalive(socket: &Socket, k: &Keepalive) -> io::Result<()> {
     socket.set_keepalive(true)?;
     let mut ka = TcpKeepalive::new();
     if k.idle >= 0 {

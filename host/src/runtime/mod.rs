@@ -11,20 +11,26 @@ mod acceptor;
 mod conn;
 mod io;
 mod listen;
+mod notify;
 mod plugins;
 mod process;
 mod processor;
 mod server;
+mod subject;
 mod threads;
+mod tls;
+mod transport;
 pub mod wire;
 
 #[cfg(test)]
 mod tests;
 
 use crate::config::{self, Config, Kind, Outcome, Prescan};
-use crate::engine::{Clock, Engine, EngineConfig};
+use crate::engine::{Clock, Engine, EngineConfig, EngineLimits};
 use crate::plugin::{self, Registry};
 use crate::queue::{Builtin, QueueStore};
+use conn::NetLimits;
+use io::NetSetup;
 use listen::BindOptions;
 use signal_hook_mio::v1_0::Signals;
 use std::ffi::OsString;
@@ -119,6 +125,10 @@ fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
     if let Some(warning) = crate::logging::init(&cfg.log, cfg.verbose, cfg.syslog) {
         eprintln!("{warning}");
     }
+    let tls = match &cfg.tls {
+        Some(files) => Some(tls::TlsAcceptor::load(files).map_err(RunError::Process)?),
+        None => None,
+    };
     let queue = create_queue(cfg, registry)?;
     let protocols = create_protocols(cfg, registry)?;
     if let Some(d) = daemon {
@@ -126,12 +136,23 @@ fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
     }
     let listening = bind(cfg, &protocols)?;
     let mut engine = Engine::new(engine_config(cfg), queue);
+    engine.set_limits(EngineLimits {
+        max_jobs: cfg.limits.max_queued_jobs,
+        max_per_function: cfg.limits.max_queued_per_function,
+        max_job_bytes: cfg.limits.max_job_bytes,
+    });
     let replayed = engine.replay(Clock::now()).map_err(RunError::Replay)?;
     if replayed > 0 {
         log::info!("replayed {replayed} jobs from the queue");
     }
-    serve(cfg.threads, Box::new(engine), protocols, listening, signals)
-        .map_err(RunError::Process)?;
+    let net = NetSetup {
+        protocols,
+        tls,
+        limits: NetLimits::new(cfg.limits.max_output),
+        admin: cfg.admin.clone(),
+    };
+    let _ready = notify::Readiness::announce(); // sd_notify READY=1; STOPPING=1 on drop
+    serve(cfg.threads, Box::new(engine), net, listening, signals).map_err(RunError::Process)?;
     log::info!("shutdown complete");
     Ok(())
 }
@@ -165,11 +186,13 @@ fn bind(cfg: &Config, protocols: &[Arc<dyn WireProtocol>]) -> Result<Listening, 
         backlog: cfg.backlog,
         keepalive: cfg.keepalive,
     };
-    let mut listening = Listening::default();
+    let mut listening = Listening::new(cfg.keepalive);
+    // After the protocol name: the test harness and scripts read `listening on ADDR (gear)`.
+    let tls = if cfg.tls.is_some() { " with TLS" } else { "" };
     for (i, proto) in protocols.iter().enumerate() {
         for l in listen::bind_all(&opts, &proto.listen_port()).map_err(RunError::Listen)? {
             if let Ok(addr) = l.local_addr() {
-                log::info!("listening on {addr} ({})", proto.name());
+                log::info!("listening on {addr} ({}){tls}", proto.name());
             }
             listening.push(l, i);
         }
@@ -191,6 +214,7 @@ fn engine_config(cfg: &Config) -> EngineConfig {
         verbose_name: cfg.verbose.name().to_owned(),
         version: config::VERSION.to_owned(),
         pid: std::process::id(),
+        // Who may shut down is decided per connection from --admin-restrict/--admin-allow.
         remote_shutdown: false,
     }
 }

@@ -10,10 +10,11 @@
 //! and closes → the process exits 0.
 
 use super::acceptor::{AcceptEvent, Acceptor, SignalAction, WAKER};
-use super::io::{EngineSide, IoThread};
+use super::io::{EngineSide, IoThread, NetSetup};
 use super::processor::{run_thread, EngineMsg, Processor};
 use super::threads::{IoHandle, IoMsg, Mailbox, MainMsg};
-use super::wire::{Core, WireProtocol};
+use super::wire::Core;
+use crate::config::Keepalive;
 use crate::msg::Control;
 use mio::{Events, Poll, Waker};
 use signal_hook_mio::v1_0::Signals;
@@ -22,13 +23,21 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// The bound listening sockets, each with the index of its protocol.
-#[derive(Default)]
+/// The bound listening sockets, each with the index of its protocol, and the keepalive settings
+/// for the connections they accept.
 pub struct Listening {
     sockets: Vec<(TcpListener, usize)>,
+    keepalive: Keepalive,
 }
 
 impl Listening {
+    pub fn new(keepalive: Keepalive) -> Listening {
+        Listening {
+            sockets: Vec::new(),
+            keepalive,
+        }
+    }
+
     pub fn push(&mut self, l: TcpListener, protocol: usize) {
         self.sockets.push((l, protocol));
     }
@@ -38,15 +47,15 @@ impl Listening {
 pub fn serve(
     threads: u32,
     core: Box<dyn Core>,
-    protocols: Vec<Arc<dyn WireProtocol>>,
+    net: NetSetup,
     listening: Listening,
     signals: Signals,
 ) -> Result<(), String> {
     if threads > u16::MAX as u32 {
         return Err(format!("--threads {threads} is more than {}", u16::MAX));
     }
-    let protocols = Arc::new(protocols);
-    let acceptor = Acceptor::new(listening.sockets, signals);
+    let protocols = Arc::new(net);
+    let acceptor = Acceptor::new(listening.sockets, signals, listening.keepalive);
     let processor = Processor::new(core);
     match threads {
         0 => single(processor, protocols, acceptor),
@@ -60,11 +69,16 @@ fn err(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
 
 /// `-t 0`: this thread does everything.
 fn single(
-    processor: Processor,
-    protocols: Arc<Vec<Arc<dyn WireProtocol>>>,
+    mut processor: Processor,
+    protocols: Arc<NetSetup>,
     acceptor: Acceptor,
 ) -> Result<(), String> {
     let poll = Poll::new().map_err(err("poll"))?;
+    // The queue thread wakes this poll when a group commit is done.
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(err("waker"))?);
+    processor.start_background(Arc::new(move || {
+        let _ = waker.wake();
+    }));
     // Nobody sends to this thread's mailbox; the receiver just reads as empty.
     let (_, rx) = channel();
     let io = IoThread::new(
@@ -91,8 +105,8 @@ enum EngineRef {
 /// `-t N≥1`: main thread here, N I/O threads, and a processing thread when N ≥ 2.
 fn multi(
     n: u16,
-    processor: Processor,
-    protocols: Arc<Vec<Arc<dyn WireProtocol>>>,
+    mut processor: Processor,
+    protocols: Arc<NetSetup>,
     acceptor: Acceptor,
 ) -> Result<(), String> {
     let main_poll = Poll::new().map_err(err("poll"))?;
@@ -111,9 +125,15 @@ fn multi(
     }
 
     let (engine, mut inline) = if n == 1 {
+        let io0 = handles[0].clone();
+        processor.start_background(Arc::new(move || io0.send(IoMsg::Batch(Vec::new()))));
         (EngineRef::Inline(handles[0].clone()), Some(processor))
     } else {
         let (tx, rx) = channel();
+        let wake_tx = tx.clone();
+        processor.start_background(Arc::new(move || {
+            let _ = wake_tx.send(EngineMsg::Batch(Vec::new()));
+        }));
         let (io, m) = (handles.clone(), main.clone());
         let join = spawn("proc", move || run_thread(processor, rx, io, m))?;
         (EngineRef::Thread(tx, join), None)
@@ -173,11 +193,27 @@ fn main_loop(
     let mut next = 0usize;
     let mut events = Events::with_capacity(256);
     loop {
-        if let Err(e) = poll.poll(&mut events, None) {
+        let timeout = acceptor
+            .retry_at()
+            .map(|t| t.saturating_duration_since(std::time::Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
             return Err(format!("poll: {e}"));
+        }
+        if acceptor
+            .retry_at()
+            .is_some_and(|t| t <= std::time::Instant::now())
+        {
+            for (stream, peer, protocol) in acceptor.retry() {
+                io[next].send(IoMsg::Accepted {
+                    stream,
+                    peer,
+                    protocol,
+                });
+                next = (next + 1) % io.len();
+            }
         }
         for ev in events.iter() {
             match acceptor.on_event(ev.token()) {

@@ -1,6 +1,8 @@
 //! The runtime over real loopback sockets and real threads, for every thread model, with a tiny
 //! line protocol and an echo engine standing in for the gear plugin and the job engine.
 
+use super::conn::NetLimits;
+use super::io::NetSetup;
 use super::listen::{bind_all, BindOptions};
 use super::server::{serve, Listening};
 use super::wire::{Core, Decoded, WireCodec, WireProtocol};
@@ -99,6 +101,11 @@ impl Core for Echo {
             }
             b"timer" => self.timer = Some((Instant::now() + Duration::from_millis(50), id)),
             b"big" => out.msgs.push(ToIo::Send(id, raw(&vec![b'x'; 4 << 20]))),
+            b"flood" => {
+                for _ in 0..16 {
+                    out.msgs.push(ToIo::Send(id, raw(&vec![b'f'; 1 << 20])));
+                }
+            }
             b"stale" => {
                 let old = ConnId::new(
                     id.thread() as u16,
@@ -145,19 +152,24 @@ struct Running {
 }
 
 fn start(threads: u32) -> Running {
+    start_with(threads, NetLimits::default())
+}
+
+fn start_with(threads: u32, limits: NetLimits) -> Running {
+    let keepalive = Keepalive {
+        enabled: false,
+        idle: -1,
+        interval: -1,
+        count: -1,
+    };
     let opts = BindOptions {
         host: Some("127.0.0.1".into()),
         backlog: 32,
-        keepalive: Keepalive {
-            enabled: false,
-            idle: -1,
-            interval: -1,
-            count: -1,
-        },
+        keepalive,
     };
     let sockets = bind_all(&opts, "0").unwrap();
     let addr = sockets[0].local_addr().unwrap();
-    let mut listening = Listening::default();
+    let mut listening = Listening::new(keepalive);
     listening.push(sockets.into_iter().next().unwrap(), 0);
     let seen = Arc::new(Seen::default());
     let core = Box::new(Echo {
@@ -166,8 +178,13 @@ fn start(threads: u32) -> Running {
         timer: None,
     });
     let signals = signal_hook_mio::v1_0::Signals::new([libc::SIGUSR2]).unwrap();
-    let protocols: Vec<Arc<dyn WireProtocol>> = vec![Arc::new(LineProto)];
-    let server = std::thread::spawn(move || serve(threads, core, protocols, listening, signals));
+    let net = NetSetup {
+        protocols: vec![Arc::new(LineProto) as Arc<dyn WireProtocol>],
+        tls: None,
+        limits,
+        admin: crate::config::AdminPolicy::default(),
+    };
+    let server = std::thread::spawn(move || serve(threads, core, net, listening, signals));
     Running { addr, seen, server }
 }
 
@@ -277,5 +294,99 @@ fn graceful(threads: u32) {
 fn graceful_shutdown_waits_for_jobs_in_every_model() {
     for t in [0, 1, 2] {
         graceful(t);
+    }
+}
+
+/// A client that asks for more than `--max-output-buffer` without reading is disconnected, and
+/// the engine hears about it; others are unaffected.
+fn overflow(threads: u32) {
+    let r = start_with(threads, NetLimits::new(4 << 20));
+    let mut greedy = connect(r.addr);
+    let mut other = connect(r.addr);
+    greedy.write_all(b"flood\n").unwrap();
+    wait_until("the flooded connection closed", || {
+        r.seen.closed.load(Ordering::SeqCst) == 1
+    });
+    // It got at most the limit plus one reply, then EOF or a reset.
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match greedy.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("reading the flooded connection: {e}"),
+        }
+    }
+    assert!(got < 16 << 20, "a disconnected client got all {got} bytes");
+    other.write_all(b"fine\n").unwrap();
+    expect(&mut other, b"FINE\n");
+    other.write_all(b"shutdown\n").unwrap();
+    r.server.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_client_over_the_output_limit_is_disconnected() {
+    for t in [0, 2] {
+        overflow(t);
+    }
+}
+
+/// A client that pipelines requests without reading replies is paused, not buffered: its writes
+/// soon block, it stays connected, and once it reads it gets every reply.
+fn paused(threads: u32) {
+    let r = start_with(threads, NetLimits::new(8 << 20));
+    let mut c = connect(r.addr);
+    let line = [b'a'; 1023];
+    let mut frame = line.to_vec();
+    frame.push(b'\n');
+    c.set_nonblocking(true).unwrap();
+    let mut sent = 0usize;
+    let mut blocked_at = None;
+    // Bounded: if the server buffered everything, 64 MiB would go through without blocking.
+    while sent < 64 << 20 {
+        match c.write(&frame[sent % frame.len()..]) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                // Give the server time to read what it will; if writes still block, it paused.
+                let started = Instant::now();
+                wait_until("the server to stop reading", || {
+                    started.elapsed() > Duration::from_millis(300)
+                });
+                match c.write(&frame[sent % frame.len()..]) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        blocked_at = Some(sent);
+                        break;
+                    }
+                    Err(e) => panic!("write: {e}"),
+                }
+            }
+            Err(e) => panic!("write: {e}"),
+        }
+    }
+    let sent_total = blocked_at.expect("the server kept reading a client that never reads");
+    // Read the replies to every whole line; that lets the server read on, so the rest of the last
+    // line can then go out and be answered too.
+    c.set_nonblocking(false).unwrap();
+    let mut want = line.to_ascii_uppercase();
+    want.push(b'\n');
+    let whole = sent_total / frame.len();
+    let got = read_n(&mut c, whole * want.len());
+    assert!(got.chunks(want.len()).all(|ch| ch == want.as_slice()));
+    let partial = sent_total % frame.len();
+    if partial > 0 {
+        c.write_all(&frame[partial..]).unwrap();
+        assert_eq!(read_n(&mut c, want.len()), want);
+    }
+    assert_eq!(r.seen.closed.load(Ordering::SeqCst), 0);
+    c.write_all(b"shutdown\n").unwrap();
+    r.server.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_pipelining_client_is_paused_not_buffered() {
+    for t in [0, 2] {
+        paused(t);
     }
 }

@@ -3,7 +3,8 @@
 //! stack, no allocation) and hands them to the host. Encoding writes `\0RES` packets whose body
 //! is the arguments joined by NUL bytes, or raw admin reply bytes.
 
-use crate::scan::{scan, Magic, Scan, HEADER_LEN, RES_MAGIC};
+use crate::limits::GearLimits;
+use crate::scan::{scan_with, Magic, Scan, HEADER_LEN, RES_MAGIC};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::{self, ptype, Layout, MAX_ARGS};
 use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
@@ -11,14 +12,28 @@ use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
 /// Body of the reply to a packet sent with the `\0RES` magic.
 const INVALID_MAGIC_BODY: &[u8] = b"INVALID_MAGIC\0Request magic expected";
 
-/// Gear needs no state between frames: every boundary is judged on its own bytes.
-#[derive(Debug, Default)]
-pub struct GearCodec;
+/// Gear needs no state between frames: every boundary is judged on its own bytes; only the
+/// limits are per codec.
+#[derive(Debug)]
+pub struct GearCodec {
+    limits: GearLimits,
+}
 
 impl GearCodec {
-    /// A codec for a new connection.
+    /// A codec with no limits but the protocol's (the original's behaviour).
     pub fn new() -> GearCodec {
-        GearCodec
+        GearCodec::with_limits(GearLimits::UNLIMITED)
+    }
+
+    /// A codec that applies `limits` (see [`crate::limits`]).
+    pub fn with_limits(limits: GearLimits) -> GearCodec {
+        GearCodec { limits }
+    }
+}
+
+impl Default for GearCodec {
+    fn default() -> Self {
+        GearCodec::new()
     }
 }
 
@@ -27,8 +42,16 @@ impl Codec for GearCodec {
         let mut used = 0;
         loop {
             let rest = &input[used..];
-            match scan(rest) {
+            match scan_with(rest, self.limits.max_packet) {
                 Scan::NeedMore => return (used, Decoded::Continue),
+                Scan::OverLimit { declared } => {
+                    log::warn!(
+                        "closing connection: packet of {declared} bytes is over --max-packet-size {}",
+                        self.limits.max_packet
+                    );
+                    error(sink, b"Packet larger than --max-packet-size");
+                    return (used, Decoded::Close);
+                }
                 Scan::Close(why) => {
                     log::debug!("closing connection: {why}");
                     return (used, Decoded::Close);
@@ -45,7 +68,7 @@ impl Codec for GearCodec {
                 } => {
                     let body = &rest[HEADER_LEN..HEADER_LEN + body_len];
                     match magic {
-                        Magic::Request => deliver(ptype, layout, body, sink),
+                        Magic::Request => deliver(&self.limits, ptype, layout, body, sink),
                         Magic::Response => reject_response_magic(sink),
                     }
                     used += HEADER_LEN + body_len;
@@ -73,10 +96,29 @@ impl Codec for GearCodec {
 
 /// Splits a checked body per `layout` and hands the request to the host. Every valid type goes
 /// through, server-to-client ones included: the engine answers those with INVALID_COMMAND.
-fn deliver(ptype: u32, layout: Layout, body: &[u8], sink: &mut dyn DecodeSink) {
+/// A request whose function name or unique key is over its limit gets ERROR instead.
+fn deliver(
+    limits: &GearLimits,
+    ptype: u32,
+    layout: Layout,
+    body: &[u8],
+    sink: &mut dyn DecodeSink,
+) {
     let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
     let n = split_args(layout, body, &mut args);
-    sink.request(ptype, &args[..n]);
+    match limits.check_args(ptype, &args[..n]) {
+        None => sink.request(ptype, &args[..n]),
+        Some(text) => error(sink, text),
+    }
+}
+
+/// `ERROR ARGUMENT_TOO_LARGE <text>`, written straight to the connection.
+fn error(sink: &mut dyn DecodeSink, text: &[u8]) {
+    const CODE: &[u8] = b"ARGUMENT_TOO_LARGE";
+    sink.write(&header(ptype::ERROR, (CODE.len() + 1 + text.len()) as u32));
+    sink.write(CODE);
+    sink.write(&[0]);
+    sink.write(text);
 }
 
 /// Splits `body` into `layout.total()` arguments: the NUL-terminated ones, then the data or the

@@ -6,25 +6,28 @@
 //! the next frame, or is it an error?) and [`codec`] (split a checked frame into arguments, encode
 //! responses).
 //!
-//! TLS (`--ssl*`) options are declared so that they are accepted and shown in `--help`; TLS itself
-//! comes with a later issue.
+//! TLS (`--ssl*`) is the host's, for every protocol; this plugin adds only gear's own limits
+//! ([`limits`]): `--max-packet-size`, `--max-function-name` and `--max-unique`.
 
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod limits;
 pub mod scan;
 
 pub use codec::GearCodec;
+pub use limits::GearLimits;
 
 use gearmand_plugin_api::{export_protocol_plugin, OptionDef, Options, PluginInfo, ProtocolPlugin};
 
 /// The gear port when neither `-p` nor `GEARMAND_PORT` says otherwise.
 pub const DEFAULT_PORT: &str = "4730";
 
-/// The plugin instance: the resolved port.
+/// The plugin instance: the resolved port and the limits every connection's codec applies.
 #[derive(Debug)]
 pub struct Gear {
     port: String,
+    limits: GearLimits,
 }
 
 impl PluginInfo for Gear {
@@ -38,10 +41,21 @@ impl PluginInfo for Gear {
             Some(DEFAULT_PORT),
         )
         .with_short('p'),
-        OptionDef::switch("ssl", "Enable ssl connections."),
-        OptionDef::value("ssl-ca-file", "CA file.", None),
-        OptionDef::value("ssl-certificate", "SSL certificate.", None),
-        OptionDef::value("ssl-key", "SSL key for certificate.", None),
+        OptionDef::value(
+            "max-packet-size",
+            "Largest gear packet (header and body) accepted; larger ones get ERROR and a close.",
+            Some("64M"),
+        ),
+        OptionDef::value(
+            "max-function-name",
+            "Longest function name accepted in CAN_DO and SUBMIT_JOB packets.",
+            Some("512"),
+        ),
+        OptionDef::value(
+            "max-unique",
+            "Longest unique key accepted (at most the protocol's 64).",
+            Some("64"),
+        ),
     ];
 }
 
@@ -52,10 +66,8 @@ impl ProtocolPlugin for Gear {
         let given = options.get("port").unwrap_or_default();
         let env = std::env::var("GEARMAND_PORT").ok();
         let port = resolve_port(&given, env.as_deref());
-        if options.flag("ssl") {
-            log::warn!("--ssl is accepted but TLS is not implemented yet; serving plain gear");
-        }
-        Ok(Gear { port })
+        let limits = read_limits(options)?;
+        Ok(Gear { port, limits })
     }
 
     fn listen_port(&self) -> &str {
@@ -63,8 +75,38 @@ impl ProtocolPlugin for Gear {
     }
 
     fn open(&self, _peer: &str) -> GearCodec {
-        GearCodec::new()
+        GearCodec::with_limits(self.limits)
     }
+}
+
+/// The limit options; a missing one keeps its default, a malformed one is a startup error.
+fn read_limits(options: &Options) -> Result<GearLimits, String> {
+    let size = |name: &str, default: usize| -> Result<usize, String> {
+        match options.get(name) {
+            None => Ok(default),
+            Some(text) => match limits::parse_size(&text) {
+                Some(0) | None => Err(format!("--{name}: '{text}' is not a positive size")),
+                Some(n) => Ok(n),
+            },
+        }
+    };
+    let d = GearLimits::DEFAULT;
+    let limits = GearLimits {
+        max_packet: size("max-packet-size", d.max_packet)?,
+        max_function: size("max-function-name", d.max_function)?,
+        max_unique: size("max-unique", d.max_unique)?,
+    };
+    if limits.max_unique > limits::MAX_UNIQUE {
+        return Err(format!(
+            "--max-unique {} is over the protocol's {}",
+            limits.max_unique,
+            limits::MAX_UNIQUE
+        ));
+    }
+    if limits.max_packet < scan::HEADER_LEN {
+        return Err("--max-packet-size must leave room for a 12-byte header".into());
+    }
+    Ok(limits)
 }
 
 /// The port to listen on: the option's value, except that the default yields to a non-empty
@@ -101,6 +143,15 @@ mod tests {
     #[test]
     fn an_empty_port_means_the_default() {
         assert_eq!(resolve_port("", None), "4730");
+    }
+
+    #[test]
+    fn create_reads_the_limits() {
+        let gear = Gear::create(&Options::from_pairs([("max-packet-size", "1M")])).unwrap();
+        assert_eq!(gear.limits.max_packet, 1 << 20);
+        assert_eq!(gear.limits.max_unique, 64);
+        assert!(Gear::create(&Options::from_pairs([("max-unique", "65")])).is_err());
+        assert!(Gear::create(&Options::from_pairs([("max-packet-size", "x")])).is_err());
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub enum Scan {
     },
     /// A framing error: close the connection without a reply.
     Close(FramingError),
+    /// The header declares a packet (header plus body) larger than the configured maximum:
+    /// refused before its body is buffered.
+    OverLimit { declared: u64 },
 }
 
 /// Why a connection is closed.
@@ -78,11 +81,17 @@ impl fmt::Display for FramingError {
     }
 }
 
-/// Checks the frame at the start of `input`.
+/// Checks the frame at the start of `input`, with no packet size limit but the protocol's.
 pub fn scan(input: &[u8]) -> Scan {
+    scan_with(input, usize::MAX)
+}
+
+/// Checks the frame at the start of `input`; a packet over `max_packet` bytes (header included)
+/// is [`Scan::OverLimit`] as soon as its header is there.
+pub fn scan_with(input: &[u8], max_packet: usize) -> Scan {
     match input.first() {
         None => Scan::NeedMore,
-        Some(0) => scan_packet(input),
+        Some(0) => scan_packet(input, max_packet),
         Some(_) => scan_line(input),
     }
 }
@@ -104,7 +113,7 @@ fn scan_line(input: &[u8]) -> Scan {
     }
 }
 
-fn scan_packet(input: &[u8]) -> Scan {
+fn scan_packet(input: &[u8], max_packet: usize) -> Scan {
     // The magic can be judged as soon as it is there; the rest needs the whole header.
     if input.len() >= 4 && magic(input).is_none() {
         return Scan::Close(FramingError::BadMagic);
@@ -120,6 +129,10 @@ fn scan_packet(input: &[u8]) -> Scan {
         return Scan::Close(FramingError::BadType(ptype));
     };
     let body_len = be_u32(&input[8..12]) as usize;
+    let declared = HEADER_LEN as u64 + body_len as u64;
+    if declared > max_packet as u64 {
+        return Scan::OverLimit { declared };
+    }
     if let Some(err) = check_arguments(layout, body_len, &input[HEADER_LEN..]) {
         return err;
     }

@@ -5,6 +5,7 @@
 //! states the exact outbox it expects; admin replies are compared byte for byte.
 
 mod admin_tests;
+mod limit_tests;
 mod misc_tests;
 mod queue_tests;
 mod result_tests;
@@ -196,10 +197,12 @@ impl H {
     }
 
     pub fn open_from(&mut self, n: u32, peer: &str) -> ConnId {
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
         let info = ConnInfo {
-            peer: peer.parse().unwrap(),
+            peer,
             fd: 30 + n as i32,
             protocol: "gear",
+            admin: crate::msg::AdminRights::compatible(peer.ip()),
         };
         let out = self.run(ToEngine::Opened(conn(n), info));
         assert!(out.is_empty());

@@ -2,7 +2,8 @@
 //! encoding.
 
 use super::*;
-use crate::scan::{FramingError, RECV_BUFFER};
+use crate::limits::GearLimits;
+use crate::scan::{scan, FramingError, RECV_BUFFER};
 
 /// Records what the codec hands to the host.
 #[derive(Default)]
@@ -338,4 +339,68 @@ fn encoding_appends_to_what_is_already_there() {
 #[test]
 fn an_unknown_response_kind_writes_nothing() {
     assert_eq!(encode(0x9999, &[b"x"]), (Decoded::Continue, vec![]));
+}
+
+// ----- limits (--max-packet-size, --max-function-name, --max-unique) -------------------------
+
+fn decode_limited(input: &[u8], limits: GearLimits) -> (usize, Decoded, Rec) {
+    let mut rec = Rec::default();
+    let (used, d) = GearCodec::with_limits(limits).decode(input, &mut rec);
+    (used, d, rec)
+}
+
+const SMALL: GearLimits = GearLimits {
+    max_packet: 1024,
+    max_function: 8,
+    max_unique: 4,
+};
+
+#[test]
+fn a_header_over_the_packet_limit_gets_error_and_close_before_the_body() {
+    // Only the header: the body is never waited for.
+    let mut header = b"\0REQ".to_vec();
+    header.extend_from_slice(&ptype::SUBMIT_JOB.to_be_bytes());
+    header.extend_from_slice(&u32::MAX.to_be_bytes());
+    let (used, d, rec) = decode_limited(&header, SMALL);
+    assert_eq!((used, d), (0, Decoded::Close));
+    assert!(rec.requests.is_empty());
+    let body = b"ARGUMENT_TOO_LARGE\0Packet larger than --max-packet-size";
+    let mut want = b"\0RES".to_vec();
+    want.extend_from_slice(&ptype::ERROR.to_be_bytes());
+    want.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    want.extend_from_slice(body);
+    assert_eq!(rec.written, want);
+}
+
+#[test]
+fn packets_before_an_oversized_one_are_delivered() {
+    let mut input = req(ptype::ECHO_REQ, b"hi");
+    input.extend_from_slice(&req(ptype::ECHO_REQ, &[b'x'; 2000]));
+    let (used, d, rec) = decode_limited(&input, SMALL);
+    assert_eq!((used, d), (14, Decoded::Close));
+    assert_eq!(rec.requests, vec![(ptype::ECHO_REQ, args(&[b"hi"]))]);
+}
+
+#[test]
+fn a_packet_at_the_limit_passes() {
+    let body = vec![b'x'; 1024 - 12];
+    let (_, d, rec) = decode_limited(&req(ptype::ECHO_REQ, &body), SMALL);
+    assert_eq!(d, Decoded::Continue);
+    assert_eq!(rec.requests.len(), 1);
+}
+
+#[test]
+fn long_function_names_and_uniques_get_error_and_the_connection_stays() {
+    let mut input = req(ptype::CAN_DO, b"function9");
+    input.extend_from_slice(&req(ptype::SUBMIT_JOB, b"f\0uniq5\0data"));
+    input.extend_from_slice(&req(ptype::SUBMIT_JOB, b"f\0uniq\0data"));
+    let (used, d, rec) = decode_limited(&input, SMALL);
+    assert_eq!((used, d), (input.len(), Decoded::Continue));
+    assert_eq!(
+        rec.requests,
+        vec![(ptype::SUBMIT_JOB, args(&[b"f", b"uniq", b"data"]))]
+    );
+    let text = String::from_utf8_lossy(&rec.written);
+    assert!(text.contains("Function name too large"), "{text:?}");
+    assert!(text.contains("Unique value too large"), "{text:?}");
 }

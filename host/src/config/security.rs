@@ -1,0 +1,264 @@
+//! The host options that protect the server: TLS on every listener (`--ssl*`), per-connection
+//! output limits (backpressure), and the limits on what the job engine holds in memory.
+//!
+//! TLS lives in the host, not in a protocol plugin, so that every protocol (gear, HTTP) can run
+//! over it with the same options; the names are the original's gear options, and so are the
+//! `GEARMAND_CA_CERTIFICATE`, `GEARMAND_SERVER_PEM` and `GEARMAND_SERVER_KEY` environment
+//! overrides, which (as in the original) replace the option values whenever `--ssl` is on.
+//!
+//! Sizes accept a plain byte count or a binary suffix: `65536`, `64K`, `16M`, `1G` (also `KiB`,
+//! `MiB`, `GiB`, any case). 0 means "no limit" where the option says so.
+
+use super::admin::AdminPolicy;
+use super::layered::Layered;
+use super::ConfigError;
+use clap::{value_parser, Arg, ArgAction};
+use std::path::PathBuf;
+
+/// Help heading of the options in this file.
+const HEADING: &str = "Security and limits";
+
+/// Default `--max-output-buffer`: unsent reply bytes one connection may hold.
+pub const DEFAULT_MAX_OUTPUT: u64 = 16 << 20;
+/// Default `--max-job-bytes`: job data (unique, function and payload) held in memory in total.
+pub const DEFAULT_MAX_JOB_BYTES: u64 = 1 << 30;
+
+/// `--ssl` and the files it uses; present only when `--ssl` is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// With a CA file, client certificates are required and verified against it.
+    pub ca_file: Option<PathBuf>,
+    /// The server certificate chain (PEM).
+    pub certificate: PathBuf,
+    /// The server's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Limits the runtime and the engine enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Unsent output bytes past which a connection is disconnected (0 = no limit).
+    pub max_output: u64,
+    /// Jobs held in memory in total, queued or running (0 = no limit).
+    pub max_queued_jobs: u64,
+    /// Queued jobs per function unless `maxqueue` says otherwise (0 = no limit).
+    pub max_queued_per_function: u64,
+    /// Bytes of job data held in memory in total (0 = no limit).
+    pub max_job_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_output: DEFAULT_MAX_OUTPUT,
+            max_queued_jobs: 0,
+            max_queued_per_function: 0,
+            max_job_bytes: DEFAULT_MAX_JOB_BYTES,
+        }
+    }
+}
+
+fn value(id: &'static str, help: &'static str) -> Arg {
+    Arg::new(id)
+        .long(id)
+        .help(help)
+        .value_name("arg")
+        .action(ArgAction::Set)
+        .help_heading(HEADING)
+}
+
+/// The clap arguments of this file.
+pub fn args() -> Vec<Arg> {
+    vec![
+        Arg::new("ssl")
+            .long("ssl")
+            .help("Enable TLS on every listening port.")
+            .action(ArgAction::SetTrue)
+            .help_heading(HEADING),
+        value(
+            "ssl-ca-file",
+            "CA file; when given, clients must present a certificate it signed.",
+        )
+        .value_parser(value_parser!(PathBuf)),
+        value("ssl-certificate", "Server certificate chain (PEM).")
+            .value_parser(value_parser!(PathBuf)),
+        value("ssl-key", "Private key of the server certificate (PEM).")
+            .value_parser(value_parser!(PathBuf)),
+        value(
+            "max-output-buffer",
+            "Unsent reply bytes per connection before it is disconnected; 0 = no limit.",
+        )
+        .default_value("16M"),
+        value(
+            "max-queued-jobs",
+            "Jobs held in memory in total; 0 = no limit.",
+        )
+        .default_value("0"),
+        value(
+            "max-queued-jobs-per-function",
+            "Queued jobs per function unless maxqueue sets it; 0 = no limit.",
+        )
+        .default_value("0"),
+        value(
+            "max-job-bytes",
+            "Bytes of job data held in memory in total; 0 = no limit.",
+        )
+        .default_value("1G"),
+        value(
+            "admin-restrict",
+            "Admin commands only trusted connections may use: shutdown, changes or all.",
+        )
+        .default_value("shutdown"),
+        value(
+            "admin-allow",
+            "Trusted for admin (repeatable): loopback, any, an address, a network, subject:<DN>.",
+        )
+        .action(ArgAction::Append),
+    ]
+}
+
+/// `--admin-restrict` and `--admin-allow`.
+pub fn admin(l: &Layered) -> Result<AdminPolicy, ConfigError> {
+    AdminPolicy::parse(
+        l.string("admin-restrict").as_deref(),
+        &l.many("admin-allow"),
+    )
+}
+
+/// `--ssl*` with the environment overrides; `None` without `--ssl`.
+pub fn tls(
+    l: &Layered,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    if !l.flag("ssl") {
+        return Ok(None);
+    }
+    let pick = |opt: &str, var: &str| -> Option<PathBuf> {
+        env(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| l.one::<PathBuf>(opt))
+    };
+    let ca_file = pick("ssl-ca-file", "GEARMAND_CA_CERTIFICATE");
+    let certificate = pick("ssl-certificate", "GEARMAND_SERVER_PEM");
+    let key = pick("ssl-key", "GEARMAND_SERVER_KEY");
+    match (certificate, key) {
+        (Some(certificate), Some(key)) => Ok(Some(TlsFiles {
+            ca_file,
+            certificate,
+            key,
+        })),
+        _ => Err(ConfigError::Invalid(
+            "--ssl needs --ssl-certificate and --ssl-key (or GEARMAND_SERVER_PEM and GEARMAND_SERVER_KEY)"
+                .into(),
+        )),
+    }
+}
+
+/// The limits, each parsed as a size.
+pub fn limits(l: &Layered) -> Result<Limits, ConfigError> {
+    let size = |id: &str| -> Result<u64, ConfigError> {
+        let text = l.string(id).unwrap_or_default();
+        parse_size(&text)
+            .ok_or_else(|| ConfigError::Invalid(format!("--{id}: '{text}' is not a size")))
+    };
+    Ok(Limits {
+        max_output: size("max-output-buffer")?,
+        max_queued_jobs: size("max-queued-jobs")?,
+        max_queued_per_function: size("max-queued-jobs-per-function")?,
+        max_job_bytes: size("max-job-bytes")?,
+    })
+}
+
+/// `123`, `64K`, `16M`, `1G`, `2MiB`: bytes, with binary multipliers.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, suffix) = t.split_at(digits);
+    let n: u64 = num.parse().ok()?;
+    let shift = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layered(line: &str) -> Layered {
+        let cmd = clap::Command::new("t").args(args());
+        let m = cmd
+            .try_get_matches_from(std::iter::once("t").chain(line.split_whitespace()))
+            .unwrap();
+        Layered::new(m, None)
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn tls_is_off_without_ssl_even_with_files() {
+        let l = layered("--ssl-certificate c.pem --ssl-key k.pem");
+        assert_eq!(tls(&l, &no_env).unwrap(), None);
+    }
+
+    #[test]
+    fn ssl_takes_the_files_and_needs_certificate_and_key() {
+        let l = layered("--ssl --ssl-certificate c.pem --ssl-key k.pem");
+        let t = tls(&l, &no_env).unwrap().unwrap();
+        assert_eq!(t.certificate, PathBuf::from("c.pem"));
+        assert_eq!(t.key, PathBuf::from("k.pem"));
+        assert_eq!(t.ca_file, None);
+        let e = tls(&layered("--ssl --ssl-key k.pem"), &no_env).unwrap_err();
+        assert!(e.to_string().contains("--ssl-certificate"), "{e}");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_files_when_ssl_is_on() {
+        let env = |v: &str| match v {
+            "GEARMAND_CA_CERTIFICATE" => Some("env-ca.pem".to_string()),
+            "GEARMAND_SERVER_PEM" => Some("env-cert.pem".to_string()),
+            "GEARMAND_SERVER_KEY" => Some(String::new()),
+            _ => None,
+        };
+        let l = layered("--ssl --ssl-certificate c.pem --ssl-key k.pem");
+        let t = tls(&l, &env).unwrap().unwrap();
+        assert_eq!(t.ca_file, Some(PathBuf::from("env-ca.pem")));
+        assert_eq!(t.certificate, PathBuf::from("env-cert.pem"));
+        // An empty variable does not count.
+        assert_eq!(t.key, PathBuf::from("k.pem"));
+    }
+
+    #[test]
+    fn limits_have_defaults_and_parse_sizes() {
+        assert_eq!(limits(&layered("")).unwrap(), Limits::default());
+        let l = limits(&layered(
+            "--max-output-buffer 1M --max-queued-jobs 10 --max-job-bytes 0",
+        ))
+        .unwrap();
+        assert_eq!(l.max_output, 1 << 20);
+        assert_eq!(l.max_queued_jobs, 10);
+        assert_eq!(l.max_job_bytes, 0);
+        assert!(limits(&layered("--max-output-buffer lots")).is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("65536"), Some(65536));
+        assert_eq!(parse_size("64K"), Some(64 << 10));
+        assert_eq!(parse_size("16m"), Some(16 << 20));
+        assert_eq!(parse_size("2GiB"), Some(2 << 30));
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("12X"), None);
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("99999999999999999999"), None);
+        assert_eq!(parse_size("17179869184G"), None);
+    }
+}
