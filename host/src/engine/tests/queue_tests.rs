@@ -78,7 +78,11 @@ fn done_is_called_when_a_stored_job_ends() {
         };
         assert!(h.req(w, k, &args).is_empty());
     }
-    assert_eq!(h.q.calls(), ["done a f", "done b f", "done c f"]);
+    // In place (no queue thread), each removal is made durable at once.
+    assert_eq!(
+        h.q.calls(),
+        ["done a f", "flush", "done b f", "flush", "done c f", "flush"]
+    );
     // Foreground jobs owe nothing.
     h.submit(c, SUBMIT_JOB, "f", "fg", "d");
     h.grab(w);
@@ -113,9 +117,9 @@ fn dropped_by_retries_and_cancelled_jobs_are_done() {
     h.grab(w);
     h.q.calls();
     assert!(h.close(w).is_empty());
-    assert_eq!(h.q.calls(), ["done a f"]);
+    assert_eq!(h.q.calls(), ["done a f", "flush"]);
     assert_eq!(h.admin(c, "cancel job H:t:2"), b"OK\r\n");
-    assert_eq!(h.q.calls(), ["done b f"]);
+    assert_eq!(h.q.calls(), ["done b f", "flush"]);
     // Cancelling again re-sends WORK_FAIL but owes no second done.
     assert_eq!(h.admin(c, "cancel job H:t:2"), b"OK\r\n");
     assert!(h.q.calls().is_empty());
@@ -163,7 +167,7 @@ fn replay_inserts_stored_jobs_without_storing_them_again() {
     assert_eq!(h.grab(w), v(&["c2 JOB_ASSIGN [H:t:2] [f] [2]"]));
     h.q.calls();
     h.req(w, WORK_COMPLETE, &[b"H:t:2", b""]);
-    assert_eq!(h.q.calls(), ["done b f"]);
+    assert_eq!(h.q.calls(), ["done b f", "flush"]);
     // The replayed epoch job becomes due on its timer.
     assert!(h.eng.next_deadline().is_some());
 }
