@@ -14,10 +14,7 @@
 //! the first protocol).
 
 use crate::input::Input;
-use crate::known::{waived, Finding};
-use gearmand::config::{
-    self, Catalog, ConfigError, Kind, OptionInfo, Outcome, PluginInfo, Prescan,
-};
+use gearmand::config::{self, Catalog, Kind, OptionInfo, Outcome, PluginInfo, Prescan};
 use gearmand_plugin_api::{OptionDef, Options, PluginInfo as _};
 use gearmand_protocol_gear::Gear;
 use gearmand_protocol_http::{HttpProtocol, Limits};
@@ -71,11 +68,6 @@ fn parse(args: &[OsString], file: &[u8]) {
     };
     let pre = match Prescan::run(&argv) {
         Ok(pre) => pre,
-        Err(e @ ConfigError::File(_))
-            if e.to_string().contains('\n') && waived(Finding::TomlErrorLines) =>
-        {
-            return
-        }
         Err(e) => return one_line(&e.to_string()),
     };
     match config::parse(&argv, &pre, &FuzzCatalog::new()) {

@@ -15,7 +15,6 @@
 
 use crate::engine_ops::{self, Known, Op, ACTORS};
 use crate::input::Input;
-use crate::known::{waived, Finding};
 use gearmand::engine::{Clock, Engine, EngineConfig, Outbox};
 use gearmand::frame::Frame;
 use gearmand::msg::{AdminRights, ConnId, ConnInfo, ToEngine, ToIo};
@@ -158,11 +157,8 @@ impl Harness {
         for m in out.msgs {
             match m {
                 ToIo::Send(c, f) => {
-                    let known = self.closing == Some(c)
-                        && f.kind() == ptype::WORK_FAIL
-                        && waived(Finding::FailToClosingConn);
                     assert!(
-                        self.open.contains(&c) || known,
+                        self.open.contains(&c),
                         "response {f:?} to closed connection {c:?}"
                     );
                     self.check_frame(&f);

@@ -86,7 +86,13 @@ fn check_requests(t: &Transcript) {
                 }
             }
             kind::ADMIN_LINE => {
-                let ok: [&[u8]; 4] = [b"version", b"status", b"prioritystatus", b"workers"];
+                let ok: [&[u8]; 5] = [
+                    b"version",
+                    b"status",
+                    b"prioritystatus",
+                    b"workers",
+                    b"metrics",
+                ];
                 assert!(
                     args.len() == 1 && ok.contains(&args[0].as_slice()),
                     "{args:?}"

@@ -15,7 +15,6 @@ use std::ffi::OsString;
 /// main prints it after `gearmand: `), but `ConfigFile::from_text` copies the toml crate's
 /// message, which is "invalid array\nexpected `]`".
 #[test]
-#[ignore = "F1 open: host/src/config/file.rs multi-line TOML error"]
 fn f1_toml_syntax_error_is_one_line() {
     let path = std::env::temp_dir().join(format!("gearmand-f1-{}.conf", std::process::id()));
     std::fs::write(&path, "port = [\n").unwrap();
@@ -54,7 +53,6 @@ fn handle(e: &mut Engine, msg: ToEngine, clock: Clock) -> Vec<ToIo> {
 /// the job and disconnects. The requeue drops the job and sends WORK_FAIL to its clients, the
 /// closing connection among them: a message for a connection that no longer exists.
 #[test]
-#[ignore = "F2 open: host/src/engine/lifecycle.rs Engine::closed sends to the closing connection"]
 fn f2_no_response_to_the_connection_being_closed() {
     let clock = Clock::now();
     let mut e = engine(0);

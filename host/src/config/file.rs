@@ -56,7 +56,8 @@ impl ConfigFile {
                 Body::Tokens(split_tokens(text))
             }
             Err(e) => {
-                let msg = e.message().to_owned();
+                // toml's messages can span lines; ours are one line.
+                let msg = e.message().lines().collect::<Vec<_>>().join("; ");
                 return Err(ConfigError::File(format!("{}: {msg}", path.display())));
             }
         };

@@ -2,6 +2,7 @@
 //! connections closing (§9).
 
 use super::jobs::{Job, JobState};
+use super::metrics::Failure;
 use super::persist;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
@@ -46,6 +47,7 @@ impl Engine {
         let f = self.funcs.get_mut(func);
         f.running -= 1;
         f.queued[prio.idx()] += 1;
+        f.stats.retried[prio.idx()] += 1;
         f.push(h, prio, false);
         self.wake(func, out);
     }
@@ -55,6 +57,10 @@ impl Engine {
         let Some(job) = self.free_job(h) else {
             return;
         };
+        self.funcs
+            .get_mut(job.func)
+            .stats
+            .failed(Failure::Retries, job.prio);
         let handle = self.handle_of(h);
         for &c in job.clients.as_slice().iter().rev() {
             out.send(c, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
@@ -130,17 +136,19 @@ impl Engine {
         for a in &conn.abilities {
             self.funcs.get_mut(a.func).workers -= 1;
         }
-        for &h in &conn.running {
-            if self.jobs.get(h).is_some_and(|j| j.worker == Some(c)) {
-                self.requeue(h, out);
-            }
-        }
+        // Detach it as a client first, so that a requeue that drops a job (out of attempts)
+        // does not send WORK_FAIL to this very connection.
         for &h in &conn.waiting {
             let Some(job) = self.jobs.get_mut(h) else {
                 continue;
             };
             if job.clients.remove_all(c) > 0 && job.clients.count() == 0 && job.foreground {
                 self.ignore_job(h);
+            }
+        }
+        for &h in &conn.running {
+            if self.jobs.get(h).is_some_and(|j| j.worker == Some(c)) {
+                self.requeue(h, out);
             }
         }
     }
