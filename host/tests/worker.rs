@@ -451,11 +451,14 @@ both!(can_do_timeout_registers_like_can_do, |kind| {
     let mut w = s.connect();
     w.send(ptype::CAN_DO_TIMEOUT, &[b"f", b"2500"]);
     w.send(ptype::CAN_DO_TIMEOUT, &[b"g", b"0"]);
-    // An argument longer than 20 bytes makes the packet be ignored.
-    w.send(
-        ptype::CAN_DO_TIMEOUT,
-        &[b"ignored", b"100000000000000000000"],
-    );
+    // An argument longer than 20 bytes makes the packet be ignored. (C 1.1.20 usually closes the
+    // connection here instead, under strtol overflow, so only ours is asked.)
+    if kind == crate::common::Kind::Ours {
+        w.send(
+            ptype::CAN_DO_TIMEOUT,
+            &[b"ignored", b"100000000000000000000"],
+        );
+    }
     w.sync();
     let mut a = s.connect();
     assert_eq!(
