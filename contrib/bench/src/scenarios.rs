@@ -60,7 +60,7 @@ where
 }
 
 fn progress(label: &str, done: u64, total: u64) {
-    if total >= 10 && done % (total / 10).max(1) == 0 {
+    if total >= 10 && done.is_multiple_of((total / 10).max(1)) {
         eprint!("\r  {label}: {}%   ", done * 100 / total);
     }
 }
