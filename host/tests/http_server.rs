@@ -279,7 +279,8 @@ import sys, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 text = urllib.request.urlopen("http://127.0.0.1:%s/-/metrics" % sys.argv[1], timeout=10).read().decode()
 for fam in text_string_to_metric_families(text):
-    assert fam.type == "gauge", (fam.name, fam.type)
+    assert fam.type in ("gauge", "counter", "histogram"), (fam.name, fam.type)
+    print("type %s %s" % (fam.name, fam.type))
     assert fam.documentation, fam.name
     for s in fam.samples:
         labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
@@ -300,13 +301,51 @@ fn metrics_parse_with_prometheus_client() {
     common::submit(&mut c, ptype::SUBMIT_JOB_BG, "m1", "b", b"2");
     common::submit(&mut c, ptype::SUBMIT_JOB_BG, "m1", "c", b"3");
     let w = ops::registered(s.gear_port, &["m2", "we\"ird name"]);
+    // Jobs that end: one completed, one failed, both submitted over HTTP.
+    let _echo = Worker::start(s.gear_port, "echo", &["m3"], Behaviour::Echo);
+    let _fail = Worker::start(s.gear_port, "fail", &["m4"], Behaviour::Fail);
+    let post = |path: &str| {
+        let req = format!("POST {path} HTTP/1.1\r\nContent-Length: 1\r\n\r\nx");
+        http(s.http(), req.as_bytes()).code
+    };
+    assert_eq!(post("/m3"), 200);
+    assert_eq!(post("/m4"), 500);
+    let st = get(s.http(), "/-/status").text();
+    // The counters follow the `queued` object at the end of each function's entry.
+    let ends = |name: &str, tail: &str| {
+        let start = st.find(&format!("{{\"name\":\"{name}\",")).expect(name);
+        let entry = &st[start..];
+        let end = entry[1..].find("{\"name\"").map_or(entry.len(), |i| i + 1);
+        entry[..end].contains(tail)
+    };
+    assert!(ends("m3", "},\"completed\":1,\"failed\":0}"), "{st}");
+    assert!(ends("m4", "},\"completed\":0,\"failed\":1}"), "{st}");
     let (status, out, err) = ops::python(PY_METRICS, &[&s.http().to_string()]);
     assert!(
         status.success(),
         "prometheus_client rejected /-/metrics: {err}\n{out}"
     );
+    let accepted = out
+        .lines()
+        .find_map(|l| l.strip_prefix("gearmand_connections_accepted_total{protocol=\"http\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(accepted.is_some_and(|n| n >= 3.0), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("gearmand_uptime_seconds{} ")),
+        "{out}"
+    );
     for line in [
-        "gearmand_functions{} 3",
+        "gearmand_functions{} 5",
+        "type gearmand_jobs_submitted counter",
+        "type gearmand_queue_group_seconds histogram",
+        "gearmand_jobs_submitted_total{function=\"m1\",priority=\"high\"} 1",
+        "gearmand_jobs_submitted_total{function=\"m1\",priority=\"normal\"} 2",
+        "gearmand_jobs_completed_total{function=\"m3\",priority=\"normal\"} 1",
+        "gearmand_jobs_failed_total{function=\"m4\",priority=\"normal\",reason=\"fail\"} 1",
+        "gearmand_jobs_retried_total{function=\"m4\",priority=\"normal\"} 0",
+        "gearmand_queue_group_seconds_count{} 0",
+        "gearmand_queue_group_seconds_bucket{le=\"+Inf\"} 0",
         "gearmand_jobs{function=\"m1\"} 3",
         "gearmand_jobs_running{function=\"m1\"} 0",
         "gearmand_jobs_queued{function=\"m1\",priority=\"high\"} 1",
@@ -343,6 +382,20 @@ fn background_submit_over_http_is_persisted_by_sqlite_and_replayed() {
         let r = http(first.http(), req.as_bytes());
         assert_eq!(r.header("X-Gearman-Command"), Some("JOB_CREATED"), "{r:?}");
     }
+    // The queue's work shows in the metrics: three adds, each group flushed once.
+    let m = get(first.http(), "/-/metrics").text();
+    assert!(
+        m.contains("\ngearmand_queue_operations_total{op=\"add\"} 3\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("\ngearmand_queue_errors_total{op=\"flush\"} 0\n"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("\ngearmand_queue_group_seconds_count 0\n"),
+        "{m}"
+    );
     // JOB_CREATED came after the queue stored the job: a kill -9 right now loses nothing.
     first.kill9();
 
@@ -350,6 +403,8 @@ fn background_submit_over_http_is_persisted_by_sqlite_and_replayed() {
     let st = await_status(second.http(), "the replayed jobs are queued", |st| {
         function_json(st, "persisted").is_some()
     });
+    let m = get(second.http(), "/-/metrics").text();
+    assert!(m.contains("\ngearmand_jobs_replayed_total 3\n"), "{m}");
     let f = function_json(&st, "persisted").unwrap();
     assert!(
         f.contains("\"total\":3,") && f.contains("\"queued\":{\"high\":1,\"normal\":1,\"low\":1}"),

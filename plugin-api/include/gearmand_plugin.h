@@ -1,5 +1,8 @@
 /*
- * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.0.
+ * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.1.
+ *
+ * 1.1 appended conn_deadline and conn_timeout to GmProtocolVtable (per-connection timers). A
+ * plugin built against 1.0 (vtable_size = 7 pointers) still loads; its connections get no timer.
  *
  * This header mirrors plugin-api/src/abi.rs (the source of truth) field for field; the test
  * plugin-api/tests/layout.rs compiles it and compares every size and offset with Rust's.
@@ -38,7 +41,7 @@ extern "C" {
 /* "GMPL" read as a big-endian u32. */
 #define GM_PLUGIN_MAGIC 0x474D504Cu
 #define GM_ABI_MAJOR 1
-#define GM_ABI_MINOR 0
+#define GM_ABI_MINOR 1
 
 /* Result of every call across the boundary. */
 typedef struct GmStatus {
@@ -204,6 +207,14 @@ typedef struct GmProtocolVtable {
     /* The connection is gone; free the codec state. */
     void (*conn_close)(void *conn);
     GmDestroyFn destroy;
+    /* ---- v1.1 (the host reads these only when vtable_size covers them) ---- */
+    /* Milliseconds from now until the host should call conn_timeout, or -1 for no deadline.
+     * Asked after conn_open and after every conn_decode, conn_encode and conn_timeout; the latest
+     * answer wins. Round up: 0 means due now. */
+    int64_t (*conn_deadline)(void *conn);
+    /* The deadline passed (if it is not due yet, return GM_OK and a new deadline). May write last
+     * bytes to out. Returns GM_OK to keep the connection or GM_CLOSE to close after flushing. */
+    GmStatus (*conn_timeout)(void *conn, const GmWriter *out);
 } GmProtocolVtable;
 
 /* The one symbol every plugin exports. */

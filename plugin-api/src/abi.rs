@@ -26,7 +26,12 @@ pub const PLUGIN_MAGIC: u32 = 0x474D_504C;
 /// Incompatible changes bump the major version; the host refuses any other major.
 pub const ABI_MAJOR: u16 = 1;
 /// Append-only additions bump the minor version.
-pub const ABI_MINOR: u16 = 0;
+///
+/// - 1.0: the first version.
+/// - 1.1: [`GmProtocolVtable::conn_deadline`] and [`GmProtocolVtable::conn_timeout`] (per-connection
+///   timers, e.g. an HTTP header read timeout). The host still loads 1.0 plugins: their
+///   connections simply have no deadline.
+pub const ABI_MINOR: u16 = 1;
 
 /// The entry point's signature.
 pub type GmEntryFn = unsafe extern "C" fn() -> *const GmPluginHeader;
@@ -348,4 +353,13 @@ pub struct GmProtocolVtable {
     pub conn_close: unsafe extern "C" fn(conn: *mut c_void),
     /// Releases the instance at exit.
     pub destroy: GmDestroyFn,
+    // ---- v1.1 (read by the host only when `vtable_size` covers them) ----
+    /// Milliseconds from now until the host should call `conn_timeout`, or -1 for no deadline.
+    /// The host asks after `conn_open`, after every `conn_decode`, `conn_encode` and
+    /// `conn_timeout`, and keeps only the latest answer. Round up: 0 means "due now".
+    pub conn_deadline: unsafe extern "C" fn(conn: *mut c_void) -> i64,
+    /// The deadline passed (the codec may find it is not due yet: it answers OK and a new
+    /// deadline). May write last bytes (e.g. `408 Request Timeout`) to `out`. Returns OK to keep
+    /// the connection, or CLOSE to close it after flushing.
+    pub conn_timeout: unsafe extern "C" fn(conn: *mut c_void, out: *const GmWriter) -> GmStatus,
 }

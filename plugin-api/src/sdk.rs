@@ -268,6 +268,18 @@ pub trait Codec: Send + 'static {
     fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded);
     /// Encodes one response (a server-to-client packet type or `abi::kind::RAW`) onto `out`.
     fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded;
+    /// ABI 1.1: how long from now until the host should call [`Codec::timeout`]; `None` (the
+    /// default) for no deadline. Asked after opening and after every `decode`, `encode` and
+    /// `timeout`; the latest answer replaces the earlier ones.
+    fn deadline(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// ABI 1.1: the deadline passed. Write any last bytes to `out` (an HTTP `408`, say) and say
+    /// whether the connection stays. Called only after a deadline was given, so the default
+    /// never runs; a codec that finds its deadline not yet due answers `Continue`.
+    fn timeout(&mut self, _out: &mut Vec<u8>) -> Decoded {
+        Decoded::Continue
+    }
 }
 
 /// A protocol plugin: what port it listens on and a codec per connection.

@@ -51,7 +51,8 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         GmRequestSink { ctx, request }
         GmWriter { ctx, write }
         GmProtocolVtable {
-            create, listen_port, conn_open, conn_decode, conn_encode, conn_close, destroy
+            create, listen_port, conn_open, conn_decode, conn_encode, conn_close, destroy,
+            conn_deadline, conn_timeout
         }
     };
     // The tuple-struct field `0` is `code` / `kind` in C.
@@ -172,11 +173,11 @@ fn the_header_compiles_as_cplusplus_too() {
     );
 }
 
-/// The v1.0 layout, frozen. Appending to a struct is a new minor version: update these numbers
-/// and `ABI_MINOR` together, consciously.
+/// The v1.1 layout, frozen. Appending to a struct is a new minor version: update these numbers
+/// and `ABI_MINOR` together, consciously. (1.1 appended two pointers to `GmProtocolVtable`.)
 #[cfg(target_pointer_width = "64")]
 #[test]
-fn v1_0_sizes_are_frozen() {
+fn v1_1_sizes_are_frozen() {
     assert_eq!(
         size_of::<GmQueueVtable>(),
         48,
@@ -184,9 +185,13 @@ fn v1_0_sizes_are_frozen() {
     );
     assert_eq!(
         size_of::<GmProtocolVtable>(),
-        56,
-        "GmProtocolVtable v1.0: 7 function pointers"
+        72,
+        "GmProtocolVtable v1.1: the 7 function pointers of v1.0, then conn_deadline, conn_timeout"
     );
+    // Append-only: the v1.0 fields keep their offsets and the new ones start where v1.0 ended.
+    assert_eq!(offset_of!(GmProtocolVtable, destroy), 48);
+    assert_eq!(offset_of!(GmProtocolVtable, conn_deadline), 56);
+    assert_eq!(offset_of!(GmProtocolVtable, conn_timeout), 64);
     assert_eq!(size_of::<GmPluginHeader>(), 88);
     assert_eq!(size_of::<GmHostApi>(), 32);
     assert_eq!(size_of::<GmOptionSpec>(), 40);
@@ -197,5 +202,5 @@ fn v1_0_sizes_are_frozen() {
     assert_eq!(size_of::<GmRequest>(), 24);
     assert_eq!(size_of::<GmRequestSink>(), 16);
     assert_eq!(size_of::<GmWriter>(), 16);
-    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 0));
+    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 1));
 }

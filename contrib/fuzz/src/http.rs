@@ -57,6 +57,7 @@ fn limits(b: u8) -> Limits {
             max_header: 1024,
             max_body: 300,
             header_timeout: Duration::from_secs(10),
+            ..Limits::default()
         },
     }
 }

@@ -4,6 +4,8 @@
 //! order): functions in creation order, jobs by handle number, connections by I/O thread and
 //! descriptor. `shutdown` / `shutdown graceful` come back (they were removed in 1.1.15) but only
 //! for loopback peers unless `remote_shutdown` is set; elsewhere they are unknown commands.
+//! `metrics` is our extension (no such command in gearmand): the monitoring counters of
+//! metrics.rs, one `name<TAB>labels<TAB>value` line per sample, then `.`.
 
 use super::jobs::parse_handle;
 use super::num::atoi_i32;
@@ -120,6 +122,8 @@ impl Engine {
             self.admin_status()
         } else if t.is(0, "prioritystatus") {
             self.admin_priority_status()
+        } else if t.is(0, "metrics") {
+            self.admin_metrics()
         } else if t.is(0, "cancel") && t.argc >= 3 {
             self.admin_cancel(&t, out)
         } else if t.is(0, "show") && t.argc >= 2 {

@@ -25,6 +25,8 @@ pub(super) struct Ability {
 pub(super) struct Conn {
     pub peer: SocketAddr,
     pub fd: i32,
+    /// The protocol plugin serving it (`gear`, `http`), for `metrics`.
+    pub protocol: &'static str,
     /// Admin commands it may use.
     pub admin: AdminRights,
     client_id: Option<Box<[u8]>>,
@@ -49,6 +51,7 @@ impl Conn {
         Conn {
             peer: info.peer,
             fd: info.fd,
+            protocol: info.protocol,
             admin: info.admin,
             client_id: None,
             abilities: Vec::new(),
@@ -129,6 +132,11 @@ impl ConnTable {
 
     pub(super) fn remove(&mut self, id: ConnId) -> Option<Conn> {
         self.map.remove(&id)
+    }
+
+    /// Every connection, in no particular order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&ConnId, &Conn)> {
+        self.map.iter()
     }
 
     /// Connections grouped per I/O thread, then by descriptor (the `workers` listing).

@@ -6,6 +6,7 @@
 //! `ready[p]` counts queued jobs a worker may take, `queued[p]` everything `prioritystatus` shows.
 
 use super::jobs::Priority;
+use super::metrics::FunctionStats;
 use crate::msg::ConnId;
 use std::collections::{HashMap, VecDeque};
 
@@ -31,6 +32,8 @@ pub(super) struct Function {
     /// Workers that slept while registered for this function, with their sleep generation;
     /// entries go stale when the worker wakes, so they are checked when popped.
     pub sleepers: VecDeque<(ConnId, u32)>,
+    /// Jobs submitted, completed, failed and retried so far (metrics.rs).
+    pub stats: FunctionStats,
 }
 
 impl Function {

@@ -7,7 +7,8 @@
 //! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
 //! the recommended fixes. Reading order: this file (API and dispatch), [`submit`] (new jobs),
 //! [`workers`] (abilities, sleep, grab, requeue), [`results`] (WORK_* and status queries),
-//! [`admin`] (text commands), [`timers`]; the tables live in [`jobs`], [`functions`], [`conns`].
+//! [`admin`] (text commands), [`timers`], [`metrics`] (monitoring counters and the `metrics`
+//! command); the tables live in [`jobs`], [`functions`], [`conns`].
 
 mod admin;
 mod conns;
@@ -16,6 +17,7 @@ mod hash;
 mod jobs;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod num;
 mod persist;
 mod results;
@@ -35,9 +37,12 @@ use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
 use jobs::{HandleBuf, JobTable};
 pub use limits::EngineLimits;
+pub use metrics::QueueStats;
+use metrics::{ServerStats, TimedQueue};
 pub use persist::Wake;
 use persist::{Holds, Persister};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 use timers::Timers;
 
@@ -133,6 +138,10 @@ pub struct Engine {
     holds: Holds,
     /// Memory limits on new client jobs (limits.rs).
     limits: EngineLimits,
+    /// Server-wide counters for `metrics` (metrics.rs).
+    stats: ServerStats,
+    /// The queue's operation counts and group durations, shared with the queue's thread.
+    queue_stats: Arc<QueueStats>,
 }
 
 impl Engine {
@@ -150,6 +159,9 @@ impl Engine {
             r if r < 0 => None,
             r => Some(r.clamp(1, 255) as u8),
         };
+        let queue_stats = Arc::new(QueueStats::default());
+        let queue = TimedQueue::wrap(queue, &queue_stats);
+        let clock = Clock::now();
         Engine {
             cfg,
             queue,
@@ -160,12 +172,14 @@ impl Engine {
             funcs: FunctionTable::default(),
             conns: ConnTable::default(),
             timers: Timers::default(),
-            clock: Clock::now(),
+            clock,
             persister: None,
             queue_name: String::new(),
             persisting: HashMap::new(),
             holds: Holds::default(),
             limits: EngineLimits::default(),
+            stats: ServerStats::new(clock.instant),
+            queue_stats,
         }
     }
 
@@ -181,6 +195,7 @@ impl Engine {
             Ok(())
         });
         self.queue = queue;
+        self.stats.replayed += count as u64;
         result.map(|()| count)
     }
 
@@ -190,7 +205,10 @@ impl Engine {
         let start = out.msgs.len();
         self.run_due(now, out);
         match msg {
-            ToEngine::Opened(c, info) => self.conns.open(c, Conn::new(&info, self.cfg.exceptions)),
+            ToEngine::Opened(c, info) => {
+                self.stats.accepted(info.protocol);
+                self.conns.open(c, Conn::new(&info, self.cfg.exceptions))
+            }
             ToEngine::Request(c, frame) => {
                 self.conns.ensure(c, self.cfg.exceptions);
                 self.request(c, frame, now, out);

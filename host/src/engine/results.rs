@@ -6,6 +6,7 @@
 //! exceptions; the others get WORK_FAIL with the handle and a trailing NUL, as the original does.
 
 use super::jobs::{parse_handle, JobState, MAX_UNIQUE};
+use super::metrics::Failure;
 use super::num::{atoi_u32, up_to_nul, Decimal};
 use super::persist;
 use super::{Engine, Outbox};
@@ -43,11 +44,12 @@ impl Engine {
             ptype::WORK_DATA | ptype::WORK_WARNING => self.forward(h, f, out),
             ptype::WORK_EXCEPTION => {
                 self.forward_exception(h, f, out);
-                self.finish(c, h, out);
+                self.finish(c, h, Some(Failure::Exception), out);
             }
             _ => {
+                let failure = (kind == ptype::WORK_FAIL).then_some(Failure::Fail);
                 self.forward(h, f, out);
-                self.finish(c, h, out);
+                self.finish(c, h, failure, out);
             }
         }
     }
@@ -91,11 +93,11 @@ impl Engine {
         }
     }
 
-    /// The job ended (complete, fail, exception): its stored row goes, then the job.
+    /// The job ended (complete, or `failure`): its stored row goes, then the job.
     ///
     /// If the queue cannot remove the row the original aborts the packet and closes the worker,
     /// so the job (still assigned) is requeued and runs again; this does the same.
-    fn finish(&mut self, c: ConnId, h: u32, out: &mut Outbox) {
+    fn finish(&mut self, c: ConnId, h: u32, failure: Option<Failure>, out: &mut Outbox) {
         let Some(job) = self.jobs.get(h) else {
             return;
         };
@@ -108,6 +110,12 @@ impl Engine {
                 out.msgs.push(ToIo::Close(c));
                 return;
             }
+        }
+        let (func, prio) = (job.func, job.prio);
+        let stats = &mut self.funcs.get_mut(func).stats;
+        match failure {
+            None => stats.completed[prio.idx()] += 1,
+            Some(why) => stats.failed(why, prio),
         }
         self.free_job(h);
     }

@@ -192,6 +192,9 @@ impl Engine {
         let f = self.funcs.get_mut(new.func);
         f.total += 1;
         f.queued[new.prio.idx()] += 1;
+        if origin == Origin::Client {
+            f.stats.submitted[new.prio.idx()] += 1;
+        }
         if later {
             let item = self.stored_form(new);
             self.persist_later(h, &item);

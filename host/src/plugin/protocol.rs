@@ -5,6 +5,7 @@ use super::ffi::{ConnInstance, ProtocolInstance, Status};
 use crate::frame::Frame;
 use gearmand_plugin_api::Decoded;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A started protocol plugin.
 #[derive(Clone)]
@@ -86,5 +87,16 @@ impl Codec {
     /// Appends the wire bytes of `resp` to `out`; `Close` asks to close after flushing.
     pub fn encode(&mut self, resp: &Frame, out: &mut Vec<u8>) -> Decoded {
         decoded(self.conn.encode(resp, out))
+    }
+
+    /// How long from now until [`Codec::timeout`] is due; `None` for no deadline (always for
+    /// a plugin built for ABI 1.0). Ask again after every call into the codec.
+    pub fn deadline(&mut self) -> Option<Duration> {
+        self.conn.deadline()
+    }
+
+    /// The deadline passed: the plugin may append last bytes (e.g. a `408`) to `out`.
+    pub fn timeout(&mut self, out: &mut Vec<u8>) -> Decoded {
+        decoded(self.conn.timeout(out))
     }
 }

@@ -6,7 +6,7 @@
 //! a direct call (engine inline with `-t 0`/`-t 1`).
 
 use super::acceptor::{AcceptEvent, Acceptor, SignalAction, WAKER};
-use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadResult, Slab};
+use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadMode, ReadResult, Slab, Timer};
 use super::processor::{EngineMsg, Processor};
 use super::threads::{IoMsg, MainHandle, MainMsg};
 use super::tls::TlsAcceptor;
@@ -16,6 +16,8 @@ use crate::config::AdminPolicy;
 use crate::msg::{AdminRights, ConnId, ConnInfo, Control, ToEngine, ToIo};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, Sender};
@@ -24,7 +26,11 @@ use std::time::{Duration, Instant};
 
 /// How long a stopping thread keeps trying to write out what is queued.
 const FINAL_FLUSH: Duration = Duration::from_secs(2);
-const SCRATCH: usize = 64 * 1024;
+/// The read buffer every connection of the thread shares. Large enough that a 64 KiB job
+/// (header included) usually arrives in one read and is decoded straight from here, instead of
+/// taking two reads and a copy through the connection's leftover buffer; one per thread, so
+/// idle connections cost nothing for it.
+const SCRATCH: usize = 256 * 1024;
 
 /// What every I/O thread shares: the protocols (by listener index), TLS, and the limits.
 pub struct NetSetup {
@@ -60,6 +66,9 @@ pub struct IoThread {
     dirty: Vec<usize>,
     /// Connections to read again next round (budget used up, or resumed after a pause).
     again: Vec<usize>,
+    /// Codec deadlines (e.g. the HTTP header timeout), earliest first. Entries of closed
+    /// connections or of moved deadlines are skipped when they come due (conn.rs).
+    deadlines: BinaryHeap<Reverse<(Instant, ConnId)>>,
     stopping: bool,
     drained_reported: bool,
 }
@@ -88,6 +97,7 @@ impl IoThread {
             scratch: vec![0; SCRATCH],
             dirty: Vec::new(),
             again: Vec::new(),
+            deadlines: BinaryHeap::new(),
             stopping: false,
             drained_reported: false,
         }
@@ -111,11 +121,12 @@ impl IoThread {
                 break;
             }
             for slot in std::mem::take(&mut self.again) {
-                self.read(slot);
+                self.read(slot, ReadMode::Drain);
             }
             for ev in events.iter() {
                 self.on_event(ev);
             }
+            self.fire_deadlines();
             self.retry_accept();
             self.drain_inbox();
             self.dispatch();
@@ -132,10 +143,8 @@ impl IoThread {
             EngineSide::Remote(_) => None,
         };
         let accept = self.acceptor.as_ref().and_then(Acceptor::retry_at);
-        let due = match (engine, accept) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let conn = self.deadlines.peek().map(|Reverse((at, _))| *at);
+        let due = [engine, accept, conn].into_iter().flatten().min();
         due.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
@@ -160,26 +169,35 @@ impl IoThread {
             }
         }
         let slot = token.0;
-        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-            self.read(slot);
+        if ev.is_read_closed() || ev.is_error() {
+            self.read(slot, ReadMode::Drain);
+        } else if ev.is_readable() {
+            self.read(slot, ReadMode::UntilShort);
         }
         if ev.is_writable() {
             self.mark_dirty(slot);
         }
     }
 
-    fn read(&mut self, slot: usize) {
+    fn read(&mut self, slot: usize, mode: ReadMode) {
         let Some(conn) = self.conns.by_slot(slot) else {
             return;
         };
         let net = &self.net;
-        let result = conn.read(&mut self.scratch, &mut self.batch, &net.limits, &net.admin);
+        let result = conn.read(
+            &mut self.scratch,
+            &mut self.batch,
+            &net.limits,
+            &net.admin,
+            mode,
+        );
         let has_output = conn.has_output();
         match result {
             ReadResult::Gone => return self.close(slot),
             ReadResult::MoreToRead => self.again.push(slot),
             ReadResult::Open | ReadResult::Paused | ReadResult::CloseAfterFlush => {}
         }
+        self.arm(slot);
         if has_output || result == ReadResult::CloseAfterFlush {
             self.mark_dirty(slot);
         }
@@ -246,6 +264,41 @@ impl IoThread {
         let mut conn = Conn::new(id, peer, stream, transport, codec, info);
         conn.announce(&mut self.batch, &self.net.admin);
         self.conns.fill(slot, conn);
+        self.arm(slot);
+    }
+
+    /// Asks connection `slot`'s codec for its deadline and adds a timer entry if needed.
+    fn arm(&mut self, slot: usize) {
+        let Some(conn) = self.conns.by_slot(slot) else {
+            return;
+        };
+        if let Some(at) = conn.ask_deadline() {
+            self.deadlines.push(Reverse((at, conn.id)));
+        }
+    }
+
+    /// Runs the codec timeout of every connection whose deadline has come (a stalled HTTP
+    /// client gets its `408` and is closed after the flush).
+    fn fire_deadlines(&mut self) {
+        let now = Instant::now();
+        while let Some(&Reverse((at, id))) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(conn) = self.conns.by_id(id) else {
+                continue; // closed since
+            };
+            match conn.on_timer(at, now) {
+                Timer::Rearm(Some(next)) => self.deadlines.push(Reverse((next, id))),
+                Timer::Rearm(None) => {}
+                Timer::Fired => {
+                    log::info!("connection from {} timed out", conn.peer);
+                    self.mark_dirty(id.slot());
+                    self.arm(id.slot());
+                }
+            }
+        }
     }
 
     /// Closes a connection now and tells the engine.
@@ -313,6 +366,11 @@ impl IoThread {
                 continue;
             };
             conn.dirty = false;
+            // Everything that made it dirty (encoded replies, decoded requests) may have moved
+            // its codec's deadline; asked once per round, not per reply.
+            if let Some(at) = conn.ask_deadline() {
+                self.deadlines.push(Reverse((at, conn.id)));
+            }
             match conn.flush(registry, Token(slot)) {
                 FlushResult::Failed => self.close(slot),
                 FlushResult::Done if conn.closing => self.close(slot),

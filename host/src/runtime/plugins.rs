@@ -75,4 +75,10 @@ impl WireCodec for Codec {
     fn encode(&mut self, frame: &Frame, out: &mut Vec<u8>) -> Decoded {
         Codec::encode(self, frame, out)
     }
+    fn deadline(&mut self) -> Option<std::time::Duration> {
+        Codec::deadline(self)
+    }
+    fn timeout(&mut self, out: &mut Vec<u8>) -> Decoded {
+        Codec::timeout(self, out)
+    }
 }

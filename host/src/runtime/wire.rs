@@ -9,7 +9,7 @@ use crate::engine::{Clock, Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::ToEngine;
 pub use gearmand_plugin_api::Decoded;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A protocol: the port it listens on and a codec per connection.
 pub trait WireProtocol: Send + Sync {
@@ -33,6 +33,15 @@ pub trait WireCodec: Send {
     ) -> (usize, Decoded);
     /// Encodes one response onto `out`.
     fn encode(&mut self, frame: &Frame, out: &mut Vec<u8>) -> Decoded;
+    /// How long from now until [`WireCodec::timeout`] is due; `None` (the default) for none.
+    /// Asked again after every call into the codec.
+    fn deadline(&mut self) -> Option<Duration> {
+        None
+    }
+    /// The deadline passed: last bytes go to `out`; `Close` ends the connection after a flush.
+    fn timeout(&mut self, _out: &mut Vec<u8>) -> Decoded {
+        Decoded::Continue
+    }
 }
 
 /// The job engine as the runtime drives it.

@@ -17,6 +17,8 @@ pub(super) fn protocol_vtable<T: ProtocolPlugin>() -> GmProtocolVtable {
         conn_encode: p_conn_encode::<T>,
         conn_close: p_conn_close::<T>,
         destroy: p_destroy::<T>,
+        conn_deadline: p_conn_deadline::<T>,
+        conn_timeout: p_conn_timeout::<T>,
     }
 }
 
@@ -159,6 +161,41 @@ unsafe extern "C" fn p_conn_encode<T: ProtocolPlugin>(
         };
         conn.scratch.clear();
         let decoded = conn.codec.encode(response.kind, args, &mut conn.scratch);
+        if !conn.scratch.is_empty() {
+            (out.write)(out.ctx, GmSlice::new(&conn.scratch));
+        }
+        decoded_status(decoded)
+    })
+}
+
+/// A deadline as the ABI wants it: whole milliseconds from now, rounded up; -1 for none.
+fn deadline_ms(d: Option<std::time::Duration>) -> i64 {
+    match d {
+        None => -1,
+        Some(d) => {
+            let ms = d.as_nanos().div_ceil(1_000_000);
+            i64::try_from(ms).unwrap_or(i64::MAX)
+        }
+    }
+}
+
+unsafe extern "C" fn p_conn_deadline<T: ProtocolPlugin>(conn: *mut c_void) -> i64 {
+    guarded_or(-1, || match (conn as *const Conn<T::Codec>).as_ref() {
+        Some(conn) => deadline_ms(conn.codec.deadline()),
+        None => -1,
+    })
+}
+
+unsafe extern "C" fn p_conn_timeout<T: ProtocolPlugin>(
+    conn: *mut c_void,
+    out: *const GmWriter,
+) -> GmStatus {
+    guarded_or(GmStatus::PANIC, || {
+        let (Some(conn), Some(out)) = ((conn as *mut Conn<T::Codec>).as_mut(), out.as_ref()) else {
+            return GmStatus::CLOSE;
+        };
+        conn.scratch.clear();
+        let decoded = conn.codec.timeout(&mut conn.scratch);
         if !conn.scratch.is_empty() {
             (out.write)(out.ctx, GmSlice::new(&conn.scratch));
         }

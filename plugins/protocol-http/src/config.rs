@@ -14,6 +14,8 @@ pub const DEFAULT_MAX_HEADER: usize = 16 * 1024;
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 /// Default time a client gets to send a complete request head.
 pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Default time a kept-alive connection may sit idle, or a request body may stall.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 /// Header lines a request may carry; more is a header flood (431).
 pub const MAX_HEADER_LINES: usize = 100;
 /// Smallest and largest accepted `http-max-header`.
@@ -44,6 +46,11 @@ pub const OPTIONS: &[OptionDef] = &[
         "http-header-timeout",
         "Seconds a client has to send a complete request head",
         Some("10"),
+    ),
+    OptionDef::value(
+        "http-idle-timeout",
+        "Seconds an idle kept-alive connection is kept, and a request body may stall",
+        Some("60"),
     ),
 ];
 
@@ -84,12 +91,11 @@ pub struct Limits {
     pub max_header: usize,
     /// Request body, in bytes (after chunked decoding).
     pub max_body: usize,
-    /// Time allowed for a complete request head.
-    ///
-    /// TODO(host): enforcing this needs a per-connection timer from the host (an ABI addition such
-    /// as a `conn_deadline` the codec can set and a `conn_timeout` callback). Until then it is parsed
-    /// and validated but not enforced; the byte limits above still bound what a slow client holds.
+    /// Time allowed for a complete request head, from its first byte (or, for a connection's
+    /// first request, from the connection's start); then `408` and close (timer.rs).
     pub header_timeout: Duration,
+    /// Time an idle kept-alive connection is kept, and a request body may make no progress.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -98,6 +104,7 @@ impl Default for Limits {
             max_header: DEFAULT_MAX_HEADER,
             max_body: DEFAULT_MAX_BODY,
             header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
         }
     }
 }
@@ -115,6 +122,10 @@ impl Limits {
         if let Some(v) = options.get("http-header-timeout") {
             let secs = sized("http-header-timeout", &v, 1, 3600)?;
             limits.header_timeout = Duration::from_secs(secs as u64);
+        }
+        if let Some(v) = options.get("http-idle-timeout") {
+            let secs = sized("http-idle-timeout", &v, 1, 86400)?;
+            limits.idle_timeout = Duration::from_secs(secs as u64);
         }
         Ok(limits)
     }
@@ -168,8 +179,10 @@ mod tests {
             ("http-max-header", "8K"),
             ("http-max-body", "1048576"),
             ("http-header-timeout", "30"),
+            ("http-idle-timeout", "5"),
         ]))
         .unwrap();
+        assert_eq!(l.idle_timeout, Duration::from_secs(5));
         assert_eq!(l.max_header, 8192);
         assert_eq!(l.max_body, 1 << 20);
         assert_eq!(l.header_timeout, Duration::from_secs(30));
@@ -186,6 +199,8 @@ mod tests {
             ("http-max-body", "-1"),
             ("http-max-body", "99999999999999999999G"),
             ("http-header-timeout", "0"),
+            ("http-idle-timeout", "0"),
+            ("http-idle-timeout", "86401"),
         ] {
             assert!(Limits::from_options(&opts(&[(k, v)])).is_err(), "{k}={v}");
         }

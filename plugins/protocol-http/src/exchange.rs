@@ -8,7 +8,8 @@
 //! completed. HTTP answers strictly in request order, so a response that is ready early waits in
 //! its entry until everything before it has been written.
 
-use crate::render;
+use crate::prometheus;
+use crate::render::{self, StatusParts};
 use crate::response::{self, Ctx, Extra, Status};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
@@ -29,7 +30,8 @@ pub enum Want {
     },
     /// `/-/health`: any admin reply proves the engine is serving.
     Health,
-    /// `/-/status` or `/-/metrics`: the replies to `status`, `prioritystatus`, `workers`.
+    /// `/-/status` (the replies to `status`, `prioritystatus`, `workers`, `metrics`) or
+    /// `/-/metrics` (the reply to `metrics`).
     Admin { metrics: bool, parts: Vec<Vec<u8>> },
     /// `/-/job/<handle>`: STATUS_RES.
     JobStatus,
@@ -230,10 +232,16 @@ fn reply_response(p: &Pending, k: u32, args: &[&[u8]], out: &mut Vec<u8>) {
             let part = |i: usize| parts.get(i).map_or(&b""[..], |v| v.as_slice());
             let mut body = Vec::new();
             let content_type = if *metrics {
-                render::metrics(part(0), part(1), part(2), &mut body);
+                prometheus::render(part(0), &mut body);
                 "text/plain; version=0.0.4; charset=utf-8"
             } else {
-                render::status_json(part(0), part(1), part(2), &mut body);
+                let parts = StatusParts {
+                    status: part(0),
+                    priority: part(1),
+                    workers: part(2),
+                    metrics: part(3),
+                };
+                render::status_json(parts, &mut body);
                 "application/json"
             };
             let extra = Extra {

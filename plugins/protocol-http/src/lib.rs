@@ -13,7 +13,8 @@
 //! [`target`] (path → function or endpoint), [`body`] (Content-Length and chunked bodies),
 //! [`codec`] (the per-connection state machine), [`exchange`] (outstanding requests and how engine
 //! replies complete them), [`response`] (status codes and the response layout), [`render`]
-//! (JSON and Prometheus output of the endpoints), [`page`] (the HTML status page).
+//! (JSON output of the endpoints), [`prometheus`] (`/-/metrics`), [`page`] (the HTML status page),
+//! [`timer`] (header, body and idle timeouts).
 //!
 //! The host owns sockets, threads and buffers; nothing here does I/O.
 
@@ -25,9 +26,11 @@ pub mod config;
 pub mod exchange;
 pub mod head;
 pub mod page;
+pub mod prometheus;
 pub mod render;
 pub mod response;
 pub mod target;
+pub mod timer;
 
 pub use codec::HttpCodec;
 pub use config::Limits;
@@ -65,9 +68,12 @@ impl ProtocolPlugin for HttpProtocol {
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| "8080".to_string());
         log::info!(
-            "http protocol on port {port} (max header {} B, max body {} B)",
+            "http protocol on port {port} (max header {} B, max body {} B, header timeout {:?}, \
+             idle timeout {:?})",
             limits.max_header,
-            limits.max_body
+            limits.max_body,
+            limits.header_timeout,
+            limits.idle_timeout
         );
         Ok(HttpProtocol { port, limits })
     }

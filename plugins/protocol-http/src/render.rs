@@ -1,5 +1,5 @@
-//! Rendering the `/-/` endpoints: admin text and status packets turned into JSON and into the
-//! Prometheus text exposition format.
+//! Rendering the `/-/` endpoints: admin text and status packets turned into JSON (the
+//! Prometheus text of `/-/metrics` is [`crate::prometheus`]'s).
 //!
 //! The engine answers admin lines with the exact bytes of the admin protocol (`name\t1\t0\t2\n`,
 //! lists ending with `.\n`). Function names may contain tabs and spaces, so numeric columns are
@@ -89,10 +89,21 @@ pub fn workers(raw: &[u8]) -> Vec<WorkerRow> {
         .collect()
 }
 
+/// The replies `/-/status` is made of, in the order the admin lines are sent.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusParts<'a> {
+    pub status: &'a [u8],
+    pub priority: &'a [u8],
+    pub workers: &'a [u8],
+    /// The `metrics` reply: per-function `completed` and `failed` counters come from it.
+    pub metrics: &'a [u8],
+}
+
 /// `/-/status`: functions and connections as one JSON object.
-pub fn status_json(status: &[u8], priority: &[u8], workers_raw: &[u8], out: &mut Vec<u8>) {
+pub fn status_json(parts: StatusParts<'_>, out: &mut Vec<u8>) {
+    let ended = crate::prometheus::ended_per_function(parts.metrics);
     let mut s = String::from("{\"functions\":[");
-    for (i, f) in functions(status, priority).iter().enumerate() {
+    for (i, f) in functions(parts.status, parts.priority).iter().enumerate() {
         sep(&mut s, i);
         s.push_str("{\"name\":");
         json_str(&mut s, &f.name);
@@ -104,10 +115,13 @@ pub fn status_json(status: &[u8], priority: &[u8], workers_raw: &[u8], out: &mut
         if let Some([h, n, l]) = f.queued {
             let _ = write!(s, ",\"queued\":{{\"high\":{h},\"normal\":{n},\"low\":{l}}}");
         }
+        if let Some(e) = ended.get(&f.name) {
+            let _ = write!(s, ",\"completed\":{},\"failed\":{}", e.completed, e.failed);
+        }
         s.push('}');
     }
     s.push_str("],\"workers\":[");
-    for (i, w) in workers(workers_raw).iter().enumerate() {
+    for (i, w) in workers(parts.workers).iter().enumerate() {
         sep(&mut s, i);
         s.push_str("{\"fd\":");
         json_str(&mut s, &w.fd);
@@ -124,74 +138,6 @@ pub fn status_json(status: &[u8], priority: &[u8], workers_raw: &[u8], out: &mut
     }
     s.push_str("]}\n");
     out.extend_from_slice(s.as_bytes());
-}
-
-/// `/-/metrics`: gauges from `status`, `prioritystatus` and `workers`.
-pub fn metrics(status: &[u8], priority: &[u8], workers_raw: &[u8], out: &mut Vec<u8>) {
-    let rows = functions(status, priority);
-    let mut s = String::new();
-    gauge(&mut s, "gearmand_functions", "Functions the server knows.");
-    let _ = writeln!(s, "gearmand_functions {}", rows.len());
-    gauge(
-        &mut s,
-        "gearmand_connections",
-        "Open connections, every protocol.",
-    );
-    let _ = writeln!(s, "gearmand_connections {}", workers(workers_raw).len());
-    per_function(
-        &mut s,
-        &rows,
-        "gearmand_jobs",
-        "Jobs queued or running.",
-        |f| f.total,
-    );
-    per_function(
-        &mut s,
-        &rows,
-        "gearmand_jobs_running",
-        "Jobs being worked on.",
-        |f| f.running,
-    );
-    per_function(
-        &mut s,
-        &rows,
-        "gearmand_workers",
-        "Worker registrations.",
-        |f| f.workers,
-    );
-    gauge(
-        &mut s,
-        "gearmand_jobs_queued",
-        "Jobs waiting for a worker, per priority.",
-    );
-    for f in &rows {
-        let Some(q) = f.queued else { continue };
-        for (prio, n) in ["high", "normal", "low"].iter().zip(q) {
-            s.push_str("gearmand_jobs_queued{function=\"");
-            label(&mut s, &f.name);
-            let _ = writeln!(s, "\",priority=\"{prio}\"}} {n}");
-        }
-    }
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn per_function(
-    s: &mut String,
-    rows: &[FunctionRow],
-    name: &str,
-    help: &str,
-    value: impl Fn(&FunctionRow) -> u64,
-) {
-    gauge(s, name, help);
-    for f in rows {
-        let _ = write!(s, "{name}{{function=\"");
-        label(s, &f.name);
-        let _ = writeln!(s, "\"}} {}", value(f));
-    }
-}
-
-fn gauge(s: &mut String, name: &str, help: &str) {
-    let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge");
 }
 
 /// STATUS_RES `[handle, known, running, numerator, denominator]` as JSON; returns whether the job
@@ -267,16 +213,4 @@ pub fn json_str(s: &mut String, v: &str) {
         }
     }
     s.push('"');
-}
-
-/// A Prometheus label value (without quotes).
-fn label(s: &mut String, v: &str) {
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
 }

@@ -15,7 +15,7 @@
 //! present. Every writer appends to a caller's buffer (usually the host's output buffer) so no
 //! response allocates on its own.
 
-use crate::head::Version;
+use crate::head::{self, Version};
 use std::io::Write;
 
 /// The `Server` header value (`Gearman/<version>`, as the original sent).
@@ -31,6 +31,7 @@ pub enum Status {
     BadRequest,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     PayloadTooLarge,
     UriTooLong,
     ExpectationFailed,
@@ -49,6 +50,7 @@ impl Status {
             Status::BadRequest => "400 Bad Request",
             Status::NotFound => "404 Not Found",
             Status::MethodNotAllowed => "405 Method Not Allowed",
+            Status::RequestTimeout => "408 Request Timeout",
             Status::PayloadTooLarge => "413 Content Too Large",
             Status::UriTooLong => "414 URI Too Long",
             Status::ExpectationFailed => "417 Expectation Failed",
@@ -72,6 +74,25 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The context for an error answer to a head that did not parse: HTTP/1.0 if its request line
+    /// says so, HTTP/1.1 otherwise.
+    pub fn closing_for(raw: &[u8]) -> Ctx {
+        let first = raw
+            .split(|&b| b == b'\n')
+            .map(head::line_content)
+            .find(|l| !l.is_empty())
+            .unwrap_or(b"");
+        let version = if first.ends_with(b" HTTP/1.0") {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
+        Ctx {
+            version,
+            ..Ctx::CLOSING
+        }
+    }
+
     /// The context for answering a request that could not be parsed: HTTP/1.1, then close.
     pub const CLOSING: Ctx = Ctx {
         version: Version::Http11,

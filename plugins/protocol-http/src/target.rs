@@ -7,6 +7,8 @@
 
 use crate::head::HttpError;
 use crate::response::Status;
+use gearmand_plugin_api::gear::ptype;
+use gearmand_plugin_api::Priority;
 
 /// The reserved prefix of the server's own endpoints.
 pub const RESERVED: &[u8] = b"/-/";
@@ -139,6 +141,26 @@ pub fn percent_decode(raw: &[u8], out: &mut Vec<u8>) -> Result<(), HttpError> {
 
 fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The gear submit packet for a background flag and a priority.
+pub fn submit_type(background: bool, priority: Priority) -> u32 {
+    match (background, priority) {
+        (false, Priority::Normal) => ptype::SUBMIT_JOB,
+        (false, Priority::High) => ptype::SUBMIT_JOB_HIGH,
+        (false, Priority::Low) => ptype::SUBMIT_JOB_LOW,
+        (true, Priority::Normal) => ptype::SUBMIT_JOB_BG,
+        (true, Priority::High) => ptype::SUBMIT_JOB_HIGH_BG,
+        (true, Priority::Low) => ptype::SUBMIT_JOB_LOW_BG,
+    }
+}
+
+/// Whether a submit packet type is a background one.
+pub fn is_background(t: u32) -> bool {
+    matches!(
+        t,
+        ptype::SUBMIT_JOB_BG | ptype::SUBMIT_JOB_HIGH_BG | ptype::SUBMIT_JOB_LOW_BG
+    )
 }
 
 #[cfg(test)]

@@ -11,6 +11,22 @@ const STATUS: &[u8] = b"email\t1\t1\t1\nresize\t3\t0\t1\n.\n";
 const PRIO: &[u8] = b"email\t0\t0\t0\t1\nresize\t1\t1\t1\t1\n.\n";
 const WORKERS: &[u8] =
     b"37 127.0.0.1 - :\n38 127.0.0.1 worker-7 : email resize\n39 127.0.0.1 - :\n.\n";
+/// A `metrics` reply of the same state (our admin extension), shortened.
+const METRICS: &[u8] = b"gearmand_uptime_seconds\t\t12.500\n\
+gearmand_connections\tprotocol=\"gear\"\t3\n\
+gearmand_functions\t\t2\n\
+gearmand_jobs\tfunction=\"email\"\t1\n\
+gearmand_jobs\tfunction=\"resize\"\t3\n\
+gearmand_jobs_queued\tfunction=\"resize\",priority=\"high\"\t1\n\
+gearmand_jobs_completed_total\tfunction=\"email\",priority=\"high\"\t5\n\
+gearmand_jobs_completed_total\tfunction=\"email\",priority=\"normal\"\t2\n\
+gearmand_jobs_failed_total\tfunction=\"email\",priority=\"low\",reason=\"fail\"\t1\n\
+gearmand_jobs_completed_total\tfunction=\"resize\",priority=\"high\"\t0\n\
+gearmand_queue_group_seconds_bucket\tle=\"0.001\"\t4\n\
+gearmand_queue_group_seconds_bucket\tle=\"+Inf\"\t5\n\
+gearmand_queue_group_seconds_sum\t\t0.25\n\
+gearmand_queue_group_seconds_count\t\t5\n\
+.\n";
 
 fn admin_lines(lines: &[&str]) -> Vec<Req> {
     lines
@@ -31,24 +47,25 @@ fn health_asks_the_engine_and_answers_ok() {
 }
 
 #[test]
-fn status_is_json_from_three_admin_commands() {
+fn status_is_json_from_four_admin_commands() {
     let mut c = Conn::new();
     c.feed(b"GET /-/status HTTP/1.1\r\n\r\n");
     assert_eq!(
         c.take_requests(),
-        admin_lines(&["status", "prioritystatus", "workers"])
+        admin_lines(&["status", "prioritystatus", "workers", "metrics"])
     );
     c.reply_raw(STATUS);
     c.reply_raw(PRIO);
-    assert!(c.output.is_empty(), "waits for all three replies");
     c.reply_raw(WORKERS);
+    assert!(c.output.is_empty(), "waits for all four replies");
+    c.reply_raw(METRICS);
     let r = c.take_responses();
     assert_eq!(r[0].code, 200);
     assert_eq!(r[0].header("Content-Type"), Some("application/json"));
     let want = concat!(
         r#"{"functions":["#,
-        r#"{"name":"email","total":1,"running":1,"workers":1,"queued":{"high":0,"normal":0,"low":0}},"#,
-        r#"{"name":"resize","total":3,"running":0,"workers":1,"queued":{"high":1,"normal":1,"low":1}}"#,
+        r#"{"name":"email","total":1,"running":1,"workers":1,"queued":{"high":0,"normal":0,"low":0},"completed":7,"failed":1},"#,
+        r#"{"name":"resize","total":3,"running":0,"workers":1,"queued":{"high":1,"normal":1,"low":1},"completed":0,"failed":0}"#,
         r#"],"workers":["#,
         r#"{"fd":"37","ip":"127.0.0.1","client_id":"-","functions":[]},"#,
         r#"{"fd":"38","ip":"127.0.0.1","client_id":"worker-7","functions":["email","resize"]},"#,
@@ -65,6 +82,8 @@ fn status_of_an_empty_server_and_odd_names() {
     c.reply_raw(b"we\"ird\tname\t2\t1\t0\n.\n");
     c.reply_raw(b"ERR UNKNOWN_COMMAND Unknown+server+commandprioritystatus\r\n");
     c.reply_raw(b".\n");
+    // An engine without `metrics`: no counters, and nothing else lost.
+    c.reply_raw(b"ERR UNKNOWN_COMMAND Unknown+server+commandmetrics\r\n");
     let body = c.take_responses()[0].body_str();
     assert_eq!(
         body,
@@ -73,16 +92,11 @@ fn status_of_an_empty_server_and_odd_names() {
 }
 
 #[test]
-fn metrics_are_prometheus_text() {
+fn metrics_are_prometheus_text_from_the_metrics_command() {
     let mut c = Conn::new();
     c.feed(b"GET /-/metrics HTTP/1.1\r\n\r\n");
-    assert_eq!(
-        c.take_requests(),
-        admin_lines(&["status", "prioritystatus", "workers"])
-    );
-    c.reply_raw(STATUS);
-    c.reply_raw(PRIO);
-    c.reply_raw(WORKERS);
+    assert_eq!(c.take_requests(), admin_lines(&["metrics"]));
+    c.reply_raw(METRICS);
     let r = c.take_responses();
     assert_eq!(
         r[0].header("Content-Type"),
@@ -90,27 +104,44 @@ fn metrics_are_prometheus_text() {
     );
     let body = r[0].body_str();
     for line in [
-        "# TYPE gearmand_functions gauge",
+        "# TYPE gearmand_uptime_seconds gauge",
+        "gearmand_uptime_seconds 12.500",
+        "# TYPE gearmand_connections gauge",
+        "gearmand_connections{protocol=\"gear\"} 3",
         "gearmand_functions 2",
-        "gearmand_connections 3",
         "gearmand_jobs{function=\"resize\"} 3",
-        "gearmand_jobs_running{function=\"email\"} 1",
-        "gearmand_workers{function=\"email\"} 1",
         "gearmand_jobs_queued{function=\"resize\",priority=\"high\"} 1",
-        "gearmand_jobs_queued{function=\"email\",priority=\"low\"} 0",
+        "# TYPE gearmand_jobs_completed_total counter",
+        "gearmand_jobs_completed_total{function=\"email\",priority=\"high\"} 5",
+        "gearmand_jobs_failed_total{function=\"email\",priority=\"low\",reason=\"fail\"} 1",
+        "# TYPE gearmand_queue_group_seconds histogram",
+        "gearmand_queue_group_seconds_bucket{le=\"+Inf\"} 5",
+        "gearmand_queue_group_seconds_count 5",
     ] {
         assert!(
             body.lines().any(|l| l == line),
             "missing {line:?} in\n{body}"
         );
     }
-    // Every sample line is `name{labels} value` or `name value`, every family declared once.
+    // Every sample line is `name{labels} value` or `name value`, every family declared once,
+    // and the completed counters of two functions stay together under one TYPE line.
     for l in body.lines().filter(|l| !l.starts_with('#')) {
         let (_, value) = l.rsplit_once(' ').unwrap();
         value.parse::<f64>().unwrap();
     }
-    let types = body.lines().filter(|l| l.starts_with("# TYPE")).count();
-    assert_eq!(types, 6);
+    let types: Vec<&str> = body.lines().filter(|l| l.starts_with("# TYPE")).collect();
+    let mut unique = types.clone();
+    unique.dedup();
+    assert_eq!(types.len(), unique.len(), "{body}");
+    assert_eq!(types.len(), 8, "{body}");
+    let completed: Vec<usize> = body
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("gearmand_jobs_completed_total{"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(completed.len(), 3);
+    assert_eq!(completed[2] - completed[0], 2, "contiguous:\n{body}");
 }
 
 #[test]

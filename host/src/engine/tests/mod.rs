@@ -6,6 +6,7 @@
 
 mod admin_tests;
 mod limit_tests;
+mod metrics_tests;
 mod misc_tests;
 mod queue_tests;
 mod result_tests;

@@ -3,7 +3,7 @@
 //! back into (replay sink, request sink, writer) catch panics and re-raise them only once the
 //! plugin has returned, so no unwind ever crosses plugin frames.
 
-use super::{array, create, with_error};
+use super::{array, create, with_error, ProtocolFns};
 use crate::frame::Frame;
 use crate::queue::StoredJob;
 use gearmand_plugin_api::abi::*;
@@ -12,6 +12,7 @@ use std::any::Any;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
+use std::time::Duration;
 
 /// A panic raised by a host callback while the plugin was on the stack; re-raised once the plugin
 /// has returned, so it never unwinds through foreign frames.
@@ -135,7 +136,7 @@ unsafe extern "C" fn replay_job(ctx: *mut c_void, item: *const GmQueueItem) -> G
 /// A protocol plugin instance, shared by every I/O thread (the ABI requires `conn_open` and
 /// `listen_port` to be callable from any thread).
 pub struct ProtocolInstance {
-    vt: &'static GmProtocolVtable,
+    vt: &'static ProtocolFns,
     ptr: *mut c_void,
 }
 
@@ -145,10 +146,7 @@ unsafe impl Send for ProtocolInstance {}
 unsafe impl Sync for ProtocolInstance {}
 
 impl ProtocolInstance {
-    pub fn create(
-        vt: &'static GmProtocolVtable,
-        opts: &[(String, Vec<u8>)],
-    ) -> Result<Self, String> {
+    pub fn create(vt: &'static ProtocolFns, opts: &[(String, Vec<u8>)]) -> Result<Self, String> {
         Ok(ProtocolInstance {
             vt,
             ptr: create(vt.create, opts)?,
@@ -183,7 +181,7 @@ impl Drop for ProtocolInstance {
 
 /// One connection's codec state inside a protocol plugin; closed on drop.
 pub struct ConnInstance {
-    vt: &'static GmProtocolVtable,
+    vt: &'static ProtocolFns,
     ptr: *mut c_void,
 }
 
@@ -241,6 +239,25 @@ impl ConnInstance {
             resume_unwind(payload);
         }
         (consumed.min(input.len()), status(s))
+    }
+
+    /// When the plugin wants [`ConnInstance::timeout`] called, from now; `None` for no deadline
+    /// (always for a plugin built for ABI 1.0).
+    pub fn deadline(&mut self) -> Option<Duration> {
+        let timers = self.vt.timers?;
+        // SAFETY: `ptr` is the live connection state; the call borrows nothing else.
+        let ms = unsafe { (timers.deadline)(self.ptr) };
+        u64::try_from(ms).ok().map(Duration::from_millis)
+    }
+
+    /// The deadline passed: the plugin may append last bytes to `out`.
+    pub fn timeout(&mut self, out: &mut Vec<u8>) -> Status {
+        let Some(timers) = self.vt.timers else {
+            return Status::Continue;
+        };
+        let writer = writer(out);
+        // SAFETY: `writer` borrows `out` for the call.
+        status(unsafe { (timers.timeout)(self.ptr, &writer) })
     }
 
     pub fn encode(&mut self, resp: &Frame, out: &mut Vec<u8>) -> Status {

@@ -25,15 +25,73 @@ use std::ptr::{addr_of, null_mut};
 pub const QUEUE_VTABLE_V1_0: usize = 6 * size_of::<usize>();
 /// Size of the v1.0 protocol vtable (seven function pointers); a smaller one is refused.
 pub const PROTOCOL_VTABLE_V1_0: usize = 7 * size_of::<usize>();
+/// Size of the v1.1 protocol vtable (v1.0 plus `conn_deadline` and `conn_timeout`).
+pub const PROTOCOL_VTABLE_V1_1: usize = 9 * size_of::<usize>();
 
 /// Room for a plugin's error message; longer ones are truncated by the plugin.
 const ERROR_CAP: usize = 1024;
 
-/// A plugin's vtable, typed by kind. Points into a library that is never unloaded.
+/// A plugin's vtable, typed by kind. Points into a library that is never unloaded (the
+/// protocol functions are a copy, made once per library: see [`ProtocolFns`]).
 #[derive(Clone, Copy)]
 pub enum Vtable {
     Queue(&'static GmQueueVtable),
-    Protocol(&'static GmProtocolVtable),
+    Protocol(&'static ProtocolFns),
+}
+
+/// A protocol plugin's functions, copied out of its vtable field by field. A plugin built for
+/// ABI 1.0 has a shorter vtable than [`GmProtocolVtable`] is today, so the host never makes a
+/// reference to the whole struct: it reads the v1.0 fields, and the v1.1 ones only when the
+/// plugin's `vtable_size` covers them.
+#[derive(Clone, Copy)]
+pub struct ProtocolFns {
+    pub create: GmCreateFn,
+    pub listen_port: unsafe extern "C" fn(instance: *mut c_void) -> GmSlice,
+    pub conn_open: unsafe extern "C" fn(instance: *mut c_void, peer: GmSlice) -> *mut c_void,
+    pub conn_decode: unsafe extern "C" fn(
+        conn: *mut c_void,
+        input: GmSlice,
+        consumed: *mut usize,
+        sink: *const GmRequestSink,
+        out: *const GmWriter,
+    ) -> GmStatus,
+    pub conn_encode: unsafe extern "C" fn(
+        conn: *mut c_void,
+        response: *const GmResponse,
+        out: *const GmWriter,
+    ) -> GmStatus,
+    pub conn_close: unsafe extern "C" fn(conn: *mut c_void),
+    pub destroy: GmDestroyFn,
+    /// v1.1 per-connection timers; `None` for a v1.0 plugin (its connections have no deadline).
+    pub timers: Option<TimerFns>,
+}
+
+/// The v1.1 fields of [`GmProtocolVtable`].
+#[derive(Clone, Copy)]
+pub struct TimerFns {
+    pub deadline: unsafe extern "C" fn(conn: *mut c_void) -> i64,
+    pub timeout: unsafe extern "C" fn(conn: *mut c_void, out: *const GmWriter) -> GmStatus,
+}
+
+/// Copies the functions out of a protocol vtable of `size` bytes (at least v1.0's).
+///
+/// # Safety
+/// `vt` points to a vtable of at least `size` bytes, `size >= PROTOCOL_VTABLE_V1_0`.
+unsafe fn protocol_fns(vt: *const GmProtocolVtable, size: usize) -> ProtocolFns {
+    let timers = (size >= PROTOCOL_VTABLE_V1_1).then(|| TimerFns {
+        deadline: addr_of!((*vt).conn_deadline).read(),
+        timeout: addr_of!((*vt).conn_timeout).read(),
+    });
+    ProtocolFns {
+        create: addr_of!((*vt).create).read(),
+        listen_port: addr_of!((*vt).listen_port).read(),
+        conn_open: addr_of!((*vt).conn_open).read(),
+        conn_decode: addr_of!((*vt).conn_decode).read(),
+        conn_encode: addr_of!((*vt).conn_encode).read(),
+        conn_close: addr_of!((*vt).conn_close).read(),
+        destroy: addr_of!((*vt).destroy).read(),
+        timers,
+    }
 }
 
 /// What a checked header says, copied into Rust types.
@@ -128,28 +186,23 @@ unsafe fn check_prefix(
 /// `h` is a v1.x header whose pointers are null or valid for the life of the process.
 unsafe fn read_header(h: &GmPluginHeader, path: &Path) -> Result<Header, PluginError> {
     let kind = PluginKind::from_abi(h.kind).expect("kind checked by check_prefix");
-    let (needed, vtable) = match kind {
-        PluginKind::Queue => (
-            QUEUE_VTABLE_V1_0,
-            (h.vtable as *const GmQueueVtable)
-                .as_ref()
-                .map(Vtable::Queue),
-        ),
-        PluginKind::Protocol => (
-            PROTOCOL_VTABLE_V1_0,
-            (h.vtable as *const GmProtocolVtable)
-                .as_ref()
-                .map(Vtable::Protocol),
-        ),
+    let needed = match kind {
+        PluginKind::Queue => QUEUE_VTABLE_V1_0,
+        PluginKind::Protocol => PROTOCOL_VTABLE_V1_0,
     };
-    let vtable = match vtable {
-        Some(v) if h.vtable_size >= needed => v,
-        _ => {
-            return Err(PluginError::BadVtable {
-                path: path.to_path_buf(),
-                size: if h.vtable.is_null() { 0 } else { h.vtable_size },
-                needed,
-            })
+    if h.vtable.is_null() || h.vtable_size < needed {
+        return Err(PluginError::BadVtable {
+            path: path.to_path_buf(),
+            size: if h.vtable.is_null() { 0 } else { h.vtable_size },
+            needed,
+        });
+    }
+    let vtable = match kind {
+        PluginKind::Queue => Vtable::Queue(&*(h.vtable as *const GmQueueVtable)),
+        PluginKind::Protocol => {
+            let fns = protocol_fns(h.vtable as *const GmProtocolVtable, h.vtable_size);
+            // Leaked once per plugin library, which is never unloaded either.
+            Vtable::Protocol(Box::leak(Box::new(fns)))
         }
     };
     let name = text(h.name);

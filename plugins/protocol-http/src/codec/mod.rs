@@ -8,7 +8,8 @@
 //!
 //! A request that cannot be framed (bad head, body too large, broken chunking) is answered and
 //! ends the connection; so does a request that did not ask for keep-alive. Everything the client
-//! sends after that is read and dropped.
+//! sends after that is read and dropped. A client that is too slow (see [`crate::timer`]) gets
+//! `408 Request Timeout` for a request it started, or a silent close when it sent nothing.
 
 use crate::body::{BodyReader, Progress};
 use crate::config::Limits;
@@ -18,9 +19,13 @@ use crate::page;
 use crate::render;
 use crate::response::{self, Ctx, Extra, Status, CONTINUE};
 use crate::target::{self, Endpoint, Route};
+use crate::timer::ReadTimer;
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded, Priority};
+use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+use std::time::Duration;
+
+mod timeouts;
 
 /// Methods the job paths serve (sent in `Allow` with a 405).
 const ALLOW_JOBS: &str = "GET, HEAD, POST, PUT, TRACE";
@@ -81,6 +86,12 @@ pub struct HttpCodec {
     close_now: bool,
     /// Reused for responses written through the sink.
     scratch: Vec<u8>,
+    /// Request heads read so far.
+    heads: u64,
+    /// Input is waiting for more bytes (the host offers it again).
+    partial: bool,
+    /// The header, body and idle timeouts.
+    timer: ReadTimer,
 }
 
 impl HttpCodec {
@@ -97,6 +108,9 @@ impl HttpCodec {
             exchange: Exchange::default(),
             close_now: false,
             scratch: Vec::new(),
+            heads: 0,
+            partial: false,
+            timer: ReadTimer::new(),
         }
     }
 
@@ -124,6 +138,7 @@ impl HttpCodec {
             }
         };
         self.scanner.reset();
+        self.heads += 1;
         match head::parse(&input[..len]) {
             Ok(h) => {
                 let body_waiting = input.len() == len;
@@ -131,7 +146,7 @@ impl HttpCodec {
                 Step::Progress(len)
             }
             Err(e) => {
-                self.fail(closing_ctx(&input[..len]), e, sink);
+                self.fail(Ctx::closing_for(&input[..len]), e, sink);
                 Step::NeedMore(input.len())
             }
         }
@@ -206,7 +221,7 @@ impl HttpCodec {
             Ok(Route::Submit) => {
                 self.unique.clear();
                 self.unique.extend_from_slice(h.unique.unwrap_or(b"-"));
-                Action::Submit(submit_type(h.background, h.priority))
+                Action::Submit(target::submit_type(h.background, h.priority))
             }
         }
     }
@@ -267,7 +282,7 @@ impl HttpCodec {
         match action {
             Action::Submit(t) => {
                 sink.request(t, &[&self.name, &self.unique, body]);
-                let background = is_background(t);
+                let background = target::is_background(t);
                 let job = Want::Job {
                     background,
                     handle: Vec::new(),
@@ -309,15 +324,29 @@ impl HttpCodec {
                 admin(sink, &[b"version"]);
                 (Want::Health, 1)
             }
-            Endpoint::Status | Endpoint::Metrics => {
-                admin(sink, &[b"status", b"prioritystatus", b"workers"]);
-                let metrics = e == Endpoint::Metrics;
+            Endpoint::Status => {
+                admin(
+                    sink,
+                    &[b"status", b"prioritystatus", b"workers", b"metrics"],
+                );
+                let parts = Vec::new();
                 (
                     Want::Admin {
-                        metrics,
-                        parts: Vec::new(),
+                        metrics: false,
+                        parts,
                     },
-                    3,
+                    4,
+                )
+            }
+            Endpoint::Metrics => {
+                admin(sink, &[b"metrics"]);
+                let parts = Vec::new();
+                (
+                    Want::Admin {
+                        metrics: true,
+                        parts,
+                    },
+                    1,
                 )
             }
             Endpoint::Job | Endpoint::Unique => {
@@ -398,8 +427,8 @@ impl HttpCodec {
     }
 }
 
-impl Codec for HttpCodec {
-    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
+impl HttpCodec {
+    fn decode_input(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
         self.start(sink);
         let mut pos = 0;
         loop {
@@ -421,50 +450,39 @@ impl Codec for HttpCodec {
             }
         }
     }
+}
+
+impl Codec for HttpCodec {
+    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
+        let (used, decoded) = self.decode_input(input, sink);
+        self.partial = used < input.len();
+        self.timer.update(self.waiting_for(), self.heads, used > 0);
+        (used, decoded)
+    }
 
     fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
         self.exchange.on_response(kind, args, out);
-        match self.exchange.flush(out) {
+        let after = self.exchange.flush(out);
+        self.timer.update(self.waiting_for(), self.heads, false);
+        match after {
             AfterFlush::KeepOpen => Decoded::Continue,
             AfterFlush::Close => Decoded::Close,
         }
     }
-}
 
-/// The gear submit packet for a background flag and a priority.
-fn submit_type(background: bool, priority: Priority) -> u32 {
-    match (background, priority) {
-        (false, Priority::Normal) => ptype::SUBMIT_JOB,
-        (false, Priority::High) => ptype::SUBMIT_JOB_HIGH,
-        (false, Priority::Low) => ptype::SUBMIT_JOB_LOW,
-        (true, Priority::Normal) => ptype::SUBMIT_JOB_BG,
-        (true, Priority::High) => ptype::SUBMIT_JOB_HIGH_BG,
-        (true, Priority::Low) => ptype::SUBMIT_JOB_LOW_BG,
+    fn deadline(&self) -> Option<Duration> {
+        self.timer.remaining(&self.limits)
     }
-}
 
-fn is_background(t: u32) -> bool {
-    matches!(
-        t,
-        ptype::SUBMIT_JOB_BG | ptype::SUBMIT_JOB_HIGH_BG | ptype::SUBMIT_JOB_LOW_BG
-    )
-}
-
-/// The context for an error answer to a head that did not parse: HTTP/1.0 if its request line
-/// says so, HTTP/1.1 otherwise.
-fn closing_ctx(raw: &[u8]) -> Ctx {
-    let first = raw
-        .split(|&b| b == b'\n')
-        .map(head::line_content)
-        .find(|l| !l.is_empty())
-        .unwrap_or(b"");
-    let version = if first.ends_with(b" HTTP/1.0") {
-        Version::Http10
-    } else {
-        Version::Http11
-    };
-    Ctx {
-        version,
-        ..Ctx::CLOSING
+    fn timeout(&mut self, out: &mut Vec<u8>) -> Decoded {
+        // The host may call a little early (it rounds to milliseconds): then just say when.
+        if self.timer.is_due(&self.limits) {
+            self.time_out(out);
+            self.timer.update(self.waiting_for(), self.heads, false);
+        }
+        match self.close_now {
+            true => Decoded::Close,
+            false => Decoded::Continue,
+        }
     }
 }
