@@ -38,6 +38,9 @@
 //! - **D16** `shutdown` / `shutdown graceful` admin commands work again, from loopback only
 //!   (other arguments: `ERR INVALID_ARGUMENTS ...shutdown`, as in 1.1.14); 1.1.20 answers
 //!   `ERR UNKNOWN_COMMAND`.
+//! - **D18** the admin command `metrics` (our extension, behind the HTTP plugin's `/-/metrics`)
+//!   lists counters as `name<TAB>labels<TAB>value` lines ending with `.`; 1.1.20 answers
+//!   `ERR UNKNOWN_COMMAND`.
 //!
 //! Command line (issue 2):
 //! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name;
