@@ -89,6 +89,16 @@ pub(super) struct FunctionTable {
 }
 
 impl FunctionTable {
+    /// With no job anywhere, run lists hold only stale entries: drop them and their room.
+    pub(super) fn shrink_idle(&mut self) {
+        for f in self.slots.iter_mut().flatten() {
+            for list in &mut f.lists {
+                *list = VecDeque::new();
+            }
+            f.sleepers.shrink_to_fit();
+        }
+    }
+
     pub(super) fn find(&self, name: &[u8]) -> Option<u32> {
         self.by_name.get(name).copied()
     }

@@ -306,6 +306,16 @@ impl JobTable {
         self.index.len()
     }
 
+    /// Gives back the room of a table that once held many jobs, now that it holds none.
+    pub(super) fn shrink_if_empty(&mut self) {
+        if self.index.is_empty() {
+            self.slots = Vec::new();
+            self.free = Vec::new();
+            self.index.shrink_to_fit();
+            self.heads.shrink_to_fit();
+        }
+    }
+
     /// Job data bytes held (unique, reducer and payload of every job).
     pub(super) fn bytes(&self) -> usize {
         self.bytes

@@ -234,6 +234,18 @@ impl Engine {
         self.earliest_deadline()
     }
 
+    /// Once no job is left, gives back the room the tables grew to at the peak (see the
+    /// runtime's memory trim). Does nothing while any job exists.
+    pub fn release_memory(&mut self) {
+        if self.jobs.len() > 0 {
+            return;
+        }
+        self.jobs.shrink_if_empty();
+        self.funcs.shrink_idle();
+        self.timers.clear_idle();
+        self.persisting.shrink_to_fit();
+    }
+
     /// Jobs in memory (queued or running); graceful shutdown waits for 0.
     pub fn job_count(&self) -> usize {
         self.jobs.len()

@@ -20,6 +20,13 @@ pub(super) struct Timers {
 }
 
 impl Timers {
+    /// With no job left every entry is stale: drop them and their room.
+    pub(super) fn clear_idle(&mut self) {
+        self.timeouts = BinaryHeap::new();
+        self.epochs = BinaryHeap::new();
+        self.stale = 0;
+    }
+
     pub(super) fn add_timeout(&mut self, at: Instant, h: u32) {
         self.timeouts.push(Reverse((at, h)));
     }

@@ -82,6 +82,7 @@ impl Processor {
         if now.duration_since(since) >= TRIM_AFTER {
             self.worked = false;
             self.idle_since = None;
+            self.core.release_memory();
             // SAFETY: malloc_trim only releases free memory of the allocator; always safe to call.
             unsafe { libc::malloc_trim(0) };
             log::debug!("queues drained: freed memory returned to the system");

@@ -56,6 +56,8 @@ pub trait Core: Send {
     fn start_background(&mut self, _wake: crate::engine::Wake) {}
     /// Takes the results of background work.
     fn poll_background(&mut self, _now: Clock, _out: &mut Outbox) {}
+    /// With no job left, gives back memory the engine's tables grew to.
+    fn release_memory(&mut self) {}
 }
 
 impl Core for Engine {
@@ -79,5 +81,8 @@ impl Core for Engine {
     }
     fn poll_background(&mut self, now: Clock, out: &mut Outbox) {
         Engine::poll_background(self, now, out)
+    }
+    fn release_memory(&mut self) {
+        Engine::release_memory(self)
     }
 }
