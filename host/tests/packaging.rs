@@ -170,7 +170,12 @@ fn ready_comes_after_replay_and_stopping_at_shutdown() {
     let mut s = Running::start(Path::new(BIN), &queue, &[("NOTIFY_SOCKET", &sock_path)]).unwrap();
     let ready = recv_datagram(&sock);
     assert!(ready.starts_with("READY=1\n"), "{ready:?}");
-    // READY was sent after the replay had been logged, and the port serves.
+    // READY was sent after the replay had been logged, and the port serves. (The log reaches us
+    // through a reader thread, which may lag behind the datagram: wait for it, with a deadline.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !s.log().contains("replayed 1 jobs") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(s.log().contains("replayed 1 jobs"), "{}", s.log());
     let version = Conn::connect(s.port).admin_line("version");
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version:?}");
