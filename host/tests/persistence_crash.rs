@@ -1,7 +1,8 @@
-//! kill -9 under load (issue 3), for each of the six backends: several clients submit background
-//! jobs as fast as the server acknowledges them, the server is killed with SIGKILL in the middle,
-//! and after a restart every job that got JOB_CREATED is replayed: none is lost. The counts are
-//! printed (`KILL9 <backend>: ...`; run with `--nocapture` to see them).
+//! kill -9 and SIGTERM under load (issues 3 and 5), for each of the six backends: several clients
+//! submit background jobs as fast as the server acknowledges them, the server is killed with
+//! SIGKILL (or stopped with SIGTERM, which must end in exit status 0) in the middle, and after a
+//! restart every job that got JOB_CREATED is replayed: none is lost. The counts are printed
+//! (`KILL9 <backend>: ...`, `SIGTERM <backend>: ...`; run with `--nocapture` to see them).
 
 mod common;
 #[macro_use]
@@ -73,7 +74,26 @@ fn client(port: u16, id: usize, stop: Arc<AtomicBool>, total: Arc<AtomicUsize>) 
     }
 }
 
+/// How the server is stopped in the middle of the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGKILL: no chance to flush anything.
+    Kill9,
+    /// SIGTERM: stop accepting, finish what is in flight, flush, exit 0.
+    Term,
+}
+
 fn kill9_under_load(backend: Backend) {
+    stopped_under_load(backend, Stop::Kill9)
+}
+per_backend!(kill9_under_load);
+
+fn sigterm_under_load(backend: Backend) {
+    stopped_under_load(backend, Stop::Term)
+}
+per_backend!(sigterm_under_load);
+
+fn stopped_under_load(backend: Backend, how: Stop) {
     let Some(store) = Store::new(backend, "crash", Via::Direct) else {
         return;
     };
@@ -90,7 +110,10 @@ fn kill9_under_load(backend: Backend) {
     while total.load(Ordering::SeqCst) < KILL_AFTER && started.elapsed() < KILL_DEADLINE {
         std::thread::sleep(Duration::from_millis(10)); // polling the clients' progress
     }
-    kill9(s);
+    match how {
+        Stop::Kill9 => kill9(s),
+        Stop::Term => stop_server(s), // asserts a clean exit (status 0)
+    }
     let killed_after = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     let seen: Vec<Seen> = clients.into_iter().map(|t| t.join().unwrap()).collect();
@@ -123,8 +146,13 @@ fn kill9_under_load(backend: Backend) {
         .map(|u| String::from_utf8_lossy(u).into_owned())
         .collect();
     eprintln!(
-        "KILL9 {}: killed after {:.2}s; {sent} submitted, {} acknowledged, {replayed_n} \
+        "{} {}: stopped after {:.2}s; {sent} submitted, {} acknowledged, {replayed_n} \
          replayed (status {queued_n}, drained {}), {} lost, {} stored but not acknowledged",
+        if how == Stop::Kill9 {
+            "KILL9"
+        } else {
+            "SIGTERM"
+        },
         backend.name(),
         killed_after.as_secs_f64(),
         acked.len(),
@@ -142,7 +170,6 @@ fn kill9_under_load(backend: Backend) {
     complete_all(&mut w, &got);
     stop_server(s);
 }
-per_backend!(kill9_under_load);
 
 fn stop_server(s: common::Server) {
     persist::stop(s)
