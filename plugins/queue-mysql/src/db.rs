@@ -4,7 +4,7 @@
 //! Layout (C gearmand 1.1.20): `CREATE TABLE <t>(unique_key VARCHAR(64),function_name
 //! VARCHAR(255),priority INT,data LONGBLOB,when_to_run INT,unique key (unique_key,
 //! function_name))`, with the server's default character set. Uniques and function names go
-//! through [`keytext`] (valid UTF-8 unchanged), data is LONGBLOB (empty data is `''`, the
+//! through [`gearmand_sql_keytext`] (valid UTF-8 unchanged), data is LONGBLOB (empty data is `''`, the
 //! original wrote NULL; both replay), priority 0/1/2 and `when` are INT.
 //!
 //! All statements are parameterised (prepared, cached per connection). Replay streams the
@@ -15,7 +15,7 @@
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
-use crate::keytext;
+use gearmand_sql_keytext as keytext;
 use gearmand_plugin_api::{Priority, QueueJob};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};

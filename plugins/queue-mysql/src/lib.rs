@@ -4,7 +4,7 @@
 //!
 //! This file is the plugin's face: name, options (the `--mysql-*` names and, as aliases, the
 //! original libdrizzle module's `--libdrizzle-*` spellings) and the [`QueuePlugin`] contract. The
-//! SQL is in [`db`]; how non-UTF-8 keys are kept in VARCHAR columns is in [`keytext`].
+//! SQL is in [`db`]; how non-UTF-8 keys are kept in VARCHAR columns is in [`gearmand_sql_keytext`].
 //!
 //! Guarantees: `add` inserts inside an open transaction and `flush` commits it (group commit); a
 //! job is durable once `flush` returned Ok, as far as the server's settings make a COMMIT durable
@@ -14,7 +14,6 @@
 #![forbid(unsafe_code)]
 
 mod db;
-pub mod keytext;
 
 pub use db::{Error, Settings};
 use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};

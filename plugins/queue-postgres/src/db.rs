@@ -3,7 +3,7 @@
 //!
 //! Layout (C gearmand 1.1.20): `CREATE TABLE IF NOT EXISTS <t> (unique_key VARCHAR(64),
 //! function_name VARCHAR(255), priority INTEGER, data BYTEA, when_to_run INTEGER,
-//! UNIQUE (unique_key, function_name))`. Uniques and function names go through [`keytext`] (valid
+//! UNIQUE (unique_key, function_name))`. Uniques and function names go through [`gearmand_sql_keytext`] (valid
 //! UTF-8 unchanged); data is bytea; priority 0/1/2 and `when` are integers.
 //!
 //! Differences from the original (its *Recommended* fixes, and robustness):
@@ -18,7 +18,7 @@
 //! the next `flush` fails: none of the adds since the last flush is stored.
 
 use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
-use crate::keytext;
+use gearmand_sql_keytext as keytext;
 use crate::types::{int_max, Int, Raw};
 use gearmand_plugin_api::{Priority, QueueJob};
 use postgres::{Client, Config, NoTls, Row, Statement};

@@ -4,7 +4,7 @@
 //!
 //! This file is the plugin's face: name, options and the [`QueuePlugin`] contract. How the
 //! connection is configured is in [`conninfo`], the SQL in [`db`], value conversions in [`types`]
-//! and [`keytext`].
+//! and [`gearmand_sql_keytext`].
 //!
 //! Guarantees: `add` inserts inside an open transaction and `flush` commits it (one commit for a
 //! whole group of adds: group commit); a job is durable once `flush` returned Ok (PostgreSQL's own
@@ -15,7 +15,6 @@
 
 pub mod conninfo;
 mod db;
-pub mod keytext;
 mod types;
 
 pub use db::Error;
