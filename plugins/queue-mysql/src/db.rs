@@ -15,8 +15,8 @@
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
-use gearmand_sql_keytext as keytext;
 use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_sql_keytext as keytext;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
 use std::fmt;

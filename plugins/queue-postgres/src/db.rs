@@ -18,9 +18,9 @@
 //! the next `flush` fails: none of the adds since the last flush is stored.
 
 use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
-use gearmand_sql_keytext as keytext;
 use crate::types::{int_max, Int, Raw};
 use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_sql_keytext as keytext;
 use postgres::{Client, Config, NoTls, Row, Statement};
 use std::fmt;
 
