@@ -16,7 +16,7 @@ export LSAN_OPTIONS="suppressions=$PWD/contrib/asan/lsan.supp"
 asan() { RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" cargo "$@" --target "$target" --target-dir "$dir"; }
 
 asan test -p gearmand-plugin-api --tests
-asan test -p gearmand --no-run --lib --test plugin_loader --test plugin_compat --test plugin_compat
+asan test -p gearmand --no-run --lib --test plugin_loader --test plugin_compat
 cargo build --target "$target" --target-dir "$dir" \
     -p gearmand-queue-testfile -p gearmand-protocol-gear -p gearmand-protocol-http
 asan test -p gearmand --lib --test plugin_loader --test plugin_compat
