@@ -65,10 +65,11 @@ fn outage(backend: Backend) {
     // The server stays up and keeps serving others.
     let mut other = s.connect();
     other.sync();
-    assert!(
-        s.stderr().contains("queue refused a job"),
-        "the log should say what failed:\n{}",
-        s.stderr()
+    // The log reaches us through a reader thread that may lag: await the line.
+    common::wait::wait_for(
+        "the log to say what failed",
+        Duration::from_secs(10),
+        || s.stderr().contains("queue refused a job"),
     );
 
     store.backend_up();

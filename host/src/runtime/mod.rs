@@ -142,9 +142,8 @@ fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
         max_job_bytes: cfg.limits.max_job_bytes,
     });
     let replayed = engine.replay(Clock::now()).map_err(RunError::Replay)?;
-    if replayed > 0 {
-        log::info!("replayed {replayed} jobs from the queue");
-    }
+    // Always said, zero included: it marks the end of the replay (connections are served after).
+    log::info!("replayed {replayed} jobs from the queue");
     let net = NetSetup {
         protocols,
         tls,

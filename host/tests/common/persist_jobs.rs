@@ -189,21 +189,32 @@ pub fn kill9(mut s: Server) {
     );
 }
 
-/// N from the server's `replayed N jobs from the queue` line (0 when there is none). Replay
-/// runs after the listening line and before the first connection is served, so an echo round
-/// trip first makes sure it is over.
+/// N from the server's `replayed N jobs from the queue` line, which it logs at the end of every
+/// replay (zero included). The log reaches the test through a reader thread that may lag behind
+/// the server, so the line is awaited with a deadline.
 pub fn replayed(s: &Server) -> usize {
     s.connect().sync();
-    s.stderr()
-        .lines()
-        .find_map(|l| {
+    let parse = |log: String| {
+        log.lines().find_map(|l| {
             let rest = l.split("replayed ").nth(1)?;
             rest.strip_suffix(" jobs from the queue")?
                 .trim()
                 .parse()
                 .ok()
         })
-        .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(n) = parse(s.stderr()) {
+            return n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `replayed N jobs` line in the log:\n{}",
+            s.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// The `queued` column of admin `status` for `function` (0 when not listed).
