@@ -104,6 +104,9 @@ impl Server {
         let pid_file = dir.path().join("gearmand.pid");
         let mut cmd = Command::new(C_GEARMAND);
         cmd.args(["-p", &port.to_string(), "-L", "127.0.0.1", "-l", "stderr"]);
+        // C 1.1.20 reopens `-l stderr` on SIGHUP as a *file* named `stderr` in its working
+        // directory: keep that file in the test's own directory, not in the checkout.
+        cmd.current_dir(dir.path());
         // A private pid file, unless the test brings its own (-P twice is an error).
         if !args
             .iter()
