@@ -252,7 +252,7 @@ impl Engine {
             job.queued = false;
         }
         let handle = super::jobs::HandleBuf::new(&self.prefix, h);
-        for &cl in job.clients.as_slice().iter().rev() {
+        for &cl in job.clients().iter().rev() {
             out.send(cl, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
         }
         self.ignore_job(h);

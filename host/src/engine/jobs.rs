@@ -13,8 +13,10 @@
 //! Memory (the deep-queue benchmark: 1M queued 100-byte jobs): records live in a slab (`Vec`),
 //! whose resident size grows with the jobs actually held, and a small handle → slot map finds
 //! them. A `HashMap<u32, Job>` would hold whole records in a power-of-two table at most 7/8 full:
-//! up to 2.3× the record size per job once the table has just grown.
+//! up to 2.3× the record size per job once the table has just grown. The record holds only what
+//! every queued job needs; clients, epoch time and the current run are boxed ([`Extra`]).
 
+use super::extra::{EndedRun, Extra, NO_EXTRA};
 use super::hash::FxBuild;
 use crate::msg::ConnId;
 use std::collections::HashMap;
@@ -69,62 +71,6 @@ pub(super) enum JobState {
     Running,
 }
 
-/// The foreground client connections attached to a job, oldest first. Most jobs have none or
-/// one, so one attachment needs no allocation.
-#[derive(Debug, Default)]
-pub(super) enum Clients {
-    #[default]
-    None,
-    One(ConnId),
-    /// Boxed so that the common cases keep the enum (and so every job record) at 16 bytes; a
-    /// plain `Vec` would make it 24 for every queued job.
-    #[allow(clippy::box_collection)]
-    Many(Box<Vec<ConnId>>),
-}
-
-impl Clients {
-    pub(super) fn add(&mut self, c: ConnId) {
-        *self = match std::mem::take(self) {
-            Clients::None => Clients::One(c),
-            Clients::One(a) => Clients::Many(Box::new(vec![a, c])),
-            Clients::Many(mut v) => {
-                v.push(c);
-                Clients::Many(v)
-            }
-        };
-    }
-
-    /// Oldest first; iterate `.rev()` for the newest-first order results are forwarded in.
-    pub(super) fn as_slice(&self) -> &[ConnId] {
-        match self {
-            Clients::None => &[],
-            Clients::One(c) => std::slice::from_ref(c),
-            Clients::Many(v) => v,
-        }
-    }
-
-    pub(super) fn count(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    /// Removes every attachment of `c`; returns how many there were.
-    pub(super) fn remove_all(&mut self, c: ConnId) -> usize {
-        let before = self.count();
-        match self {
-            Clients::None => {}
-            Clients::One(a) if *a == c => *self = Clients::None,
-            Clients::One(_) => {}
-            Clients::Many(v) => {
-                v.retain(|x| *x != c);
-                if v.is_empty() {
-                    *self = Clients::None;
-                }
-            }
-        }
-        before - self.count()
-    }
-}
-
 /// What a job coalesces on (gear-protocol.md §4.2): its unique, its data (unique `-`), or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CoalesceKey<'a> {
@@ -145,7 +91,8 @@ impl<'a> CoalesceKey<'a> {
 }
 
 /// One job. Unique, reducer and data share one allocation; the record itself is kept small
-/// (narrow lengths, no stored hash) because a deep queue holds a million of them.
+/// (narrow lengths, no stored hash, the fields a queued background job does not use boxed in an
+/// [`Extra`]) because a deep queue holds a million of them: 48 bytes, see the size test.
 #[derive(Debug)]
 pub(super) struct Job {
     pub func: u32,
@@ -154,14 +101,8 @@ pub(super) struct Job {
     ulen: u16,
     /// Reducer length (below [`MAX_REDUCER`]).
     rlen: u16,
-    /// Epoch seconds at which it may run; 0 = now.
-    pub when: i64,
-    pub clients: Clients,
-    pub worker: Option<ConnId>,
-    pub numerator: u32,
-    pub denominator: u32,
-    /// The CAN_DO_TIMEOUT deadline of the current assignment, if any.
-    pub deadline: Option<Instant>,
+    /// Clients, epoch time, current run; `None` while all of them are at their defaults.
+    extra: Option<Box<Extra>>,
     co_next: u32,
     pub prio: Priority,
     pub retries: u8,
@@ -203,12 +144,12 @@ impl Job {
             bytes: bytes.into_boxed_slice(),
             ulen: unique.len() as u16,
             rlen: reducer.len() as u16,
-            when: n.when,
-            clients: Clients::None,
-            worker: None,
-            numerator: 0,
-            denominator: 0,
-            deadline: None,
+            extra: (n.when != 0).then(|| {
+                Box::new(Extra {
+                    when: n.when,
+                    ..Extra::default()
+                })
+            }),
             co_next: 0,
             prio: n.prio,
             retries: 0,
@@ -235,6 +176,100 @@ impl Job {
 
     pub(super) fn key(&self) -> CoalesceKey<'_> {
         CoalesceKey::of(self.unique(), self.data())
+    }
+
+    fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Whether the [`Extra`] is allocated (the memory tests).
+    #[cfg(test)]
+    pub(super) fn has_extra(&self) -> bool {
+        self.extra.is_some()
+    }
+
+    /// Frees the [`Extra`] once nothing in it is in use.
+    fn trim(&mut self) {
+        if self.extra.as_ref().is_some_and(|x| x.is_unused()) {
+            self.extra = None;
+        }
+    }
+
+    /// Epoch seconds at which it may run; 0 = now.
+    pub(super) fn when(&self) -> i64 {
+        self.extra().when
+    }
+
+    /// Attached foreground clients, oldest first.
+    pub(super) fn clients(&self) -> &[ConnId] {
+        self.extra().clients.as_slice()
+    }
+
+    pub(super) fn add_client(&mut self, c: ConnId) {
+        self.extra_mut().clients.add(c);
+    }
+
+    /// Detaches every attachment of `c`; returns how many there were.
+    pub(super) fn remove_client(&mut self, c: ConnId) -> usize {
+        let Some(x) = self.extra.as_mut() else {
+            return 0;
+        };
+        let n = x.clients.remove_all(c);
+        self.trim();
+        n
+    }
+
+    /// The worker running it.
+    pub(super) fn worker(&self) -> Option<ConnId> {
+        self.extra().worker
+    }
+
+    /// The last WORK_STATUS numerator and denominator of the current run.
+    pub(super) fn progress(&self) -> (u32, u32) {
+        (self.extra().numerator, self.extra().denominator)
+    }
+
+    pub(super) fn set_progress(&mut self, numerator: u32, denominator: u32) {
+        let x = self.extra_mut();
+        (x.numerator, x.denominator) = (numerator, denominator);
+    }
+
+    /// The CAN_DO_TIMEOUT deadline of the current assignment, if any.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.extra().deadline
+    }
+
+    /// Forgets the deadline (its timer entry has fired).
+    pub(super) fn clear_deadline(&mut self) {
+        if let Some(x) = self.extra.as_mut() {
+            x.deadline = None;
+        }
+    }
+
+    /// Assigns it to `worker`, with an optional CAN_DO_TIMEOUT deadline.
+    pub(super) fn start_run(&mut self, worker: ConnId, deadline: Option<Instant>) {
+        self.state = JobState::Running;
+        let x = self.extra_mut();
+        x.worker = Some(worker);
+        x.deadline = deadline;
+    }
+
+    /// Takes it back from its worker: worker, deadline and progress cleared (the state is the
+    /// caller's).
+    pub(super) fn end_run(&mut self) -> EndedRun {
+        let Some(x) = self.extra.as_mut() else {
+            return EndedRun {
+                worker: None,
+                had_deadline: false,
+            };
+        };
+        let ended = x.end_run();
+        self.trim();
+        ended
     }
 }
 

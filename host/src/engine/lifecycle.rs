@@ -32,17 +32,16 @@ impl Engine {
             self.drop_exhausted(h, out);
             return;
         }
-        if let Some(w) = job.worker.take() {
+        let ended = job.end_run();
+        if let Some(w) = ended.worker {
             if let Some(conn) = self.conns.get_mut(w) {
                 conn.forget_running(h);
             }
         }
-        if job.deadline.take().is_some() {
+        if ended.had_deadline {
             self.timers.cancelled();
         }
         job.state = JobState::Queued;
-        job.numerator = 0;
-        job.denominator = 0;
         let (func, prio) = (job.func, job.prio);
         let f = self.funcs.get_mut(func);
         f.running -= 1;
@@ -62,7 +61,7 @@ impl Engine {
             .stats
             .failed(Failure::Retries, job.prio);
         let handle = self.handle_of(h);
-        for &c in job.clients.as_slice().iter().rev() {
+        for &c in job.clients().iter().rev() {
             out.send(c, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
         }
         if job.queued {
@@ -94,15 +93,15 @@ impl Engine {
             }
             JobState::Running => f.running -= 1,
         }
-        if let Some(w) = job.worker {
+        if let Some(w) = job.worker() {
             if let Some(conn) = self.conns.get_mut(w) {
                 conn.forget_running(h);
             }
         }
-        if job.deadline.is_some() {
+        if job.deadline().is_some() {
             self.timers.cancelled();
         }
-        for &c in job.clients.as_slice() {
+        for &c in job.clients() {
             if let Some(conn) = self.conns.get_mut(c) {
                 conn.waiting_live = conn.waiting_live.saturating_sub(1);
             }
@@ -142,12 +141,12 @@ impl Engine {
             let Some(job) = self.jobs.get_mut(h) else {
                 continue;
             };
-            if job.clients.remove_all(c) > 0 && job.clients.count() == 0 && job.foreground {
+            if job.remove_client(c) > 0 && job.clients().is_empty() && job.foreground {
                 self.ignore_job(h);
             }
         }
         for &h in &conn.running {
-            if self.jobs.get(h).is_some_and(|j| j.worker == Some(c)) {
+            if self.jobs.get(h).is_some_and(|j| j.worker() == Some(c)) {
                 self.requeue(h, out);
             }
         }

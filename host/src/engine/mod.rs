@@ -12,6 +12,7 @@
 
 mod admin;
 mod conns;
+mod extra;
 mod functions;
 mod hash;
 mod jobs;
@@ -335,7 +336,7 @@ impl Engine {
                 function: &self.funcs.get(job.func).name,
                 data: job.data(),
                 priority: job.prio as u32,
-                when: job.when,
+                when: job.when(),
             };
             match self.queue.add(&item) {
                 Ok(()) => stored += 1,

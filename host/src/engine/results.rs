@@ -36,8 +36,7 @@ impl Engine {
         match kind {
             ptype::WORK_STATUS => {
                 if let Some(job) = self.jobs.get_mut(h) {
-                    job.numerator = atoi_u32(f.arg(1));
-                    job.denominator = atoi_u32(f.arg(2));
+                    job.set_progress(atoi_u32(f.arg(1)), atoi_u32(f.arg(2)));
                 }
                 self.forward(h, f, out);
             }
@@ -58,7 +57,7 @@ impl Engine {
     fn assigned_to(&self, c: ConnId, handle: &[u8]) -> Option<u32> {
         let h = parse_handle(&self.prefix, handle)?;
         let job = self.jobs.get(h)?;
-        (job.state == JobState::Running && job.worker == Some(c)).then_some(h)
+        (job.state == JobState::Running && job.worker() == Some(c)).then_some(h)
     }
 
     /// Sends `f` to every client of job `h`, newest attachment first.
@@ -66,7 +65,7 @@ impl Engine {
         let Some(job) = self.jobs.get(h) else {
             return;
         };
-        let clients = job.clients.as_slice();
+        let clients = job.clients();
         let Some((&oldest, newer)) = clients.split_first() else {
             return;
         };
@@ -82,7 +81,7 @@ impl Engine {
             return;
         };
         let handle = self.handle_of(h);
-        for &c in job.clients.as_slice().iter().rev() {
+        for &c in job.clients().iter().rev() {
             let wants = self.conns.get(c).is_some_and(|x| x.exceptions);
             let frame = if wants {
                 f.clone()
@@ -130,11 +129,9 @@ impl Engine {
         let frame = match job {
             None => Frame::with_args(ptype::STATUS_RES, &[handle, b"0", b"0", b"0", b"0"]),
             Some(job) => {
-                let (num, den) = (
-                    Decimal::new(job.numerator as u64),
-                    Decimal::new(job.denominator as u64),
-                );
-                let running: &[u8] = if job.worker.is_some() { b"1" } else { b"0" };
+                let (num, den) = job.progress();
+                let (num, den) = (Decimal::new(num as u64), Decimal::new(den as u64));
+                let running: &[u8] = if job.worker().is_some() { b"1" } else { b"0" };
                 Frame::with_args(
                     ptype::STATUS_RES,
                     &[handle, b"1", running, num.as_bytes(), den.as_bytes()],
@@ -157,10 +154,10 @@ impl Engine {
                 &[unique, b"0", b"0", b"0", b"0", b"0"],
             ),
             Some(job) => {
-                let num = Decimal::new(job.numerator as u64);
-                let den = Decimal::new(job.denominator as u64);
-                let clients = Decimal::new(job.clients.count() as u64);
-                let running: &[u8] = if job.worker.is_some() { b"1" } else { b"0" };
+                let (num, den) = job.progress();
+                let (num, den) = (Decimal::new(num as u64), Decimal::new(den as u64));
+                let clients = Decimal::new(job.clients().len() as u64);
+                let running: &[u8] = if job.worker().is_some() { b"1" } else { b"0" };
                 Frame::with_args(
                     ptype::STATUS_RES_UNIQUE,
                     &[

@@ -212,7 +212,7 @@ impl Engine {
         let Some(job) = self.jobs.get_mut(h) else {
             return;
         };
-        let (func, prio, when) = (job.func, job.prio, job.when);
+        let (func, prio, when) = (job.func, job.prio, job.when());
         if when > now.epoch {
             job.state = JobState::Scheduled;
             self.timers.add_epoch(when, h);
@@ -264,7 +264,7 @@ impl Engine {
     /// Attaches foreground client `c` to job `h` (it will receive the job's WORK_* packets).
     fn attach(&mut self, c: ConnId, h: u32) {
         if let Some(job) = self.jobs.get_mut(h) {
-            job.clients.add(c);
+            job.add_client(c);
         }
         let Some(conn) = self.conns.get_mut(c) else {
             return;
@@ -273,10 +273,8 @@ impl Engine {
         conn.waiting_live += 1;
         if conn.waiting_needs_compaction() {
             let jobs = &self.jobs;
-            conn.waiting.retain(|&w| {
-                jobs.get(w)
-                    .is_some_and(|j| j.clients.as_slice().contains(&c))
-            });
+            conn.waiting
+                .retain(|&w| jobs.get(w).is_some_and(|j| j.clients().contains(&c)));
         }
     }
 }

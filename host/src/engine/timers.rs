@@ -72,10 +72,10 @@ impl Engine {
             let live = self
                 .jobs
                 .get_mut(h)
-                .filter(|j| j.state == JobState::Running && j.deadline == Some(at));
+                .filter(|j| j.state == JobState::Running && j.deadline() == Some(at));
             if let Some(job) = live {
                 // This entry has left the heap: the requeue must not count it as stale.
-                job.deadline = None;
+                job.clear_deadline();
                 log::info!("job {h} timed out on its worker, requeueing");
                 self.requeue(h, out);
             } else {
@@ -109,7 +109,7 @@ impl Engine {
         let jobs = &self.jobs;
         t.timeouts.retain(|Reverse((at, h))| {
             jobs.get(*h)
-                .is_some_and(|j| j.state == JobState::Running && j.deadline == Some(*at))
+                .is_some_and(|j| j.state == JobState::Running && j.deadline() == Some(*at))
         });
         t.stale = 0;
     }

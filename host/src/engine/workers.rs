@@ -254,12 +254,10 @@ impl Engine {
             .jobs
             .get_mut(h)
             .expect("job just taken from a run list");
-        job.state = JobState::Running;
-        job.worker = Some(c);
         let deadline = ability
             .timeout_ms
             .and_then(|ms| now.instant.checked_add(Duration::from_millis(ms)));
-        job.deadline = deadline;
+        job.start_run(c, deadline);
         if let Some(at) = deadline {
             self.timers.add_timeout(at, h);
         }
