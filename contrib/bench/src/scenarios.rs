@@ -143,8 +143,9 @@ fn check_tally(t: &Tally) -> R<()> {
 }
 
 /// Background submits with `inflight` outstanding per client; returns the acknowledgement
-/// latencies. Every handle must be new.
-fn submit_background(p: &Params, jobs: u64) -> R<Histogram<u64>> {
+/// latencies. Every handle must be new. Jobs are numbered from `first` (uniques and payload
+/// sequence numbers), so that a later call adds new jobs instead of coalescing into old ones.
+fn submit_background(p: &Params, jobs: u64, first: u64) -> R<Histogram<u64>> {
     let per = jobs / p.clients as u64;
     let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
     run_clients(p.clients, move |i| {
@@ -153,7 +154,7 @@ fn submit_background(p: &Params, jobs: u64) -> R<Histogram<u64>> {
         let mut pending = VecDeque::new();
         let mut handles = HashSet::new();
         let mut sent = 0u64;
-        let base = i as u64 * per;
+        let base = first + i as u64 * per;
         while (handles.len() as u64) < per {
             while sent < per && pending.len() < inflight {
                 let unique = format!("b{}", base + sent);
@@ -187,7 +188,7 @@ pub fn background(p: &Params) -> R<Outcome> {
     let jobs = p.jobs / p.clients as u64 * p.clients as u64;
     let before = sample(p.pid);
     let start = Instant::now();
-    let h = submit_background(p, jobs)?;
+    let h = submit_background(p, jobs, 0)?;
     let submit_secs = start.elapsed().as_secs_f64();
     let tally = Arc::new(Tally::with_jobs(jobs as usize));
     let start = Instant::now();
@@ -231,7 +232,7 @@ pub fn deep(p: &Params) -> R<Outcome> {
     let before = sample(p.pid);
     let tenth = p.jobs / 10;
     let start = Instant::now();
-    submit_background(p, p.jobs - tenth)?;
+    submit_background(p, p.jobs - tenth, 0)?;
     let mid = Instant::now();
     let h = submit_background(
         &Params {
@@ -239,6 +240,7 @@ pub fn deep(p: &Params) -> R<Outcome> {
             ..p.clone()
         },
         tenth,
+        p.jobs - tenth,
     )?;
     let end = Instant::now();
     let after = sample(p.pid);
