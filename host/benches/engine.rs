@@ -24,6 +24,7 @@ fn engine() -> Engine {
         version: "bench".into(),
         pid: 1,
         remote_shutdown: false,
+        grab_hold: std::time::Duration::ZERO,
     };
     let mut e = Engine::new(cfg, Box::new(Builtin));
     let mut out = Outbox::default();

@@ -162,6 +162,12 @@ fn host_command() -> Command {
                 .short('w')
                 .value_parser(value_parser!(u32))
                 .default_value("0"),
+            value(
+                "grab-hold-us",
+                "Microseconds a GRAB_JOB that finds no job waits for one before NO_JOB; 0 = answer at once (as C gearmand).",
+            )
+            .value_parser(value_parser!(u64).range(0..=1_000_000))
+            .default_value("1000"),
             switch(
                 "check-args",
                 "Check the command line and configuration, then exit.",

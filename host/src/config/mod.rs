@@ -129,6 +129,8 @@ pub struct Config {
     pub verbose: Verbose,
     /// Kept as the original's u8 (256 wraps to 0).
     pub worker_wakeup: u32,
+    /// `--grab-hold-us`: how long an unanswerable GRAB_JOB may wait for a job.
+    pub grab_hold_us: u64,
     pub plugin_dir: Option<PathBuf>,
     /// `None` = the builtin in-memory queue.
     pub queue: Option<SelectedPlugin>,
@@ -276,6 +278,7 @@ fn build(
         verbose,
         // The original stores -w in a u8; keep its wrap-around so configs behave the same.
         worker_wakeup: l.one::<u32>("worker-wakeup").unwrap_or(0) % 256,
+        grab_hold_us: l.one("grab-hold-us").unwrap_or(1000),
         plugin_dir: pre.plugin_dir.clone(),
         queue,
         protocols,

@@ -38,6 +38,8 @@ pub(super) struct Conn {
     pub noop_sent: bool,
     /// Bumped every time the worker goes to sleep; tells live sleeper entries from stale ones.
     pub sleep_gen: u32,
+    /// The GRAB_JOB kind this worker waits with, while its grab is parked (parking.rs).
+    pub parked: Option<u32>,
     /// Handles of jobs assigned to this worker, in assignment order.
     pub running: Vec<u32>,
     /// Handles of jobs this client attached to (may hold finished jobs, see module doc).
@@ -59,6 +61,7 @@ impl Conn {
             sleeping: false,
             noop_sent: false,
             sleep_gen: 0,
+            parked: None,
             running: Vec::new(),
             waiting: Vec::new(),
             waiting_live: 0,
@@ -84,6 +87,11 @@ impl Conn {
     pub(super) fn set_client_id(&mut self, id: &[u8]) {
         let id = super::num::up_to_nul(id);
         self.client_id = Some(id[..id.len().min(MAX_CLIENT_ID)].into());
+    }
+
+    /// Whether this worker's grab is parked, as of the entry tagged `gen`.
+    pub(super) fn is_parked(&self, gen: u32) -> bool {
+        self.parked.is_some() && self.sleep_gen == gen
     }
 
     pub(super) fn can_do(&self, func: u32) -> bool {

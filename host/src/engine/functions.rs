@@ -32,6 +32,9 @@ pub(super) struct Function {
     /// Workers that slept while registered for this function, with their sleep generation;
     /// entries go stale when the worker wakes, so they are checked when popped.
     pub sleepers: VecDeque<(ConnId, u32)>,
+    /// Workers whose GRAB_JOB waits for a job of this function (parking.rs), with their
+    /// generation; stale entries are skipped when popped, as for `sleepers`.
+    pub parked: VecDeque<(ConnId, u32)>,
     /// Jobs submitted, completed, failed and retried so far (metrics.rs).
     pub stats: FunctionStats,
 }

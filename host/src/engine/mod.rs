@@ -6,7 +6,7 @@
 //!
 //! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
 //! the recommended fixes. Reading order: this file (API and dispatch), [`submit`] (new jobs),
-//! [`workers`] (abilities, sleep, grab, requeue), [`results`] (WORK_* and status queries),
+//! [`workers`] (abilities, sleep, grab, requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries),
 //! [`admin`] (text commands), [`timers`], [`metrics`] (monitoring counters and the `metrics`
 //! command); the tables live in [`jobs`], [`functions`], [`conns`].
 
@@ -20,6 +20,7 @@ mod lifecycle;
 mod limits;
 mod metrics;
 mod num;
+mod parking;
 mod persist;
 mod results;
 mod submit;
@@ -40,11 +41,12 @@ use jobs::{HandleBuf, JobTable};
 pub use limits::EngineLimits;
 pub use metrics::QueueStats;
 use metrics::{ServerStats, TimedQueue};
+use parking::Parking;
 pub use persist::Wake;
 use persist::{Holds, Persister};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use timers::Timers;
 
 /// The settings of the command line that shape engine behaviour.
@@ -69,6 +71,9 @@ pub struct EngineConfig {
     pub pid: u32,
     /// Allow admin `shutdown` from non-loopback peers.
     pub remote_shutdown: bool,
+    /// `--grab-hold`: how long a GRAB_JOB that finds nothing waits for a job (parking.rs);
+    /// zero answers NO_JOB at once.
+    pub grab_hold: Duration,
 }
 
 /// The time as the engine sees it: a monotonic instant for timers, epoch seconds for epoch jobs.
@@ -127,6 +132,8 @@ pub struct Engine {
     funcs: FunctionTable,
     conns: ConnTable,
     timers: Timers,
+    /// Grabs waiting for a job (parking.rs).
+    parking: Parking,
     /// The last clock reading (maps epoch deadlines onto the monotonic clock).
     clock: Clock,
     /// The queue thread, once started; `queue` is then a placeholder until shutdown.
@@ -173,6 +180,7 @@ impl Engine {
             funcs: FunctionTable::default(),
             conns: ConnTable::default(),
             timers: Timers::default(),
+            parking: Parking::default(),
             clock,
             persister: None,
             queue_name: String::new(),
@@ -265,6 +273,10 @@ impl Engine {
     /// One dispatch over every request kind; each arm is a small handler.
     fn request(&mut self, c: ConnId, f: Frame, now: Clock, out: &mut Outbox) {
         use ptype::*;
+        if !self.parking.is_empty() {
+            // Whatever a worker sends while its grab is parked ends the wait first (NO_JOB).
+            self.unpark(c, out);
+        }
         match f.kind() {
             CAN_DO => self.can_do(c, f.arg(0), None),
             CAN_DO_TIMEOUT => self.can_do_timeout(c, &f, out),

@@ -83,6 +83,7 @@ impl Engine {
             }
         }
         self.compact_timeouts();
+        self.expire_parked(now.instant, out);
     }
 
     /// An epoch job whose time has come joins the tail of its run list and wakes workers.
@@ -125,9 +126,9 @@ impl Engine {
                 .checked_add(Duration::from_secs(secs))
                 .unwrap_or(self.clock.instant + Duration::from_secs(86400 * 365))
         });
-        match (timeout, epoch) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [timeout, epoch, self.parking.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }

@@ -134,6 +134,9 @@ impl Engine {
 
     /// Sends NOOP to sleeping workers of `func` (at most `-w` of them, 0 = all).
     pub(super) fn wake(&mut self, func: u32, out: &mut Outbox) {
+        if self.serve_parked(func, out) {
+            return;
+        }
         let limit = self.cfg.worker_wakeup;
         let f = self.funcs.get_mut(func);
         let mut sent = 0;
@@ -164,13 +167,15 @@ impl Engine {
             Some((h, slot)) => self.assign(c, h, slot, kind, now, out),
             None => {
                 self.purge_ignored(c);
-                out.send(c, Frame::new(ptype::NO_JOB));
+                if !self.park(c, kind) {
+                    out.send(c, Frame::new(ptype::NO_JOB));
+                }
             }
         }
     }
 
     /// Chooses and dequeues a job for worker `c`: (handle, index of the chosen registration).
-    fn take(&mut self, c: ConnId) -> Option<(u32, usize)> {
+    pub(super) fn take(&mut self, c: ConnId) -> Option<(u32, usize)> {
         loop {
             let (slot, func, p) = self.pick(c)?;
             if let Some(h) = self.pop_ready(func, p) {
@@ -240,7 +245,15 @@ impl Engine {
     }
 
     /// Hands job `h` to worker `c`: state, counters, CAN_DO_TIMEOUT timer, rotation, reply.
-    fn assign(&mut self, c: ConnId, h: u32, slot: usize, kind: u32, now: Clock, out: &mut Outbox) {
+    pub(super) fn assign(
+        &mut self,
+        c: ConnId,
+        h: u32,
+        slot: usize,
+        kind: u32,
+        now: Clock,
+        out: &mut Outbox,
+    ) {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };

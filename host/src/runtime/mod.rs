@@ -215,5 +215,6 @@ fn engine_config(cfg: &Config) -> EngineConfig {
         pid: std::process::id(),
         // Who may shut down is decided per connection from --admin-restrict/--admin-allow.
         remote_shutdown: false,
+        grab_hold: std::time::Duration::from_micros(cfg.grab_hold_us),
     }
 }

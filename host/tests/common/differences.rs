@@ -41,6 +41,10 @@
 //! - **D18** the admin command `metrics` (our extension, behind the HTTP plugin's `/-/metrics`)
 //!   lists counters as `name<TAB>labels<TAB>value` lines ending with `.`; 1.1.20 answers
 //!   `ERR UNKNOWN_COMMAND`.
+//! - **D19** a GRAB_JOB that finds no job is held up to `--grab-hold-us` (default 1 ms): a job
+//!   arriving meanwhile is answered with JOB_ASSIGN, else NO_JOB comes when the time is up (or
+//!   before the reply to the worker's next packet); 1.1.20 answers NO_JOB at once, which
+//!   `--grab-hold-us 0` restores. Tests: `grab_hold.rs`.
 //!
 //! Command line (issue 2):
 //! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name;

@@ -8,6 +8,7 @@ mod admin_tests;
 mod limit_tests;
 mod metrics_tests;
 mod misc_tests;
+mod parking_tests;
 mod queue_tests;
 mod result_tests;
 mod scale_tests;
@@ -121,6 +122,7 @@ pub(crate) fn config() -> EngineConfig {
         version: "1.1.20+ds".into(),
         pid: 4242,
         remote_shutdown: false,
+        grab_hold: std::time::Duration::ZERO,
     }
 }
 
