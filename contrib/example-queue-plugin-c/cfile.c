@@ -485,7 +485,8 @@ static const GmOptionSpec OPTIONS[] = {
 
 static const char *const ALIASES[] = {"libcfile"};
 
-static const GmQueueVtable VTABLE = {q_create, q_add, q_flush, q_done, q_replay, q_destroy};
+/* add_batch (ABI 1.2) is optional: NULL, so the host calls q_add once per job. */
+static const GmQueueVtable VTABLE = {q_create, q_add, q_flush, q_done, q_replay, q_destroy, NULL};
 
 static const GmPluginHeader HEADER = {
     GM_PLUGIN_MAGIC,

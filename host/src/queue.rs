@@ -20,6 +20,11 @@ pub trait QueueStore: Send {
     /// Module name for logs (`builtin`, `sqlite`, ...).
     fn name(&self) -> &str;
     fn add(&mut self, job: &StoredJob<'_>) -> Result<(), String>;
+    /// Stores many new jobs as `add` on each in order would; one result per job, in order. A
+    /// backend that can store them in fewer round trips overrides it (queue plugins of ABI 1.2).
+    fn add_batch(&mut self, jobs: &[StoredJob<'_>]) -> Vec<Result<(), String>> {
+        jobs.iter().map(|job| self.add(job)).collect()
+    }
     fn flush(&mut self) -> Result<(), String>;
     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String>;
     fn replay(

@@ -1,6 +1,9 @@
 //! ABI compatibility of the loader: a protocol plugin built for ABI 1.0 (before connection
 //! deadlines were appended to the vtable) still loads and works, and an SDK plugin that sets no
-//! timers answers "no deadline". The failure cases are in `plugin_loader.rs`.
+//! timers answers "no deadline"; a queue plugin built for ABI 1.1 (before `add_batch`), or one
+//! whose `add_batch` is null, gets batches job by job through `add`, and a 1.2 plugin's
+//! `add_batch` gets the whole batch and reports refusals per job. The failure cases are in
+//! `plugin_loader.rs`.
 //!
 //! Needs the gear plugin built first (the README's test command builds the workspace).
 
@@ -9,6 +12,7 @@ mod loader;
 
 use gearmand::frame::Frame;
 use gearmand::plugin::{Decoded, PluginKind, Registry};
+use gearmand::queue::{QueueStore, StoredJob};
 use loader::{install_built, opts, TempDir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,16 +74,24 @@ const GmPluginHeader *gearmand_plugin_entry(void) { return &header; }
 
 /// Builds `libgearmand_protocol_oldproto.so` in `dir` from [`OLD_PROTOCOL`].
 pub fn build_old_protocol(dir: &Path) -> PathBuf {
-    let src = dir.join("oldproto.c");
-    std::fs::write(&src, OLD_PROTOCOL).unwrap();
-    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-api/include");
     let out = dir.join(PluginKind::Protocol.file_name("oldproto"));
-    let result = Command::new("cc")
-        .args(["-shared", "-fPIC", "-std=c11", "-Wall", "-Werror", "-I"])
+    build_c(dir, "oldproto", OLD_PROTOCOL, &[], &out);
+    out
+}
+
+/// Compiles `source` into the shared object `out` against the ABI header, with `-D` `defines`.
+fn build_c(dir: &Path, name: &str, source: &str, defines: &[&str], out: &Path) {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-api/include");
+    let mut cc = Command::new("cc");
+    cc.args(["-shared", "-fPIC", "-std=c11", "-Wall", "-Werror", "-I"])
         .arg(&include)
+        .args(defines.iter().map(|d| format!("-D{d}")));
+    let result = cc
         .arg(&src)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .output()
         .expect("`cc` must be installed");
     assert!(
@@ -87,7 +99,6 @@ pub fn build_old_protocol(dir: &Path) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&result.stderr)
     );
-    out
 }
 
 #[test]
@@ -132,4 +143,158 @@ fn an_sdk_plugin_without_timers_answers_no_deadline() {
     assert_eq!(codec.deadline(), None);
     codec.decode(b"\0REQ\0\0", &mut |_| {}, &mut Vec::new());
     assert_eq!(codec.deadline(), None, "gear connections never time out");
+}
+
+/// A queue plugin in C whose `add` refuses jobs with data `dup` ("refused by add"). Built with
+/// `-DOLD` it is an ABI 1.1 plugin (minor 1, the six v1.0 functions as the 1.1 header declared
+/// them); with `-DBATCH` a 1.2 one with an `add_batch` that refuses `dup` jobs through the report
+/// callback ("refused by add_batch", their unique appended) and fails a batch holding a `fail`
+/// job whole; with neither, a 1.1 source rebuilt against the 1.2 header (`add_batch` left out of
+/// the initialiser, so null).
+const QUEUE: &str = r#"
+#include <string.h>
+#include "gearmand_plugin.h"
+static int token;
+static GmStatus status(int code) { GmStatus s = { code }; return s; }
+static GmStatus fail_with(GmErrorBuf *e, const char *msg) {
+    size_t len = strlen(msg);
+    if (len > e->cap) len = e->cap;
+    memcpy(e->buf, msg, len);
+    e->len = len;
+    return status(GM_ERROR);
+}
+static int is(GmSlice s, const char *lit) {
+    size_t n = strlen(lit);
+    return s.len == n && (n == 0 || memcmp(s.ptr, lit, n) == 0);
+}
+static GmStatus create(const GmHostApi *h, const GmOptionValue *o, size_t n, void **inst,
+                       GmErrorBuf *e) {
+    (void)h; (void)o; (void)n; (void)e;
+    *inst = &token;
+    return status(GM_OK);
+}
+static GmStatus add(void *i, const GmQueueItem *it, GmErrorBuf *e) {
+    (void)i;
+    return is(it->data, "dup") ? fail_with(e, "refused by add") : status(GM_OK);
+}
+static GmStatus flush(void *i, GmErrorBuf *e) { (void)i; (void)e; return status(GM_OK); }
+static GmStatus done(void *i, GmSlice u, GmSlice f, GmErrorBuf *e) {
+    (void)i; (void)u; (void)f; (void)e;
+    return status(GM_OK);
+}
+static GmStatus replay(void *i, GmReplayFn cb, void *c, GmErrorBuf *e) {
+    (void)i; (void)cb; (void)c; (void)e;
+    return status(GM_OK);
+}
+static void destroy(void *i) { (void)i; }
+#ifdef OLD
+typedef struct {
+    GmCreateFn create;
+    GmStatus (*add)(void *instance, const GmQueueItem *item, GmErrorBuf *err);
+    GmStatus (*flush)(void *instance, GmErrorBuf *err);
+    GmStatus (*done)(void *instance, GmSlice unique, GmSlice function, GmErrorBuf *err);
+    GmStatus (*replay)(void *instance, GmReplayFn callback, void *ctx, GmErrorBuf *err);
+    GmDestroyFn destroy;
+} VtableV1_1;
+static const VtableV1_1 vt = { create, add, flush, done, replay, destroy };
+#define MINOR 1
+#elif defined(BATCH)
+static GmStatus add_batch(void *i, const GmQueueItem *items, size_t n, GmAddFailFn report,
+                          void *ctx, GmErrorBuf *e) {
+    (void)i;
+    for (size_t k = 0; k < n; k++)
+        if (is(items[k].data, "fail")) return fail_with(e, "the whole batch failed");
+    for (size_t k = 0; k < n; k++) {
+        if (!is(items[k].data, "dup")) continue;
+        char msg[64] = "refused by add_batch ";
+        size_t len = strlen(msg);
+        if (items[k].unique.len < sizeof msg - len) {
+            memcpy(msg + len, items[k].unique.ptr, items[k].unique.len);
+            len += items[k].unique.len;
+        }
+        GmSlice m = { (const uint8_t *)msg, len };
+        report(ctx, k, m);
+    }
+    return status(GM_OK);
+}
+static const GmQueueVtable vt = { create, add, flush, done, replay, destroy, add_batch };
+#define MINOR GM_ABI_MINOR
+#else
+/* A 1.1 source rebuilt against the 1.2 header: add_batch is left out, so it is NULL. */
+static const GmQueueVtable vt = { create, add, flush, done, replay, destroy };
+#define MINOR GM_ABI_MINOR
+#endif
+static const GmPluginHeader header = {
+    GM_PLUGIN_MAGIC, GM_ABI_MAJOR, MINOR, { GM_KIND_QUEUE }, NAME, NULL, 0, "1.x",
+    "a queue for add_batch compatibility", NULL, 0, &vt, sizeof vt
+};
+const GmPluginHeader *gearmand_plugin_entry(void) { return &header; }
+"#;
+
+/// Builds the [`QUEUE`] plugin `name` with `defines` and creates an instance of it.
+fn queue(dir: &Path, name: &str, defines: &[&str]) -> Box<dyn QueueStore> {
+    let mut defines = defines.to_vec();
+    let name_define = format!("NAME=\"{name}\"");
+    defines.push(&name_define);
+    let out = dir.join(PluginKind::Queue.file_name(name));
+    build_c(dir, name, QUEUE, &defines, &out);
+    let reg = Registry::discover(&[dir.to_path_buf()]);
+    assert!(reg.failures().is_empty(), "{:?}", reg.failures());
+    reg.find(PluginKind::Queue, name)
+        .unwrap()
+        .create_queue(&[])
+        .unwrap()
+}
+
+/// `add_batch` of jobs with these datas: the per-job results, errors as their messages.
+fn add_batch(queue: &mut dyn QueueStore, datas: &[&str]) -> Vec<Result<(), String>> {
+    let uniques: Vec<String> = (0..datas.len()).map(|i| format!("u{i}")).collect();
+    let jobs: Vec<StoredJob<'_>> = datas
+        .iter()
+        .zip(&uniques)
+        .map(|(data, unique)| StoredJob {
+            unique: unique.as_bytes(),
+            function: b"f",
+            data: data.as_bytes(),
+            priority: 1,
+            when: 0,
+        })
+        .collect();
+    queue.add_batch(&jobs)
+}
+
+#[test]
+fn a_queue_plugin_built_for_abi_1_1_gets_batches_job_by_job() {
+    assert_eq!(gearmand::plugin::QUEUE_VTABLE_V1_0, 48);
+    assert_eq!(gearmand::plugin::QUEUE_VTABLE_V1_2, 56);
+    let dir = TempDir::new("oldqueue");
+    let mut q = queue(dir.path(), "oldqueue", &["OLD"]);
+    let results = add_batch(q.as_mut(), &["a", "dup", "b"]);
+    assert_eq!(results, [Ok(()), Err("refused by add".into()), Ok(())]);
+    assert_eq!(add_batch(q.as_mut(), &[]), []);
+    q.flush().unwrap();
+    q.shutdown();
+}
+
+#[test]
+fn a_null_add_batch_means_job_by_job() {
+    let dir = TempDir::new("nullbatch");
+    let mut q = queue(dir.path(), "nullbatch", &[]);
+    let results = add_batch(q.as_mut(), &["dup", "a"]);
+    assert_eq!(results, [Err("refused by add".into()), Ok(())]);
+}
+
+#[test]
+fn add_batch_gets_the_whole_batch_and_refusals_per_job() {
+    let dir = TempDir::new("newqueue");
+    let mut q = queue(dir.path(), "newqueue", &["BATCH"]);
+    let results = add_batch(q.as_mut(), &["a", "dup", "b", "dup"]);
+    let refused = |u: &str| Err(format!("refused by add_batch {u}"));
+    assert_eq!(results, [Ok(()), refused("u1"), Ok(()), refused("u3")]);
+    // A failed batch refuses every job with the plugin's message.
+    let results = add_batch(q.as_mut(), &["a", "fail"]);
+    let failed = Err("the whole batch failed".to_string());
+    assert_eq!(results, [failed.clone(), failed]);
+    // One job alone still goes through add_batch (its message says so).
+    assert_eq!(add_batch(q.as_mut(), &["dup"]), [refused("u0")]);
 }

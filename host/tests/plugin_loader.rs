@@ -190,15 +190,15 @@ fn an_abi_major_mismatch_names_both_versions() {
         matches!(
             err,
             PluginError::AbiMismatch {
-                plugin: (2, 1),
-                host: (1, 1),
+                plugin: (2, 2),
+                host: (1, 2),
                 ..
             }
         ),
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("ABI 2.1") && msg.contains("ABI 1.1"), "{msg}");
+    assert!(msg.contains("ABI 2.2") && msg.contains("ABI 1.2"), "{msg}");
 }
 
 #[test]

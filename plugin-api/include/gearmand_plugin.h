@@ -1,8 +1,11 @@
 /*
- * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.1.
+ * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.2.
  *
  * 1.1 appended conn_deadline and conn_timeout to GmProtocolVtable (per-connection timers). A
  * plugin built against 1.0 (vtable_size = 7 pointers) still loads; its connections get no timer.
+ * 1.2 appended add_batch to GmQueueVtable (many new jobs in one call). It may be NULL; a plugin
+ * built against 1.0 or 1.1 (vtable_size = 6 pointers) still loads; the host then calls add once
+ * per job.
  *
  * This header mirrors plugin-api/src/abi.rs (the source of truth) field for field; the test
  * plugin-api/tests/layout.rs compiles it and compares every size and offset with Rust's.
@@ -41,7 +44,7 @@ extern "C" {
 /* "GMPL" read as a big-endian u32. */
 #define GM_PLUGIN_MAGIC 0x474D504Cu
 #define GM_ABI_MAJOR 1
-#define GM_ABI_MINOR 1
+#define GM_ABI_MINOR 2
 
 /* Result of every call across the boundary. */
 typedef struct GmStatus {
@@ -148,6 +151,11 @@ typedef struct GmQueueItem {
 /* Called by replay once per stored job; a non-OK status stops the replay. */
 typedef GmStatus (*GmReplayFn)(void *ctx, const GmQueueItem *item);
 
+/* Called by add_batch for each job of the batch refused on its own (a duplicate, say): index is
+ * its position in the batch, message a one-line reason borrowed for the call. At most once per
+ * index. */
+typedef void (*GmAddFailFn)(void *ctx, size_t index, GmSlice message);
+
 /* The queue contract. */
 typedef struct GmQueueVtable {
     GmCreateFn create;
@@ -161,6 +169,15 @@ typedef struct GmQueueVtable {
     GmStatus (*replay)(void *instance, GmReplayFn callback, void *ctx, GmErrorBuf *err);
     /* Shutdown: flush what is left and release the instance. */
     GmDestroyFn destroy;
+    /* ---- v1.2 (the host reads it only when vtable_size covers it) ---- */
+    /* Optional: NULL means the host calls add once per job. Stores the n new jobs of items as n
+     * calls of add in that order would, each durable after the next successful flush, with fewer
+     * round trips. A job refused on its own is reported with report(ctx, index, message) and not
+     * stored; the others are unaffected. Returns GM_OK when every job not reported is stored;
+     * any other status fails the whole batch (message in err): the host refuses all its jobs, so
+     * none of them may become durable. */
+    GmStatus (*add_batch)(void *instance, const GmQueueItem *items, size_t n, GmAddFailFn report,
+                          void *ctx, GmErrorBuf *err);
 } GmQueueVtable;
 
 /* ---- Protocol plugins --------------------------------------------------------------------- */

@@ -31,7 +31,10 @@ pub const ABI_MAJOR: u16 = 1;
 /// - 1.1: [`GmProtocolVtable::conn_deadline`] and [`GmProtocolVtable::conn_timeout`] (per-connection
 ///   timers, e.g. an HTTP header read timeout). The host still loads 1.0 plugins: their
 ///   connections simply have no deadline.
-pub const ABI_MINOR: u16 = 1;
+/// - 1.2: [`GmQueueVtable::add_batch`] (many new jobs in one call, each with its own outcome).
+///   The host still loads 1.0 and 1.1 queue plugins, and plugins whose `add_batch` is null: it
+///   then calls `add` once per job.
+pub const ABI_MINOR: u16 = 2;
 
 /// The entry point's signature.
 pub type GmEntryFn = unsafe extern "C" fn() -> *const GmPluginHeader;
@@ -243,6 +246,21 @@ pub struct GmQueueItem {
 /// Called by `replay` once per stored job; a non-OK status stops the replay.
 pub type GmReplayFn = unsafe extern "C" fn(ctx: *mut c_void, item: *const GmQueueItem) -> GmStatus;
 
+/// Called by `add_batch` for each job of the batch that was refused on its own (a duplicate, a
+/// value too long for the store): `index` is the job's position in the batch, `message` a one-line
+/// reason, borrowed for the call. At most once per index.
+pub type GmAddFailFn = unsafe extern "C" fn(ctx: *mut c_void, index: usize, message: GmSlice);
+
+/// `GmQueueVtable::add_batch` (ABI 1.2).
+pub type GmAddBatchFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    items: *const GmQueueItem,
+    n: usize,
+    report: GmAddFailFn,
+    ctx: *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus;
+
 /// The queue contract (the original's `add`, `flush`, `done`, `replay`, `shutdown`).
 ///
 /// Threading: the host calls one instance from one thread at a time, but not always the same thread.
@@ -274,6 +292,15 @@ pub struct GmQueueVtable {
     ) -> GmStatus,
     /// Shutdown: flush what is left and release the instance.
     pub destroy: GmDestroyFn,
+    // ---- v1.2 (read by the host only when `vtable_size` covers it) ----
+    /// Optional (null = absent: the host calls `add` once per job). Stores the `n` new jobs of
+    /// `items` as `n` calls of `add` in that order would, each durable after the next successful
+    /// `flush`; its point is to let a backend store them with a few round trips instead of `n`.
+    /// A job refused on its own (e.g. a duplicate) is reported through `report(ctx, index, msg)`
+    /// and must not be stored; the others are unaffected. Returns OK when every job not reported
+    /// is stored. Any other status means the whole batch failed (message in `err`): the host
+    /// refuses every job of it, so none of them may become durable (a database rolls back).
+    pub add_batch: Option<GmAddBatchFn>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -232,6 +232,27 @@ pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
     fn create(options: &Options) -> Result<Self, String>;
     /// Stores a new background job; durable once `flush` returns Ok.
     fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String>;
+    /// ABI 1.2: stores many new jobs at once, as `add` on each of them in order would, and
+    /// returns the ones refused on their own as (index in `jobs`, reason); the others are stored
+    /// (durable once `flush` returns Ok). The server hands its whole group of new jobs here, so
+    /// override it when your storage can take many jobs in fewer round trips than one per job
+    /// (a database: a multi-row INSERT). An `Err` refuses every job of the batch, so none of
+    /// them may be stored (roll back what you did).
+    ///
+    /// The default calls [`QueuePlugin::add`] once per job; a panic in one `add` refuses that job
+    /// only, as separate calls would.
+    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
+        let mut refused = Vec::new();
+        for (i, job) in jobs.iter().enumerate() {
+            let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.add(job)));
+            match added {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => refused.push((i, e)),
+                Err(payload) => refused.push((i, crate::export::panic_message(&*payload))),
+            }
+        }
+        Ok(refused)
+    }
     /// Makes all earlier `add`s and `done`s durable.
     fn flush(&mut self) -> Result<(), String>;
     /// Removes a finished job; a missing job is not an error.

@@ -76,6 +76,15 @@ static HOST: HostApi = HostApi(GmHostApi {
     log: host_log,
 });
 
+/// The host's `GmAddFailFn`: collects (index, message) into the `Vec` behind `ctx`.
+unsafe extern "C" fn collect_refusal(ctx: *mut c_void, index: usize, message: GmSlice) {
+    let refused = &mut *(ctx as *mut Vec<(usize, String)>);
+    refused.push((
+        index,
+        String::from_utf8_lossy(message.as_bytes()).into_owned(),
+    ));
+}
+
 fn cstr(p: *const std::ffi::c_char) -> &'static str {
     unsafe { CStr::from_ptr(p) }.to_str().unwrap()
 }
@@ -101,7 +110,7 @@ fn the_glue_speaks_the_abi() {
     assert_eq!(gearmand_plugin_entry(), header as *const _, "built once");
     assert_eq!(
         (header.magic, header.abi_major, header.abi_minor),
-        (PLUGIN_MAGIC, 1, 1)
+        (PLUGIN_MAGIC, 1, 2)
     );
     assert_eq!(header.kind, GmPluginKind::QUEUE);
     assert_eq!((cstr(header.name), cstr(header.version)), ("flaky", "9.9"));
@@ -167,6 +176,23 @@ fn the_glue_speaks_the_abi() {
     // Long messages are truncated to the buffer.
     let (s, msg) = call(16, |e| unsafe { (vt.add)(inst, &item(b"long"), e) });
     assert_eq!((s, msg), (GmStatus::ERROR, "x".repeat(16)));
+    // add_batch (ABI 1.2), the SDK's default: `add` per job, each refusal reported on its own
+    // (a panic included), the batch itself OK.
+    let batch = [item(b"ok"), item(b"panic"), item(b"long"), item(b"ok")];
+    let add_batch = vt.add_batch.expect("the SDK always exports add_batch");
+    let mut refused: Vec<(usize, String)> = Vec::new();
+    let ctx = &mut refused as *mut _ as *mut c_void;
+    let (s, _) = call(64, |e| unsafe {
+        add_batch(inst, batch.as_ptr(), batch.len(), collect_refusal, ctx, e)
+    });
+    assert_eq!(s, GmStatus::OK);
+    assert_eq!(
+        refused,
+        [
+            (1, "plugin panicked: boom in add".to_string()),
+            (2, "x".repeat(500))
+        ]
+    );
     let (s, msg) = call(64, |e| unsafe { (vt.flush)(inst, e) });
     assert_eq!((s, msg.as_str()), (GmStatus::ERROR, "flush says bonjour"));
 

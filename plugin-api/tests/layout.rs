@@ -46,7 +46,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         }
         GmHostApi { size, abi_major, abi_minor, ctx, log }
         GmQueueItem { unique, function, data, priority, when }
-        GmQueueVtable { create, add, flush, done, replay, destroy }
+        GmQueueVtable { create, add, flush, done, replay, destroy, add_batch }
         GmRequest { kind, args, n_args }
         GmRequestSink { ctx, request }
         GmWriter { ctx, write }
@@ -173,22 +173,27 @@ fn the_header_compiles_as_cplusplus_too() {
     );
 }
 
-/// The v1.1 layout, frozen. Appending to a struct is a new minor version: update these numbers
-/// and `ABI_MINOR` together, consciously. (1.1 appended two pointers to `GmProtocolVtable`.)
+/// The v1.2 layout, frozen. Appending to a struct is a new minor version: update these numbers
+/// and `ABI_MINOR` together, consciously. (1.1 appended two pointers to `GmProtocolVtable`, 1.2
+/// one to `GmQueueVtable`.)
 #[cfg(target_pointer_width = "64")]
 #[test]
-fn v1_1_sizes_are_frozen() {
+fn v1_2_sizes_are_frozen() {
     assert_eq!(
         size_of::<GmQueueVtable>(),
-        48,
-        "GmQueueVtable v1.0: 6 function pointers"
+        56,
+        "GmQueueVtable v1.2: the 6 function pointers of v1.0, then add_batch"
     );
+    // Append-only: the v1.0 fields keep their offsets and add_batch starts where v1.0 ended.
+    assert_eq!(offset_of!(GmQueueVtable, destroy), 40);
+    assert_eq!(offset_of!(GmQueueVtable, add_batch), 48);
+    // Null means "absent" (C plugins that leave it out of their initialiser get null).
+    assert_eq!(size_of::<Option<GmAddBatchFn>>(), size_of::<usize>());
     assert_eq!(
         size_of::<GmProtocolVtable>(),
         72,
         "GmProtocolVtable v1.1: the 7 function pointers of v1.0, then conn_deadline, conn_timeout"
     );
-    // Append-only: the v1.0 fields keep their offsets and the new ones start where v1.0 ended.
     assert_eq!(offset_of!(GmProtocolVtable, destroy), 48);
     assert_eq!(offset_of!(GmProtocolVtable, conn_deadline), 56);
     assert_eq!(offset_of!(GmProtocolVtable, conn_timeout), 64);
@@ -202,5 +207,5 @@ fn v1_1_sizes_are_frozen() {
     assert_eq!(size_of::<GmRequest>(), 24);
     assert_eq!(size_of::<GmRequestSink>(), 16);
     assert_eq!(size_of::<GmWriter>(), 16);
-    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 1));
+    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 2));
 }

@@ -79,6 +79,30 @@ impl Session {
             .map_err(|e| format!("add of {job} failed: {e}"))
     }
 
+    /// `add_batch` (the server's way of adding its group of new jobs): one result per job, or
+    /// an error if the instance is gone or the backend answered another number of results.
+    pub fn add_batch(&mut self, jobs: &[Job]) -> Result<Vec<Result<(), String>>, String> {
+        let stored: Vec<_> = jobs.iter().map(Job::stored).collect();
+        let results = self.store()?.add_batch(&stored);
+        if results.len() != jobs.len() {
+            return Err(format!(
+                "add_batch of {} jobs gave {} results",
+                jobs.len(),
+                results.len()
+            ));
+        }
+        Ok(results)
+    }
+
+    /// Adds every job with one `add_batch`, then flushes once; any refusal is an error.
+    pub fn add_all_batched(&mut self, jobs: &[Job]) -> Result<(), String> {
+        let results = self.add_batch(jobs)?;
+        if let Some((job, Err(e))) = jobs.iter().zip(&results).find(|(_, r)| r.is_err()) {
+            return Err(format!("add_batch refused {job}: {e}"));
+        }
+        self.flush()
+    }
+
     /// `flush`, with the call named in the error.
     pub fn flush(&mut self) -> Result<(), String> {
         self.store()?

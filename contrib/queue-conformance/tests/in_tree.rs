@@ -1,7 +1,8 @@
-//! The suite against real plugins: the in-tree file-backed ones (testfile, sqlite; build them
-//! first with `cargo build -p gearmand-queue-testfile -p gearmand-queue-sqlite`), the C example
-//! (built here with `make`), and a deliberately broken C plugin that must fail. Plus the
-//! command-line tool's output format and exit codes.
+//! The suite against real plugins: the in-tree file-backed ones (testfile, sqlite) and postgres
+//! (on 127.0.0.1:5432; build them first with `cargo build -p gearmand-queue-testfile
+//! -p gearmand-queue-sqlite -p gearmand-queue-postgres`), the C example (built here with `make`),
+//! and a deliberately broken C plugin that must fail. Plus the command-line tool's output format
+//! and exit codes.
 
 use gearmand_queue_conformance::{Config, Outcome, Report};
 use std::path::{Path, PathBuf};
@@ -230,5 +231,52 @@ fn the_tool_prints_a_line_per_check_and_the_summary() {
     assert!(
         stdout.contains("unknown option 'no-such-option'"),
         "{stdout}"
+    );
+}
+
+/// Runs SQL on the test database with `psql`; false if the tool or the server is not there.
+fn psql(sql: &str) -> bool {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-qc",
+            sql,
+        ])
+        .output();
+    matches!(out, Ok(o) if o.status.success())
+}
+
+#[test]
+fn postgres_keeps_the_contract_and_refuses_duplicates_in_batches() {
+    // C gearmand's table has `when_to_run INTEGER`, which cannot hold the suite's after-2038
+    // times (the plugin refuses them); an operator's BIGINT table holds every one.
+    let table = format!("gm_conformance_{}", std::process::id());
+    let created = psql(&format!(
+        "CREATE TABLE {table} (unique_key VARCHAR(64), function_name VARCHAR(255), \
+         priority INTEGER, data BYTEA, when_to_run BIGINT, UNIQUE (unique_key, function_name))"
+    ));
+    if !created {
+        eprintln!("SKIP: psql or PostgreSQL on 127.0.0.1:5432 not available");
+        return;
+    }
+    let report = Config::new(in_tree_plugin("postgres"))
+        .option("libpq-conninfo", "host=127.0.0.1 user=postgres dbname=test")
+        .option("libpq-table", &table)
+        .jobs(JOBS)
+        .run();
+    psql(&format!("DROP TABLE {table}"));
+    assert_passes(&report);
+    assert!(
+        reason(&report, "duplicate-add").starts_with("refuses"),
+        "{report}"
+    );
+    assert!(
+        reason(&report, "batch-add").contains("refused job(s) [1, 3]"),
+        "{report}"
     );
 }

@@ -1,8 +1,9 @@
 //! Persistence off the processing thread, with group commit.
 //!
 //! With a real queue plugin, a new background job is not written in place: its `add` goes to the
-//! persister thread, which takes every operation waiting for it, applies them and calls `flush`
-//! once for the whole group. Only then does the engine hear back ([`Ack`]) and send JOB_CREATED,
+//! persister thread, which takes every operation waiting for it, applies them (consecutive adds
+//! as one `add_batch`, so a database stores them in a few round trips) and calls `flush` once
+//! for the whole group. Only then does the engine hear back ([`Ack`]) and send JOB_CREATED,
 //! so a job is durable before its client is told, yet a slow database costs one sync per group
 //! instead of one per job, and never stalls other clients' foreground work.
 //!
@@ -39,6 +40,18 @@ struct OwnedJob {
     data: Box<[u8]>,
     priority: u32,
     when: i64,
+}
+
+impl OwnedJob {
+    fn stored(&self) -> StoredJob<'_> {
+        StoredJob {
+            unique: &self.unique,
+            function: &self.function,
+            data: &self.data,
+            priority: self.priority,
+            when: self.when,
+        }
+    }
 }
 
 /// The outcome of one `add` after its group's `flush`.
@@ -92,32 +105,7 @@ fn run(
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         group.extend(rx.try_iter().take(MAX_GROUP - 1));
-        let mut done = Vec::new();
-        for op in group {
-            match op {
-                Op::Add(handle, j) => {
-                    let item = StoredJob {
-                        unique: &j.unique,
-                        function: &j.function,
-                        data: &j.data,
-                        priority: j.priority,
-                        when: j.when,
-                    };
-                    done.push(Ack {
-                        handle,
-                        result: queue.add(&item),
-                    });
-                }
-                Op::Done(unique, function) => {
-                    if let Err(e) = queue.done(&unique, &function) {
-                        log::warn!(
-                            "removing a finished job from the {} queue failed: {e}",
-                            queue.name()
-                        );
-                    }
-                }
-            }
-        }
+        let mut done = apply(queue.as_mut(), group);
         if let Err(e) = queue.flush() {
             log::error!("{} queue flush failed: {e}", queue.name());
             for a in done.iter_mut().filter(|a| a.result.is_ok()) {
@@ -129,6 +117,49 @@ fn run(
         }
     }
     queue
+}
+
+/// Applies a group in its order: each run of consecutive adds is one `add_batch` (one round trip
+/// or a few for a database, instead of one per job), and a removal between two runs stays
+/// between them (it may be the removal of a job added just before). Returns one ack per add.
+fn apply(queue: &mut dyn QueueStore, group: Vec<Op>) -> Vec<Ack> {
+    let mut acks = Vec::new();
+    let mut run: Vec<(u32, OwnedJob)> = Vec::new();
+    for op in group {
+        match op {
+            Op::Add(handle, job) => run.push((handle, job)),
+            Op::Done(unique, function) => {
+                add_run(queue, &mut run, &mut acks);
+                if let Err(e) = queue.done(&unique, &function) {
+                    log::warn!(
+                        "removing a finished job from the {} queue failed: {e}",
+                        queue.name()
+                    );
+                }
+            }
+        }
+    }
+    add_run(queue, &mut run, &mut acks);
+    acks
+}
+
+/// Stores a run of new jobs with one `add_batch`, appending their acks, and empties the run.
+fn add_run(queue: &mut dyn QueueStore, run: &mut Vec<(u32, OwnedJob)>, acks: &mut Vec<Ack>) {
+    if run.is_empty() {
+        return;
+    }
+    let jobs: Vec<StoredJob<'_>> = run.iter().map(|(_, j)| j.stored()).collect();
+    let mut results = queue.add_batch(&jobs).into_iter();
+    for (handle, _) in run.drain(..) {
+        // A backend answering fewer results than jobs must not leave a client waiting forever.
+        let result = results.next().unwrap_or_else(|| {
+            Err(format!(
+                "the {} queue gave no result for the job",
+                queue.name()
+            ))
+        });
+        acks.push(Ack { handle, result });
+    }
 }
 
 /// Removes a finished job's stored row: in place, or through the persister (after its add).
@@ -335,5 +366,84 @@ impl Engine {
                 None => log::error!("the queue thread ended abnormally"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the calls it gets; refuses jobs whose unique is `dup`.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Vec<String>,
+    }
+
+    impl QueueStore for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        fn add(&mut self, _: &StoredJob<'_>) -> Result<(), String> {
+            Err("the persister must use add_batch".into())
+        }
+        fn add_batch(&mut self, jobs: &[StoredJob<'_>]) -> Vec<Result<(), String>> {
+            let uniques: Vec<_> = jobs
+                .iter()
+                .map(|j| String::from_utf8_lossy(j.unique))
+                .collect();
+            self.calls.push(format!("add {}", uniques.join(",")));
+            let refuse = |j: &StoredJob<'_>| (j.unique == b"dup").then(|| "duplicate".to_string());
+            jobs.iter().map(|j| refuse(j).map_or(Ok(()), Err)).collect()
+        }
+        fn flush(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn done(&mut self, unique: &[u8], _: &[u8]) -> Result<(), String> {
+            self.calls
+                .push(format!("done {}", String::from_utf8_lossy(unique)));
+            Ok(())
+        }
+        fn replay(
+            &mut self,
+            _: &mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
+        ) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn add(handle: u32, unique: &str) -> Op {
+        Op::Add(
+            handle,
+            OwnedJob {
+                unique: unique.as_bytes().into(),
+                function: b"f".as_slice().into(),
+                data: b"d".as_slice().into(),
+                priority: 1,
+                when: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn runs_of_adds_are_one_batch_each_and_removals_keep_their_place() {
+        let mut queue = Recorder::default();
+        let done = |u: &str| Op::Done(u.as_bytes().into(), b"f".as_slice().into());
+        let group = vec![
+            add(1, "a"),
+            add(2, "dup"),
+            done("a"),
+            add(3, "c"),
+            done("z"),
+        ];
+        let acks = apply(&mut queue, group);
+        assert_eq!(queue.calls, ["add a,dup", "done a", "add c", "done z"]);
+        let got: Vec<(u32, Result<(), String>)> =
+            acks.into_iter().map(|a| (a.handle, a.result)).collect();
+        assert_eq!(
+            got,
+            [(1, Ok(())), (2, Err("duplicate".into())), (3, Ok(()))]
+        );
+        assert!(apply(&mut queue, vec![done("y")]).is_empty());
+        assert_eq!(queue.calls.last().map(String::as_str), Some("done y"));
     }
 }

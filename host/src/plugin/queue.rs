@@ -36,6 +36,13 @@ impl QueueStore for PluginQueue {
         self.live()?.add(job)
     }
 
+    fn add_batch(&mut self, jobs: &[StoredJob<'_>]) -> Vec<Result<(), String>> {
+        match self.live() {
+            Ok(instance) => instance.add_batch(jobs),
+            Err(e) => vec![Err(e); jobs.len()],
+        }
+    }
+
     fn flush(&mut self) -> Result<(), String> {
         self.live()?.flush()
     }

@@ -15,6 +15,7 @@ pub(super) fn queue_vtable<T: QueuePlugin>() -> GmQueueVtable {
         done: q_done::<T>,
         replay: q_replay::<T>,
         destroy: q_destroy::<T>,
+        add_batch: Some(q_add_batch::<T>),
     }
 }
 
@@ -55,6 +56,40 @@ unsafe extern "C" fn q_add<T: QueuePlugin>(
         let queue = instance_mut::<T>(instance)?;
         let item = item.as_ref().ok_or("the host passed a null job")?;
         queue.add(&queue_job(item))
+    })
+}
+
+/// ABI 1.2: the batch as [`QueueJob`]s for [`QueuePlugin::add_batch`]; each job it refuses is
+/// reported to the host (a refusal naming an index outside the batch is dropped). The report is
+/// made only after the plugin returned, so a panic in the plugin reports nothing.
+unsafe extern "C" fn q_add_batch<T: QueuePlugin>(
+    instance: *mut c_void,
+    items: *const GmQueueItem,
+    n: usize,
+    report: GmAddFailFn,
+    ctx: *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus {
+    guarded(err, || {
+        let queue = instance_mut::<T>(instance)?;
+        if items.is_null() && n > 0 {
+            return Err("the host passed a null batch".into());
+        }
+        let items: &[GmQueueItem] = match n {
+            0 => &[],
+            // SAFETY: the host passes `n` valid items, borrowed for the call.
+            _ => std::slice::from_raw_parts(items, n),
+        };
+        let jobs: Vec<QueueJob<'_>> = items.iter().map(|item| queue_job(item)).collect();
+        let mut reported = vec![false; n];
+        for (index, why) in queue.add_batch(&jobs)? {
+            if index < n && !std::mem::replace(&mut reported[index], true) {
+                // SAFETY: `report` and `ctx` come from the host for the duration of this call;
+                // the message is borrowed for the callback only.
+                report(ctx, index, GmSlice::new(why.as_bytes()));
+            }
+        }
+        Ok(())
     })
 }
 

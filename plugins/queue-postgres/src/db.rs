@@ -11,91 +11,26 @@
 //! - DELETE is parameterised (the original pasted the unique into SQL and failed on `'`);
 //! - the INSERT says `ON CONFLICT DO NOTHING` and reports "already stored" when no row was added,
 //!   so a duplicate is refused as before but without aborting the other jobs of the transaction;
-//! - replay streams through a portal, [`REPLAY_BATCH`] rows per round trip.
+//! - replay streams through a portal, [`REPLAY_BATCH`] rows per round trip;
+//! - `add_batch` stores a whole batch with a few statements (see [`crate::batch`]), with the same
+//!   per-job outcome as one `add` per job.
 //!
-//! Transactions: `add` (and a `done` arriving meanwhile) run inside one transaction that `flush`
-//! commits. If the transaction dies (server error, lost connection) after some adds succeeded,
-//! the next `flush` fails: none of the adds since the last flush is stored.
+//! Transactions: `add` and `add_batch` (and a `done` arriving meanwhile) run inside one
+//! transaction that `flush` commits. If the transaction dies (server error, lost connection)
+//! after some adds succeeded, the next `flush` fails: none of the adds since the last flush is
+//! stored (a failed `add_batch` reports it at once, for its whole batch).
 
+use crate::batch::{self, Row as BatchRow};
 use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
+pub use crate::error::Error;
+use crate::error::{classify, full, Failure};
 use crate::types::{int_max, Int, Raw};
 use gearmand_plugin_api::{Priority, QueueJob};
 use gearmand_sql_keytext as keytext;
 use postgres::{Client, Config, NoTls, Row, Statement};
-use std::fmt;
 
 /// Rows fetched per round trip during replay.
 pub const REPLAY_BATCH: i32 = 1000;
-
-/// What went wrong, as the host shows it (one line).
-#[derive(Debug)]
-pub enum Error {
-    BadTable(String),
-    Connect {
-        target: String,
-        source: postgres::Error,
-    },
-    Sql {
-        what: &'static str,
-        source: postgres::Error,
-    },
-    /// A unique or function name longer than its column allows.
-    TooLong {
-        column: &'static str,
-        max: usize,
-    },
-    /// `when` does not fit the `when_to_run` column (INTEGER ends in 2038).
-    WhenOutOfRange(i64),
-    /// A row with this (unique, function) exists already.
-    Duplicate,
-    /// The transaction holding earlier adds died; they are not stored.
-    Lost(String),
-    /// A replayed row could not be decoded.
-    BadRow(String),
-    /// The host's replay callback refused a job.
-    Sink(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --libpq-table {t:?}: use letters, digits and _ only"
-            ),
-            Error::Connect { target, source } => {
-                write!(f, "postgres: cannot connect to {target}: {}", full(source))
-            }
-            Error::Sql { what, source } => write!(f, "postgres: {what} failed: {}", full(source)),
-            Error::TooLong { column, max } => {
-                write!(
-                    f,
-                    "postgres: {column} longer than the column's {max} characters"
-                )
-            }
-            Error::WhenOutOfRange(w) => {
-                write!(f, "postgres: when_to_run {w} does not fit the column")
-            }
-            Error::Duplicate => write!(
-                f,
-                "postgres: a job with this unique and function is already stored"
-            ),
-            Error::Lost(why) => write!(f, "postgres: transaction lost, jobs not stored: {why}"),
-            Error::BadRow(why) => write!(f, "postgres: unreadable row in the queue table: {why}"),
-            Error::Sink(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// The error with its cause (rust-postgres puts the server's message in the source).
-fn full(e: &postgres::Error) -> String {
-    match std::error::Error::source(e) {
-        Some(cause) => format!("{e}: {cause}"),
-        None => e.to_string(),
-    }
-}
 
 /// The state of the group transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,31 +44,11 @@ enum Tx {
     Lost(String),
 }
 
-/// How bad a failed statement was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// The connection is gone: drop it, reconnect on the next call.
-    Broken,
-    /// The server refused the statement; the connection is fine but a transaction is aborted.
-    Refused,
-}
-
-fn classify(client: &Client, e: &postgres::Error) -> Failure {
-    let class = e.code().map(|c| &c.code()[..2]);
-    if client.is_closed() || e.is_closed() || e.as_db_error().is_none() {
-        return Failure::Broken;
-    }
-    // 08: connection exception; 57: operator intervention (pg_terminate_backend, shutdown).
-    match class {
-        Some("08") | Some("57") => Failure::Broken,
-        _ => Failure::Refused,
-    }
-}
-
 /// A connection with its prepared statements.
 struct Live {
     client: Client,
     insert: Statement,
+    insert_batch: Statement,
     delete: Statement,
 }
 
@@ -148,6 +63,7 @@ struct Limits {
 /// The statements for the validated table name.
 struct Statements {
     insert: String,
+    insert_batch: String,
     delete: String,
     select: String,
 }
@@ -212,6 +128,43 @@ impl Db {
             }
             Err(source) => Err(self.fail_in_tx("INSERT", source)),
         }
+    }
+
+    /// Inserts many jobs into the group transaction with a few statements. Returns the jobs
+    /// refused on their own (a value the columns cannot hold, a duplicate), by index; the others
+    /// are stored at the next `flush`. An `Err` means the transaction died: none of the batch
+    /// (nor any add before it since the last flush) will be stored.
+    pub fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Error)>, Error> {
+        if let Tx::Lost(why) = &self.tx {
+            return Err(Error::Lost(why.clone()));
+        }
+        let mut refused = Vec::new();
+        let mut rows = Vec::with_capacity(jobs.len());
+        for (index, job) in jobs.iter().enumerate() {
+            let row = BatchRow::new(index, job);
+            match self.check(&row.unique, &row.function, row.when) {
+                Ok(()) => rows.push(row),
+                Err(e) => refused.push((index, e)),
+            }
+        }
+        for chunk in batch::chunks(&rows) {
+            self.begin()?;
+            let live = self.live.as_mut().expect("begin leaves a connection");
+            let duplicates = match batch::insert(&mut live.client, &live.insert_batch, chunk) {
+                Ok(d) => d,
+                Err(source) => return Err(self.fail_in_tx("INSERT (batch)", source)),
+            };
+            if let Tx::Open { pending } = &mut self.tx {
+                *pending += chunk.len().saturating_sub(duplicates.len());
+            }
+            refused.extend(
+                duplicates
+                    .into_iter()
+                    .map(|i| (chunk[i].index, Error::Duplicate)),
+            );
+        }
+        refused.sort_by_key(|(index, _)| *index);
+        Ok(refused)
     }
 
     /// Commits the group transaction.
@@ -383,12 +336,16 @@ fn prepare(mut client: Client, sql: &Statements) -> Result<Live, Error> {
     let insert = client
         .prepare(&sql.insert)
         .map_err(prep("preparing INSERT"))?;
+    let insert_batch = client
+        .prepare(&sql.insert_batch)
+        .map_err(prep("preparing the batch INSERT"))?;
     let delete = client
         .prepare(&sql.delete)
         .map_err(prep("preparing DELETE"))?;
     Ok(Live {
         client,
         insert,
+        insert_batch,
         delete,
     })
 }
@@ -453,6 +410,7 @@ fn statements(table: &str) -> Statements {
             "INSERT INTO {table} (priority, unique_key, function_name, data, when_to_run) \
              VALUES($1,$2,$3,$4::BYTEA,$5) ON CONFLICT DO NOTHING"
         ),
+        insert_batch: batch::insert_sql(table),
         delete: format!("DELETE FROM {table} WHERE unique_key=$1 AND function_name=$2"),
         select: format!("SELECT unique_key,function_name,priority,data,when_to_run FROM {table}"),
     }

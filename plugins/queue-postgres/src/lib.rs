@@ -3,18 +3,22 @@
 //! switch between the two servers on the same database.
 //!
 //! This file is the plugin's face: name, options and the [`QueuePlugin`] contract. How the
-//! connection is configured is in [`conninfo`], the SQL in [`db`], value conversions in [`types`]
-//! and [`gearmand_sql_keytext`].
+//! connection is configured is in [`conninfo`], the SQL in [`db`] (and `batch`, the multi-row
+//! INSERT behind `add_batch`), errors in `error`, value conversions in [`types`] and
+//! [`gearmand_sql_keytext`].
 //!
-//! Guarantees: `add` inserts inside an open transaction and `flush` commits it (one commit for a
-//! whole group of adds: group commit); a job is durable once `flush` returned Ok (PostgreSQL's own
-//! `synchronous_commit` decides what "durable" means; its default waits for the WAL flush).
-//! When the server goes away, the failing call returns an error and the next call reconnects.
+//! Guarantees: `add` and `add_batch` insert inside an open transaction and `flush` commits it (one
+//! commit for a whole group of adds: group commit; a few statements for a whole batch); a job is
+//! durable once `flush` returned Ok (PostgreSQL's own `synchronous_commit` decides what "durable"
+//! means; its default waits for the WAL flush). When the server goes away, the failing call
+//! returns an error and the next call reconnects.
 
 #![forbid(unsafe_code)]
 
+mod batch;
 pub mod conninfo;
 mod db;
+mod error;
 mod types;
 
 pub use db::Error;
@@ -60,6 +64,14 @@ impl QueuePlugin for Postgres {
 
     fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
         self.db.add(job).map_err(|e| e.to_string())
+    }
+
+    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
+        let refused = self.db.add_batch(jobs).map_err(|e| e.to_string())?;
+        Ok(refused
+            .into_iter()
+            .map(|(i, e)| (i, e.to_string()))
+            .collect())
     }
 
     fn flush(&mut self) -> Result<(), String> {

@@ -10,65 +10,6 @@ use gearmand_plugin_api::{Options, Priority, QueuePlugin};
 use gearmand_queue_postgres::Postgres;
 use std::time::{Duration, Instant};
 
-const SERVER: &str = "127.0.0.1:5432";
-const CONNINFO: &str = "host=127.0.0.1 user=postgres dbname=test";
-
-/// A table of its own for one test; dropped at the end.
-struct Table {
-    name: String,
-    app: String,
-}
-
-impl Table {
-    /// None (after a loud SKIP, or a panic in CI) when the server is not reachable.
-    fn new() -> Option<Table> {
-        if let Err(e) = postgres::Client::connect(CONNINFO, postgres::NoTls) {
-            unavailable("postgres", &e.to_string());
-            return None;
-        }
-        Some(Table {
-            name: unique_name("gmq"),
-            app: unique_name("gmtest"),
-        })
-    }
-
-    fn conninfo(&self, port: u16) -> String {
-        format!("{CONNINFO} port={port} application_name={}", self.app)
-    }
-
-    fn open_at(&self, port: u16) -> Result<Postgres, String> {
-        Postgres::create(&Options::from_pairs([
-            ("libpq-conninfo", self.conninfo(port)),
-            ("libpq-table", self.name.clone()),
-        ]))
-    }
-
-    fn open(&self) -> Postgres {
-        self.open_at(5432).expect("create")
-    }
-
-    fn admin() -> postgres::Client {
-        postgres::Client::connect(CONNINFO, postgres::NoTls).unwrap()
-    }
-
-    /// Kills this test's server-side connections, as an operator (or a server crash) would.
-    fn kill_connections(&self) {
-        let n = Self::admin()
-            .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-                &[&self.app],
-            )
-            .unwrap();
-        assert!(n > 0, "no connection to kill");
-    }
-}
-
-impl Drop for Table {
-    fn drop(&mut self) {
-        let _ = Self::admin().batch_execute(&format!("DROP TABLE IF EXISTS {}", self.name));
-    }
-}
-
 #[test]
 fn every_kind_of_job_round_trips() {
     let Some(t) = Table::new() else { return };
@@ -206,15 +147,6 @@ fn a_killed_connection_is_replaced() {
     t.kill_connections_if_any();
     q.done(b"a", b"f").unwrap();
     assert_eq!(replay_all(&mut q), vec![b]);
-}
-
-impl Table {
-    fn kill_connections_if_any(&self) {
-        let _ = Self::admin().execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-            &[&self.app],
-        );
-    }
 }
 
 #[test]

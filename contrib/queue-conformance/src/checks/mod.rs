@@ -4,13 +4,15 @@
 //!   restarts.
 //! - odd.rs: odd keys and payloads, keys that only differ in where a separator falls,
 //!   priorities, epoch `when`.
-//! - bulk.rs: many jobs through add, replay and done.
+//! - batch.rs: `add_batch` with duplicates in and before the batch.
+//! - bulk.rs: many jobs through add_batch, replay and done.
 //!
 //! A check gets the [`Session`] and its [`Scope`] (its function-name prefix and the configured
 //! job count) and returns one or more [`CheckResult`]s. Plugin errors that a check did not
 //! expect travel as `Err(String)` and become a FAIL through [`verdict`].
 
 mod basic;
+mod batch;
 mod bulk;
 mod odd;
 
@@ -94,6 +96,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         name: "epoch-when",
         run: odd::epoch_when,
+    },
+    Check {
+        name: "batch-add",
+        run: batch::batch_add,
     },
     Check {
         name: "many-jobs",

@@ -3,7 +3,7 @@
 //! back into (replay sink, request sink, writer) catch panics and re-raise them only once the
 //! plugin has returned, so no unwind ever crosses plugin frames.
 
-use super::{array, create, with_error, ProtocolFns};
+use super::{array, create, with_error, ProtocolFns, QueueFns};
 use crate::frame::Frame;
 use crate::queue::StoredJob;
 use gearmand_plugin_api::abi::*;
@@ -20,7 +20,7 @@ type HostPanic = Option<Box<dyn Any + Send>>;
 
 /// A queue plugin instance. The ABI lets one thread at a time call it, which `&mut self` ensures.
 pub struct QueueInstance {
-    vt: &'static GmQueueVtable,
+    vt: &'static QueueFns,
     ptr: *mut c_void,
 }
 
@@ -28,7 +28,7 @@ pub struct QueueInstance {
 unsafe impl Send for QueueInstance {}
 
 impl QueueInstance {
-    pub fn create(vt: &'static GmQueueVtable, opts: &[(String, Vec<u8>)]) -> Result<Self, String> {
+    pub fn create(vt: &'static QueueFns, opts: &[(String, Vec<u8>)]) -> Result<Self, String> {
         Ok(QueueInstance {
             vt,
             ptr: create(vt.create, opts)?,
@@ -39,6 +39,26 @@ impl QueueInstance {
         let item = queue_item(job);
         // SAFETY: `ptr` is a live instance; `item` borrows `job` for the call.
         with_error(|err| unsafe { (self.vt.add)(self.ptr, &item, err) })
+    }
+
+    /// Stores new jobs, one result per job in order: one `add_batch` call when the plugin has
+    /// it (ABI 1.2), else `add` per job. A failed batch refuses every job with its message.
+    pub fn add_batch(&mut self, jobs: &[StoredJob<'_>]) -> Vec<Result<(), String>> {
+        let Some(add_batch) = self.vt.add_batch.filter(|_| !jobs.is_empty()) else {
+            return jobs.iter().map(|job| self.add(job)).collect();
+        };
+        let items: Vec<GmQueueItem> = jobs.iter().map(queue_item).collect();
+        let mut results: Vec<Result<(), String>> = vec![Ok(()); jobs.len()];
+        let ctx = &mut results as *mut Vec<Result<(), String>> as *mut c_void;
+        // SAFETY: `ptr` is a live instance; `items` borrow `jobs` and `ctx` borrows `results`,
+        // both for the call only, and `refuse_job` touches `results` only during it.
+        let batch = with_error(|err| unsafe {
+            add_batch(self.ptr, items.as_ptr(), items.len(), refuse_job, ctx, err)
+        });
+        match batch {
+            Ok(()) => results,
+            Err(e) => vec![Err(e); jobs.len()],
+        }
     }
 
     pub fn flush(&mut self) -> Result<(), String> {
@@ -97,6 +117,23 @@ fn queue_item(job: &StoredJob<'_>) -> GmQueueItem {
         priority: job.priority,
         when: job.when,
     }
+}
+
+/// `GmAddFailFn`: the plugin refused job `index` of the batch; `ctx` is the batch's results.
+unsafe extern "C" fn refuse_job(ctx: *mut c_void, index: usize, message: GmSlice) {
+    // SAFETY: `ctx` is the results vector of the running `add_batch`, exclusively ours during the
+    // call; `message` is valid for this call. Only an allocation can fail here, and that aborts
+    // rather than unwinds in practice; catch it anyway.
+    let results = &mut *(ctx as *mut Vec<Result<(), String>>);
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if let Some(slot) = results.get_mut(index) {
+            let why = String::from_utf8_lossy(message.as_bytes()).into_owned();
+            *slot = Err(match why.is_empty() {
+                true => "the queue plugin refused the job without a message".into(),
+                false => why,
+            });
+        }
+    }));
 }
 
 struct ReplayCtx<'a> {

@@ -23,6 +23,8 @@ use std::ptr::{addr_of, null_mut};
 
 /// Size of the v1.0 queue vtable (six function pointers); a smaller one is refused.
 pub const QUEUE_VTABLE_V1_0: usize = 6 * size_of::<usize>();
+/// Size of the v1.2 queue vtable (v1.0 plus `add_batch`).
+pub const QUEUE_VTABLE_V1_2: usize = 7 * size_of::<usize>();
 /// Size of the v1.0 protocol vtable (seven function pointers); a smaller one is refused.
 pub const PROTOCOL_VTABLE_V1_0: usize = 7 * size_of::<usize>();
 /// Size of the v1.1 protocol vtable (v1.0 plus `conn_deadline` and `conn_timeout`).
@@ -35,8 +37,57 @@ const ERROR_CAP: usize = 1024;
 /// protocol functions are a copy, made once per library: see [`ProtocolFns`]).
 #[derive(Clone, Copy)]
 pub enum Vtable {
-    Queue(&'static GmQueueVtable),
+    Queue(&'static QueueFns),
     Protocol(&'static ProtocolFns),
+}
+
+/// A queue plugin's functions, copied out of its vtable field by field (like [`ProtocolFns`]: a
+/// plugin built for ABI 1.0 or 1.1 has a shorter vtable than [`GmQueueVtable`] is today).
+#[derive(Clone, Copy)]
+pub struct QueueFns {
+    pub create: GmCreateFn,
+    pub add: unsafe extern "C" fn(
+        instance: *mut c_void,
+        item: *const GmQueueItem,
+        err: *mut GmErrorBuf,
+    ) -> GmStatus,
+    pub flush: unsafe extern "C" fn(instance: *mut c_void, err: *mut GmErrorBuf) -> GmStatus,
+    pub done: unsafe extern "C" fn(
+        instance: *mut c_void,
+        unique: GmSlice,
+        function: GmSlice,
+        err: *mut GmErrorBuf,
+    ) -> GmStatus,
+    pub replay: unsafe extern "C" fn(
+        instance: *mut c_void,
+        callback: GmReplayFn,
+        ctx: *mut c_void,
+        err: *mut GmErrorBuf,
+    ) -> GmStatus,
+    pub destroy: GmDestroyFn,
+    /// v1.2; `None` for an older plugin or a null entry (the host then adds job by job).
+    pub add_batch: Option<GmAddBatchFn>,
+}
+
+/// Copies the functions out of a queue vtable of `size` bytes (at least v1.0's).
+///
+/// # Safety
+/// `vt` points to a vtable of at least `size` bytes, `size >= QUEUE_VTABLE_V1_0`.
+unsafe fn queue_fns(vt: *const GmQueueVtable, size: usize) -> QueueFns {
+    let add_batch = if size >= QUEUE_VTABLE_V1_2 {
+        addr_of!((*vt).add_batch).read()
+    } else {
+        None
+    };
+    QueueFns {
+        create: addr_of!((*vt).create).read(),
+        add: addr_of!((*vt).add).read(),
+        flush: addr_of!((*vt).flush).read(),
+        done: addr_of!((*vt).done).read(),
+        replay: addr_of!((*vt).replay).read(),
+        destroy: addr_of!((*vt).destroy).read(),
+        add_batch,
+    }
 }
 
 /// A protocol plugin's functions, copied out of its vtable field by field. A plugin built for
@@ -198,7 +249,11 @@ unsafe fn read_header(h: &GmPluginHeader, path: &Path) -> Result<Header, PluginE
         });
     }
     let vtable = match kind {
-        PluginKind::Queue => Vtable::Queue(&*(h.vtable as *const GmQueueVtable)),
+        PluginKind::Queue => {
+            let fns = queue_fns(h.vtable as *const GmQueueVtable, h.vtable_size);
+            // Leaked once per plugin library, which is never unloaded either.
+            Vtable::Queue(Box::leak(Box::new(fns)))
+        }
         PluginKind::Protocol => {
             let fns = protocol_fns(h.vtable as *const GmProtocolVtable, h.vtable_size);
             // Leaked once per plugin library, which is never unloaded either.

@@ -1,0 +1,97 @@
+//! What can go wrong in the postgres queue, as one line each ([`Error`]), and how bad a failed
+//! statement is for the connection ([`classify`]).
+
+use postgres::Client;
+use std::fmt;
+
+/// What went wrong, as the host shows it (one line).
+#[derive(Debug)]
+pub enum Error {
+    BadTable(String),
+    Connect {
+        target: String,
+        source: postgres::Error,
+    },
+    Sql {
+        what: &'static str,
+        source: postgres::Error,
+    },
+    /// A unique or function name longer than its column allows.
+    TooLong {
+        column: &'static str,
+        max: usize,
+    },
+    /// `when` does not fit the `when_to_run` column (INTEGER ends in 2038).
+    WhenOutOfRange(i64),
+    /// A row with this (unique, function) exists already.
+    Duplicate,
+    /// The transaction holding earlier adds died; they are not stored.
+    Lost(String),
+    /// A replayed row could not be decoded.
+    BadRow(String),
+    /// The host's replay callback refused a job.
+    Sink(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadTable(t) => write!(
+                f,
+                "invalid --libpq-table {t:?}: use letters, digits and _ only"
+            ),
+            Error::Connect { target, source } => {
+                write!(f, "postgres: cannot connect to {target}: {}", full(source))
+            }
+            Error::Sql { what, source } => write!(f, "postgres: {what} failed: {}", full(source)),
+            Error::TooLong { column, max } => {
+                write!(
+                    f,
+                    "postgres: {column} longer than the column's {max} characters"
+                )
+            }
+            Error::WhenOutOfRange(w) => {
+                write!(f, "postgres: when_to_run {w} does not fit the column")
+            }
+            Error::Duplicate => write!(
+                f,
+                "postgres: a job with this unique and function is already stored"
+            ),
+            Error::Lost(why) => write!(f, "postgres: transaction lost, jobs not stored: {why}"),
+            Error::BadRow(why) => write!(f, "postgres: unreadable row in the queue table: {why}"),
+            Error::Sink(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The error with its cause (rust-postgres puts the server's message in the source).
+pub fn full(e: &postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+/// How bad a failed statement was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The connection is gone: drop it, reconnect on the next call.
+    Broken,
+    /// The server refused the statement; the connection is fine but a transaction is aborted.
+    Refused,
+}
+
+/// Classifies the failure of a statement on `client`.
+pub fn classify(client: &Client, e: &postgres::Error) -> Failure {
+    let class = e.code().map(|c| &c.code()[..2]);
+    if client.is_closed() || e.is_closed() || e.as_db_error().is_none() {
+        return Failure::Broken;
+    }
+    // 08: connection exception; 57: operator intervention (pg_terminate_backend, shutdown).
+    match class {
+        Some("08") | Some("57") => Failure::Broken,
+        _ => Failure::Refused,
+    }
+}
