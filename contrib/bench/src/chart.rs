@@ -1,47 +1,115 @@
-//! Draws the comparison's ratios as a horizontal bar chart in SVG (for the README).
+//! Draws the comparison's ratios as a horizontal bar chart in SVG (for the README), and reads
+//! them back from a saved comparison table so a chart can be redrawn without a new run.
+//!
+//! The ratio axis is logarithmic and bars start at 1×: ratios run from under 1 to several
+//! hundred, and on a linear axis everything but the largest would be a sliver.
 
 use crate::compare::Row;
 use plotters::prelude::*;
 
-/// Writes one bar per row: ratio of the first server over the second (> 1 = first is better).
-pub fn draw(path: &str, title: &str, rows: &[Row]) -> Result<(), String> {
-    let height = 80 + 28 * rows.len() as u32;
+/// One bar: its label (`scenario metric`) and the ratio (> 1 = ours is better).
+pub struct Bar {
+    pub label: String,
+    pub ratio: f64,
+}
+
+impl Bar {
+    pub fn from_rows(rows: &[Row]) -> Vec<Bar> {
+        rows.iter()
+            .map(|r| Bar {
+                label: format!("{} {}", r.scenario, r.metric),
+                ratio: r.ratio,
+            })
+            .collect()
+    }
+}
+
+/// The bars of a table as `compare` prints it (`| scenario | metric | … | 1.56× |` rows).
+pub fn parse_table(text: &str) -> Result<Vec<Bar>, String> {
+    let bars: Vec<Bar> = text
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
+            let ratio = cells.last()?.trim().strip_suffix('×')?.parse().ok()?;
+            Some(Bar {
+                label: format!("{} {}", cells.first()?.trim(), cells.get(1)?.trim()),
+                ratio,
+            })
+        })
+        .collect();
+    if bars.is_empty() {
+        return Err("no table rows ending in a ratio like `1.56×` found".into());
+    }
+    Ok(bars)
+}
+
+/// Writes one bar per entry, from 1× to its ratio.
+pub fn draw(path: &str, title: &str, bars: &[Bar]) -> Result<(), String> {
+    let height = 80 + 28 * bars.len() as u32;
     let root = SVGBackend::new(path, (900, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let max = rows.iter().map(|r| r.ratio).fold(2.0, f64::max) * 1.1;
-    let labels: Vec<String> = rows
-        .iter()
-        .map(|r| format!("{} {}", r.scenario, r.metric))
-        .collect();
+    let ratios = bars.iter().map(|b| b.ratio.max(1e-3));
+    let max = ratios.clone().fold(2.0, f64::max) * 1.5;
+    let min = ratios.fold(0.5, f64::min) / 1.5;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(230)
-        .build_cartesian_2d(0.0..max, 0..rows.len())
+        .build_cartesian_2d((min..max).log_scale(), (0..bars.len()).into_segmented())
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .y_labels(rows.len())
-        .y_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
-        .x_desc("ratio (ours ÷ C gearmand; > 1 is better)")
+        .y_labels(bars.len())
+        .y_label_formatter(&|v| match v {
+            // Labels sit at the middle of their bar; the first row of the table goes on top.
+            SegmentValue::CenterOf(i) => bars
+                .len()
+                .checked_sub(i + 1)
+                .map(|row| bars[row].label.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_label_formatter(&|x| format!("{x}×"))
+        .x_desc("ratio, log scale (ours ÷ C gearmand; > 1 is better)")
         .draw()
         .map_err(|e| e.to_string())?;
     chart
-        .draw_series(rows.iter().enumerate().map(|(i, r)| {
-            let color = if r.ratio >= 1.0 {
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let color = if b.ratio >= 1.0 {
                 GREEN.mix(0.7)
             } else {
                 RED.mix(0.7)
             };
-            Rectangle::new([(0.0, i), (r.ratio, i + 1)], color.filled())
+            let row = bars.len() - 1 - i;
+            let (low, high) = (SegmentValue::Exact(row), SegmentValue::Exact(row + 1));
+            Rectangle::new([(1.0, low), (b.ratio.max(min), high)], color.filled())
         }))
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(std::iter::once(PathElement::new(
-            vec![(1.0, 0), (1.0, rows.len())],
+            vec![
+                (1.0, SegmentValue::Exact(0)),
+                (1.0, SegmentValue::Exact(bars.len())),
+            ],
             BLACK,
         )))
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_table_parses_into_bars() {
+        let text = "| scenario | metric | ours | C | ratio |\n|---|---|---|---|---|\n\
+                    | fg-4x4 | rate/s | 20589 (1–2) | 13174 (1–2) | 1.56× |\n\
+                    | echo | p99 ms | 2.85 | 2.49 | 0.87× |\n";
+        let bars = parse_table(text).unwrap();
+        let got: Vec<(&str, f64)> = bars.iter().map(|b| (b.label.as_str(), b.ratio)).collect();
+        assert_eq!(got, [("fg-4x4 rate/s", 1.56), ("echo p99 ms", 0.87)]);
+        assert!(parse_table("no table here").is_err());
+    }
 }

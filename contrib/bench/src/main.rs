@@ -230,9 +230,19 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         settle_seconds: u64,
     },
+    /// Redraw the SVG chart from a table `compare` printed (saved to a file).
+    Chart {
+        /// The saved output of `compare` (only its table rows are read).
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        svg: String,
+    },
     /// List the scenarios.
     List,
 }
+
+const CHART_TITLE: &str = "gearmand-rs vs C gearmand 1.1.20";
 
 fn raise_fd_limit() {
     let lim = libc::rlimit {
@@ -321,10 +331,14 @@ fn main() {
             let rows = compare::rows(&scs, &results);
             println!("{}", compare::table(&servers, &rows));
             match svg {
-                Some(path) => chart::draw(&path, "gearmand-rs vs C gearmand 1.1.20", &rows),
+                Some(path) => chart::draw(&path, CHART_TITLE, &chart::Bar::from_rows(&rows)),
                 None => Ok(()),
             }
         }),
+        Cmd::Chart { table, svg } => std::fs::read_to_string(&table)
+            .map_err(|e| format!("{table}: {e}"))
+            .and_then(|text| chart::parse_table(&text))
+            .and_then(|bars| chart::draw(&svg, CHART_TITLE, &bars)),
     };
     if let Err(e) = result {
         eprintln!("gearmand-bench: {e}");
