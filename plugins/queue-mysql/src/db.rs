@@ -16,7 +16,7 @@
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
 use gearmand_plugin_api::{Priority, QueueJob};
-use gearmand_sql_keytext as keytext;
+use gearmand_sql_keytext::{self as keytext, LimitError, Limits};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
 use std::fmt;
@@ -87,11 +87,8 @@ pub enum Error {
         what: &'static str,
         source: mysql::Error,
     },
-    TooLong {
-        column: &'static str,
-        max: usize,
-    },
-    WhenOutOfRange(i64),
+    /// A unique or function name longer than its column, or a `when` that does not fit.
+    Limit(LimitError),
     Lost(String),
     Sink(String),
 }
@@ -107,13 +104,7 @@ impl fmt::Display for Error {
                 write!(f, "mysql: cannot connect to {target}: {source}")
             }
             Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
-            Error::TooLong { column, max } => {
-                write!(
-                    f,
-                    "mysql: {column} longer than the column's {max} characters"
-                )
-            }
-            Error::WhenOutOfRange(w) => write!(f, "mysql: when_to_run {w} does not fit the column"),
+            Error::Limit(e) => write!(f, "mysql: {e}"),
             Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
             Error::Sink(e) => write!(f, "{e}"),
         }
@@ -121,6 +112,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<LimitError> for Error {
+    fn from(e: LimitError) -> Error {
+        Error::Limit(e)
+    }
+}
 
 /// How bad a failed statement was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,14 +154,6 @@ enum Tx {
     },
     /// It died with adds in it; the next `flush` reports this.
     Lost(String),
-}
-
-/// Longest values the columns take, read from the table at startup.
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    unique_chars: Option<usize>,
-    function_chars: Option<usize>,
-    when_max: i64,
 }
 
 /// The statements for the validated table name.
@@ -210,7 +199,8 @@ impl Db {
     pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let unique = keytext::encode(job.unique);
         let function = keytext::encode(job.function);
-        self.check(&unique, &function, job.when)?;
+        // Refused before anything reaches the transaction.
+        self.limits.check(&unique, &function, job.when)?;
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -286,29 +276,6 @@ impl Db {
             }
         }
         result
-    }
-
-    /// Refuses values the columns cannot hold, before anything reaches the transaction.
-    fn check(&self, unique: &str, function: &str, when: i64) -> Result<(), Error> {
-        let too_long = |s: &str, max: Option<usize>| max.is_some_and(|m| s.chars().count() > m);
-        if too_long(unique, self.limits.unique_chars) {
-            let max = self.limits.unique_chars.unwrap_or(0);
-            return Err(Error::TooLong {
-                column: "unique_key",
-                max,
-            });
-        }
-        if too_long(function, self.limits.function_chars) {
-            let max = self.limits.function_chars.unwrap_or(0);
-            return Err(Error::TooLong {
-                column: "function_name",
-                max,
-            });
-        }
-        if when < 0 || when > self.limits.when_max {
-            return Err(Error::WhenOutOfRange(when));
-        }
-        Ok(())
     }
 
     /// The connection, made anew if there is none.
@@ -426,11 +393,7 @@ fn read_limits(conn: &mut Conn, table: &str) -> Result<Limits, Error> {
             (table,),
         )
         .map_err(|source| Error::Sql { what: "reading the table's columns", source })?;
-    let mut limits = Limits {
-        unique_chars: None,
-        function_chars: None,
-        when_max: i64::from(i32::MAX),
-    };
+    let mut limits = Limits::default();
     for (name, ty, len) in rows {
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         match name.to_ascii_lowercase().as_str() {

@@ -26,7 +26,7 @@ pub use crate::error::Error;
 use crate::error::{classify, full, Failure};
 use crate::types::{int_max, Int, Raw};
 use gearmand_plugin_api::{Priority, QueueJob};
-use gearmand_sql_keytext as keytext;
+use gearmand_sql_keytext::{self as keytext, Limits};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
 /// Rows fetched per round trip during replay.
@@ -50,14 +50,6 @@ struct Live {
     insert: Statement,
     insert_batch: Statement,
     delete: Statement,
-}
-
-/// Longest values the columns take, read from the table at startup.
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    unique_chars: Option<usize>,
-    function_chars: Option<usize>,
-    when_max: i64,
 }
 
 /// The statements for the validated table name.
@@ -105,7 +97,8 @@ impl Db {
     pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let unique = keytext::encode(job.unique);
         let function = keytext::encode(job.function);
-        self.check(&unique, &function, job.when)?;
+        // Refused before anything reaches the transaction.
+        self.limits.check(&unique, &function, job.when)?;
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -142,9 +135,9 @@ impl Db {
         let mut rows = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
             let row = BatchRow::new(index, job);
-            match self.check(&row.unique, &row.function, row.when) {
+            match self.limits.check(&row.unique, &row.function, row.when) {
                 Ok(()) => rows.push(row),
-                Err(e) => refused.push((index, e)),
+                Err(e) => refused.push((index, e.into())),
             }
         }
         for chunk in batch::chunks(&rows) {
@@ -218,29 +211,6 @@ impl Db {
             }
         }
         result
-    }
-
-    /// Refuses values the columns cannot hold, before anything reaches the transaction.
-    fn check(&self, unique: &str, function: &str, when: i64) -> Result<(), Error> {
-        let too_long = |s: &str, max: Option<usize>| max.is_some_and(|m| s.chars().count() > m);
-        if too_long(unique, self.limits.unique_chars) {
-            let max = self.limits.unique_chars.unwrap_or(0);
-            return Err(Error::TooLong {
-                column: "unique_key",
-                max,
-            });
-        }
-        if too_long(function, self.limits.function_chars) {
-            let max = self.limits.function_chars.unwrap_or(0);
-            return Err(Error::TooLong {
-                column: "function_name",
-                max,
-            });
-        }
-        if when < 0 || when > self.limits.when_max {
-            return Err(Error::WhenOutOfRange(when));
-        }
-        Ok(())
     }
 
     /// The connection, made anew if there is none or it died.
@@ -386,11 +356,7 @@ fn read_limits(client: &mut Client, table: &str) -> Result<Limits, Error> {
             what: "reading the table's columns",
             source,
         })?;
-    let mut limits = Limits {
-        unique_chars: None,
-        function_chars: None,
-        when_max: i64::from(i32::MAX),
-    };
+    let mut limits = Limits::default();
     for row in rows {
         let (name, ty, len): (String, String, Option<i32>) = (row.get(0), row.get(1), row.get(2));
         let len = len.map(|l| l.max(0) as usize);

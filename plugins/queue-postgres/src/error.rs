@@ -1,6 +1,7 @@
 //! What can go wrong in the postgres queue, as one line each ([`Error`]), and how bad a failed
 //! statement is for the connection ([`classify`]).
 
+use gearmand_sql_keytext::LimitError;
 use postgres::Client;
 use std::fmt;
 
@@ -16,13 +17,9 @@ pub enum Error {
         what: &'static str,
         source: postgres::Error,
     },
-    /// A unique or function name longer than its column allows.
-    TooLong {
-        column: &'static str,
-        max: usize,
-    },
-    /// `when` does not fit the `when_to_run` column (INTEGER ends in 2038).
-    WhenOutOfRange(i64),
+    /// A unique or function name longer than its column allows, or a `when` that does not fit
+    /// the `when_to_run` column (INTEGER ends in 2038).
+    Limit(LimitError),
     /// A row with this (unique, function) exists already.
     Duplicate,
     /// The transaction holding earlier adds died; they are not stored.
@@ -44,15 +41,7 @@ impl fmt::Display for Error {
                 write!(f, "postgres: cannot connect to {target}: {}", full(source))
             }
             Error::Sql { what, source } => write!(f, "postgres: {what} failed: {}", full(source)),
-            Error::TooLong { column, max } => {
-                write!(
-                    f,
-                    "postgres: {column} longer than the column's {max} characters"
-                )
-            }
-            Error::WhenOutOfRange(w) => {
-                write!(f, "postgres: when_to_run {w} does not fit the column")
-            }
+            Error::Limit(e) => write!(f, "postgres: {e}"),
             Error::Duplicate => write!(
                 f,
                 "postgres: a job with this unique and function is already stored"
@@ -65,6 +54,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<LimitError> for Error {
+    fn from(e: LimitError) -> Error {
+        Error::Limit(e)
+    }
+}
 
 /// The error with its cause (rust-postgres puts the server's message in the source).
 pub fn full(e: &postgres::Error) -> String {

@@ -12,7 +12,12 @@
 //! and a stored value never has more characters than the original has bytes, so the 64-character
 //! `unique_key` column still holds any 64-byte unique. C gearmand replaying an escaped row sees
 //! the escape characters themselves (it could not have stored such a key at all).
+//!
+//! Which values those columns refuse (too wide, `when` out of range): [`Limits::check`].
 
+mod limits;
+
+pub use limits::{LimitError, Limits};
 use std::borrow::Cow;
 
 /// First character of the escape range; `ESCAPE_BASE + b` stands for byte `b`.
