@@ -108,6 +108,7 @@ pub fn run(args: &[OsString]) -> Result<(), RunError> {
 }
 
 fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
+    processor::tune_allocator();
     if let Some(n) = cfg.file_descriptors {
         process::set_fd_limit(n).map_err(RunError::Process)?;
     }
