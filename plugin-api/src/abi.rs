@@ -261,6 +261,32 @@ pub type GmAddBatchFn = unsafe extern "C" fn(
     err: *mut GmErrorBuf,
 ) -> GmStatus;
 
+/// `GmQueueVtable::add`.
+pub type GmAddFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    item: *const GmQueueItem,
+    err: *mut GmErrorBuf,
+) -> GmStatus;
+
+/// `GmQueueVtable::flush`.
+pub type GmFlushFn = unsafe extern "C" fn(instance: *mut c_void, err: *mut GmErrorBuf) -> GmStatus;
+
+/// `GmQueueVtable::done`.
+pub type GmDoneFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    unique: GmSlice,
+    function: GmSlice,
+    err: *mut GmErrorBuf,
+) -> GmStatus;
+
+/// `GmQueueVtable::replay`.
+pub type GmQueueReplayFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    callback: GmReplayFn,
+    ctx: *mut c_void,
+    err: *mut GmErrorBuf,
+) -> GmStatus;
+
 /// The queue contract (the original's `add`, `flush`, `done`, `replay`, `shutdown`).
 ///
 /// Threading: the host calls one instance from one thread at a time, but not always the same thread.
@@ -269,27 +295,13 @@ pub struct GmQueueVtable {
     /// Creates an instance from its resolved options.
     pub create: GmCreateFn,
     /// Stores a new background job. Durable after the next successful `flush`.
-    pub add: unsafe extern "C" fn(
-        instance: *mut c_void,
-        item: *const GmQueueItem,
-        err: *mut GmErrorBuf,
-    ) -> GmStatus,
+    pub add: GmAddFn,
     /// Makes every `add` and `done` so far durable; the host acknowledges jobs only after it.
-    pub flush: unsafe extern "C" fn(instance: *mut c_void, err: *mut GmErrorBuf) -> GmStatus,
+    pub flush: GmFlushFn,
     /// Removes the job (unique, function); removing a job that is not there is not an error.
-    pub done: unsafe extern "C" fn(
-        instance: *mut c_void,
-        unique: GmSlice,
-        function: GmSlice,
-        err: *mut GmErrorBuf,
-    ) -> GmStatus,
+    pub done: GmDoneFn,
     /// Calls `callback` for every stored job, at startup, before connections are accepted.
-    pub replay: unsafe extern "C" fn(
-        instance: *mut c_void,
-        callback: GmReplayFn,
-        ctx: *mut c_void,
-        err: *mut GmErrorBuf,
-    ) -> GmStatus,
+    pub replay: GmQueueReplayFn,
     /// Shutdown: flush what is left and release the instance.
     pub destroy: GmDestroyFn,
     // ---- v1.2 (read by the host only when `vtable_size` covers it) ----

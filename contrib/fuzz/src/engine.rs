@@ -35,7 +35,8 @@ const START_EPOCH: i64 = 1_700_000_000;
 
 pub fn check_engine(data: &[u8]) {
     let mut input = Input::new(data);
-    let mut h = Harness::new(input.byte());
+    let settings = input.byte();
+    let mut h = Harness::new(settings, input.byte());
     let mut known = Known {
         epoch: START_EPOCH,
         ..Known::default()
@@ -80,7 +81,8 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(settings: u8) -> Harness {
+    /// `settings` picks the engine options; bit 0 of `more` turns parked grabs on (1 ms hold).
+    fn new(settings: u8, more: u8) -> Harness {
         let cfg = EngineConfig {
             handle_prefix: ["H:fz", "", "x"][settings as usize % 3].to_string(),
             job_retries: [-1, 0, 1, 2][(settings as usize >> 2) % 4],
@@ -91,6 +93,7 @@ impl Harness {
             version: "fuzz".into(),
             pid: 1,
             remote_shutdown: settings & 0x80 != 0,
+            grab_hold: Duration::from_micros(if more & 1 != 0 { 1000 } else { 0 }),
         };
         let clock = Clock {
             instant: Instant::now(),
@@ -239,17 +242,20 @@ impl Harness {
                 self.actors[conn] = self.fresh_id(conn);
                 self.open_conn(self.actors[conn]);
             }
-            Op::Advance { millis } => self.advance(Duration::from_millis(millis)),
+            Op::Advance { millis } => {
+                self.advance(Duration::from_millis(millis));
+            }
         }
     }
 
-    fn advance(&mut self, d: Duration) {
+    /// Moves the clock on by `d` and fires the engine's timers; returns what they sent.
+    fn advance(&mut self, d: Duration) -> Vec<(ConnId, Frame)> {
         self.clock.instant += d;
         self.clock.epoch += d.as_secs() as i64;
         let _ = self.engine.next_deadline();
         let mut out = Outbox::default();
         self.engine.on_timers(self.clock, &mut out);
-        self.absorb(out);
+        self.absorb(out)
     }
 
     /// The observer's admin reply to `line`.
@@ -357,7 +363,11 @@ impl Harness {
         }
         let budget = self.engine.job_count() * 2 + 4;
         for _ in 0..budget {
-            let sent = self.send(ToEngine::Request(w, Frame::new(ptype::GRAB_JOB)));
+            let mut sent = self.send(ToEngine::Request(w, Frame::new(ptype::GRAB_JOB)));
+            if !sent.iter().any(|(c, _)| *c == w) {
+                // A parked grab (grab_hold > 0) is answered NO_JOB when its hold runs out.
+                sent = self.advance(Duration::from_secs(1));
+            }
             let Some((_, f)) = sent.iter().find(|(c, _)| *c == w) else {
                 panic!("GRAB_JOB got no answer");
             };

@@ -10,6 +10,7 @@ use gearmand::msg::{AdminRights, ConnId, ConnInfo, ToEngine, ToIo};
 use gearmand::queue::Builtin;
 use gearmand_plugin_api::gear::ptype;
 use std::ffi::OsString;
+use std::time::Duration;
 
 /// F1: `port = [` in a TOML config file. Error text must be one line (config/mod.rs promises it,
 /// main prints it after `gearmand: `), but `ConfigFile::from_text` copies the toml crate's
@@ -39,6 +40,8 @@ fn engine(job_retries: i32) -> Engine {
         version: "t".into(),
         pid: 1,
         remote_shutdown: false,
+        // The findings predate parked grabs: an empty GRAB_JOB answers NO_JOB at once.
+        grab_hold: Duration::ZERO,
     };
     Engine::new(cfg, Box::new(Builtin))
 }

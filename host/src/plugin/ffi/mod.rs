@@ -46,24 +46,10 @@ pub enum Vtable {
 #[derive(Clone, Copy)]
 pub struct QueueFns {
     pub create: GmCreateFn,
-    pub add: unsafe extern "C" fn(
-        instance: *mut c_void,
-        item: *const GmQueueItem,
-        err: *mut GmErrorBuf,
-    ) -> GmStatus,
-    pub flush: unsafe extern "C" fn(instance: *mut c_void, err: *mut GmErrorBuf) -> GmStatus,
-    pub done: unsafe extern "C" fn(
-        instance: *mut c_void,
-        unique: GmSlice,
-        function: GmSlice,
-        err: *mut GmErrorBuf,
-    ) -> GmStatus,
-    pub replay: unsafe extern "C" fn(
-        instance: *mut c_void,
-        callback: GmReplayFn,
-        ctx: *mut c_void,
-        err: *mut GmErrorBuf,
-    ) -> GmStatus,
+    pub add: GmAddFn,
+    pub flush: GmFlushFn,
+    pub done: GmDoneFn,
+    pub replay: GmQueueReplayFn,
     pub destroy: GmDestroyFn,
     /// v1.2; `None` for an older plugin or a null entry (the host then adds job by job).
     pub add_batch: Option<GmAddBatchFn>,
