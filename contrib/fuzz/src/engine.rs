@@ -1,7 +1,7 @@
 //! Target `engine`: random gear requests and admin lines from a few connections into the host's
 //! `Engine`, as the I/O threads would deliver them.
 //!
-//! Input: one byte of engine settings, then operations (see `engine_ops`). After every operation:
+//! Input: two bytes of engine settings, then operations (see `engine_ops`). After every operation:
 //! - every response goes to an open connection, has exactly the argument count of its packet
 //!   type (or is one RAW blob), and encodes with the gear codec;
 //! - the admin listings agree with each other and with `job_count()`: the `status` totals add up
