@@ -3,6 +3,9 @@
 //! once (out-of-range and repeated indices are dropped), an `Err` fails the batch with its
 //! message, a panic becomes PANIC, and an empty batch may come with a null pointer.
 
+mod common;
+
+use common::{collect_refusal, HOST};
 use gearmand_plugin_api::abi::*;
 use gearmand_plugin_api::*;
 use std::ffi::c_void;
@@ -65,26 +68,6 @@ impl QueuePlugin for Batcher {
 }
 
 export_queue_plugin!(Batcher);
-
-unsafe extern "C" fn host_log(_: *mut c_void, _: u32, _: GmSlice, _: GmSlice) {}
-
-struct HostApi(GmHostApi);
-unsafe impl Sync for HostApi {}
-static HOST: HostApi = HostApi(GmHostApi {
-    size: std::mem::size_of::<GmHostApi>(),
-    abi_major: ABI_MAJOR,
-    abi_minor: ABI_MINOR,
-    ctx: std::ptr::null_mut(),
-    log: host_log,
-});
-
-unsafe extern "C" fn collect_refusal(ctx: *mut c_void, index: usize, message: GmSlice) {
-    let refused = &mut *(ctx as *mut Vec<(usize, String)>);
-    refused.push((
-        index,
-        String::from_utf8_lossy(message.as_bytes()).into_owned(),
-    ));
-}
 
 /// One `add_batch` call: (status, error message, refusals reported).
 fn add_batch(

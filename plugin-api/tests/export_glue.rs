@@ -3,10 +3,12 @@
 //! checking the header contents, option passing, error truncation, panic capture and log
 //! forwarding.
 
+mod common;
+
+use common::{collect_refusal, HOST, LOGGED};
 use gearmand_plugin_api::abi::*;
 use gearmand_plugin_api::*;
 use std::ffi::{c_void, CStr};
-use std::sync::Mutex;
 
 struct Flaky {
     greeting: String,
@@ -58,32 +60,6 @@ impl QueuePlugin for Flaky {
 }
 
 export_queue_plugin!(Flaky);
-
-static LOGGED: Mutex<Vec<(u32, String, String)>> = Mutex::new(Vec::new());
-
-unsafe extern "C" fn host_log(_: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice) {
-    let s = |x: GmSlice| String::from_utf8_lossy(x.as_bytes()).into_owned();
-    LOGGED.lock().unwrap().push((level, s(plugin), s(message)));
-}
-
-struct HostApi(GmHostApi);
-unsafe impl Sync for HostApi {}
-static HOST: HostApi = HostApi(GmHostApi {
-    size: std::mem::size_of::<GmHostApi>(),
-    abi_major: ABI_MAJOR,
-    abi_minor: ABI_MINOR,
-    ctx: std::ptr::null_mut(),
-    log: host_log,
-});
-
-/// The host's `GmAddFailFn`: collects (index, message) into the `Vec` behind `ctx`.
-unsafe extern "C" fn collect_refusal(ctx: *mut c_void, index: usize, message: GmSlice) {
-    let refused = &mut *(ctx as *mut Vec<(usize, String)>);
-    refused.push((
-        index,
-        String::from_utf8_lossy(message.as_bytes()).into_owned(),
-    ));
-}
 
 fn cstr(p: *const std::ffi::c_char) -> &'static str {
     unsafe { CStr::from_ptr(p) }.to_str().unwrap()
