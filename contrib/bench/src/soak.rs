@@ -5,6 +5,7 @@
 
 use crate::scenarios::{background, echo, foreground, Params};
 use crate::stats::sample;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// One line of the report.
@@ -18,6 +19,7 @@ struct Tick {
 /// Runs rounds of foreground, background and echo load until `total` has passed, then waits
 /// `settle` with no load, and prints a table and a verdict on memory.
 pub fn run(addr: &str, pid: u32, total: Duration, settle: Duration) -> Result<(), String> {
+    await_listening(addr, Duration::from_secs(20))?;
     let idle_rss = sample(pid).rss_bytes;
     let start = Instant::now();
     let mut ticks = Vec::new();
@@ -97,6 +99,21 @@ pub fn run(addr: &str, pid: u32, total: Duration, settle: Duration) -> Result<()
     );
     if errors > 0 {
         return Err(format!("{errors} rounds failed"));
+    }
+    Ok(())
+}
+
+/// Waits until `addr` accepts a connection. The documented command starts the server in the
+/// background just before the soak, so the first rounds would otherwise find nobody listening.
+fn await_listening(addr: &str, limit: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    while let Err(e) = TcpStream::connect(addr) {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{addr} did not accept a connection within {limit:?}: {e}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
 }
