@@ -56,7 +56,12 @@ pub fn draw(path: &str, title: &str, bars: &[Bar]) -> Result<(), String> {
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(230)
-        .build_cartesian_2d((min..max).log_scale(), (0..bars.len()).into_segmented())
+        // A segmented `0..n` has a segment for `n` as well (its upper end is included): `0..n - 1`
+        // gives exactly one row per bar, without an empty one on top.
+        .build_cartesian_2d(
+            (min..max).log_scale(),
+            (0..bars.len().saturating_sub(1)).into_segmented(),
+        )
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
