@@ -10,7 +10,7 @@ mod common;
 #[path = "common/persist.rs"]
 mod persist;
 
-use common::server::{free_port, our_binary, run_with_timeout};
+use common::server::{free_port, our_binary, run_with_timeout, OUR_TEST_ARGS};
 use common::{ptype, TempDir};
 use persist::*;
 use std::collections::HashSet;
@@ -193,17 +193,7 @@ fn unreachable_at_startup(backend: Backend) {
     let dir = TempDir::new("unreach");
     let (queue, mention) = unreachable_args(backend, &dir);
     let mut cmd = Command::new(our_binary());
-    cmd.args([
-        "-p",
-        "0",
-        "-L",
-        "127.0.0.1",
-        "-l",
-        "stderr",
-        "--verbose",
-        "INFO",
-    ])
-    .args(&queue);
+    cmd.args(OUR_TEST_ARGS).args(&queue);
     let t = Instant::now();
     let (status, _out, err) = run_with_timeout(cmd, Duration::from_secs(60));
     assert_eq!(

@@ -6,12 +6,10 @@
 //! Include with `#[path = "common/packaging.rs"] mod packaging;` after `mod common;`.
 #![allow(dead_code)]
 
-use crate::common::server::{parse_listening_port, run_with_timeout};
+use crate::common::server::{run_with_timeout, spawn_listening, OUR_TEST_ARGS};
 use crate::common::{have_program, ptype, skip_unless, Conn, TempDir};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,42 +61,11 @@ impl Running {
     /// Starts `bin` on a free loopback port and waits for its `listening on` line.
     pub fn start(bin: &Path, args: &[&str], env: &[(&str, &Path)]) -> Result<Running, String> {
         let mut cmd = Command::new(bin);
-        cmd.args([
-            "-p",
-            "0",
-            "-L",
-            "127.0.0.1",
-            "-l",
-            "stderr",
-            "--verbose",
-            "INFO",
-        ])
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| format!("spawn {bin:?}: {e}"))?;
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let (stderr, log2) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                log2.lock().unwrap().push_str(&(line.clone() + "\n"));
-                let _ = tx.send(line);
-            }
-        });
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
-            if let Some(port) = parse_listening_port(&line) {
-                return Ok(Running { child, port, log });
-            }
-        }
-        let _ = child.kill();
-        let status = child.wait();
-        Err(format!(
-            "did not start ({status:?}):\n{}",
-            log.lock().unwrap()
-        ))
+        cmd.args(OUR_TEST_ARGS)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v.as_os_str())));
+        let (child, log, port) = spawn_listening(cmd)?;
+        Ok(Running { child, port, log })
     }
 
     pub fn log(&self) -> String {

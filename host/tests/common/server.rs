@@ -34,6 +34,19 @@ pub fn c_gearmand_available() -> bool {
     std::path::Path::new(C_GEARMAND).exists()
 }
 
+/// What every server of ours under test starts with: a port the kernel picks, on loopback, and
+/// a log on stderr at INFO, where [`spawn_listening`] reads the port from the `listening on` line.
+pub const OUR_TEST_ARGS: [&str; 8] = [
+    "-p",
+    "0",
+    "-L",
+    "127.0.0.1",
+    "-l",
+    "stderr",
+    "--verbose",
+    "INFO",
+];
+
 /// Path of our binary, built by cargo for the integration tests.
 pub fn our_binary() -> &'static str {
     env!("CARGO_BIN_EXE_gearmand")
@@ -58,43 +71,15 @@ impl Server {
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
         let dir = TempDir::new("ours");
         let mut cmd = Command::new(our_binary());
-        cmd.args([
-            "-p",
-            "0",
-            "-L",
-            "127.0.0.1",
-            "-l",
-            "stderr",
-            "--verbose",
-            "INFO",
-        ]);
-        cmd.args(args);
-        let (mut child, log, lines) = spawn_with_stderr(cmd)?;
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(port) = parse_listening_port(&line) {
-                        return Ok(Server {
-                            kind: Kind::Ours,
-                            child,
-                            port,
-                            log,
-                            _dir: dir,
-                        });
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let status = child.wait().ok();
-                    return Err(format!(
-                        "no `listening on 127.0.0.1:<port> (gear)` line (exit: {status:?}); stderr:\n{}",
-                        log.lock().unwrap()
-                    ));
-                }
-            }
-        }
+        cmd.args(OUR_TEST_ARGS).args(args);
+        let (child, log, port) = spawn_listening(cmd)?;
+        Ok(Server {
+            kind: Kind::Ours,
+            child,
+            port,
+            log,
+            _dir: dir,
+        })
     }
 
     /// Start C gearmand with `-p PORT -L 127.0.0.1 -l stderr` plus `args` on a free port.
@@ -242,6 +227,31 @@ pub fn parse_listening_port(line: &str) -> Option<u16> {
         return None;
     }
     port.parse().ok()
+}
+
+/// Spawns `cmd` (our binary, with [`OUR_TEST_ARGS`] among its arguments) and waits for its
+/// `listening on 127.0.0.1:<port> (gear)` line: the child, its stderr so far and later, the port.
+pub fn spawn_listening(cmd: Command) -> Result<(Child, Arc<Mutex<String>>, u16), String> {
+    let (mut child, log, lines) = spawn_with_stderr(cmd)?;
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(port) = parse_listening_port(&line) {
+                    return Ok((child, log, port));
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                return Err(format!(
+                    "no `listening on 127.0.0.1:<port> (gear)` line (exit: {status:?}); stderr:\n{}",
+                    log.lock().unwrap()
+                ));
+            }
+        }
+    }
 }
 
 type Spawned = (Child, Arc<Mutex<String>>, mpsc::Receiver<String>);
