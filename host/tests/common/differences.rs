@@ -2,8 +2,9 @@
 //!
 //! Sources: the spec README (gearmand 2.0 changes) and every **[bug]** with a *Recommended*
 //! behaviour in the spec. Tests of these run against OUR server only (`tests/ours_only.rs`,
-//! `tests/cli.rs`, `tests/signals.rs`); `tests/c_reference.rs` pins what C gearmand does instead,
-//! so an entry that stops being a difference is noticed; the differential test
+//! `tests/cli.rs`, `tests/signals.rs`, `tests/grab_hold.rs`; D18 in the engine's
+//! `metrics_tests.rs` and `tests/http_server.rs`); `tests/c_reference.rs` pins what C gearmand
+//! does instead, so an entry that stops being a difference is noticed; the differential test
 //! (`tests/differential.rs`) avoids or normalises them. Each entry has an id that the tests cite.
 //!
 //! gearmand 2.0 behaviour:
