@@ -11,7 +11,7 @@
 //! `Content-Length` bytes, and nothing after `Connection: close`.
 
 use crate::input::{split_points, Input, Rng};
-use crate::transcript::{feed, splits, Event, Recorder, Transcript};
+use crate::transcript::{feed_into, splits, Event, Recorder, Transcript};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
 use gearmand_plugin_api::{Codec, Decoded};
@@ -30,9 +30,11 @@ pub fn check_http(data: &[u8]) {
 
     let mut reference: Option<Transcript> = None;
     for plan in splits(stream, split_seed, BYTEWISE_MAX) {
-        let mut t = feed(&mut HttpCodec::new(limits), &plan);
-        t.events
-            .retain(|e| !matches!(e, Event::Write(w) if w == CONTINUE));
+        let rec = Recorder {
+            unrecorded: Some(CONTINUE),
+            ..Recorder::default()
+        };
+        let t = feed_into(&mut HttpCodec::new(limits), &plan, rec);
         match &reference {
             None => {
                 check_requests(&t);

@@ -88,3 +88,17 @@ fn f2_no_response_to_the_connection_being_closed() {
     );
     assert_eq!(e.job_count(), 0);
 }
+
+/// F3 (a bug of the harness, not of the plugin): a request answered locally (405 for an unknown
+/// method) followed by one with `Expect: 100-continue`. Fed a byte at a time, the codec writes
+/// the 405 and then the interim `100 Continue` (the body has not arrived yet); fed whole, only
+/// the 405. The check left the interim response out by comparing whole write events, but the
+/// recorder had already joined it to the 405, so the two splits looked different.
+#[test]
+fn f3_interim_continue_after_a_local_response_is_not_a_difference() {
+    let stream = b"XGET / HTTP/1.1\r\n\r\n\
+                   POST /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc";
+    // Split seed, reply seed, default limits, then the bytes.
+    let input = [&[0u8, 0, 0][..], stream].concat();
+    gearmand_fuzz::check_http(&input);
+}
