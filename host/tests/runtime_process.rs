@@ -2,6 +2,9 @@
 //! daemon mode, the config file, `-V`/`--help`/`--check-args`, and one-line startup errors.
 //! Needs the gear plugin next to the binary (`cargo build` builds it).
 
+mod common;
+
+use common::server::OUR_TEST_ARGS;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -33,16 +36,7 @@ struct Server {
 impl Server {
     fn start(args: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args([
-                "-p",
-                "0",
-                "-L",
-                "127.0.0.1",
-                "-l",
-                "stderr",
-                "--verbose",
-                "INFO",
-            ])
+            .args(OUR_TEST_ARGS)
             .args(args)
             .stderr(Stdio::piped())
             .spawn()
