@@ -9,9 +9,9 @@ mod common;
 mod packaging;
 
 use common::server::run_with_timeout;
-use common::{have_program, in_ci, skip_unless, TempDir};
+use common::{have_program, in_ci, skip_unless, Server, TempDir};
 use packaging::{
-    mentions, primary_options, repo, run, serve_one_job, verify_unit, Running, SHIPPED_PLUGINS,
+    mentions, primary_options, repo, run, serve_one_job, verify_unit, SHIPPED_PLUGINS,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -188,14 +188,14 @@ fn run_unpacked(debs: &[(String, PathBuf)]) {
         err.contains("unknown queue plugin 'sqlite' (installed queue plugins: builtin;"),
         "{err}"
     );
-    let s = Running::start(&bin, &["--plugin-dir", pd], &[]).unwrap();
-    serve_one_job(s.port);
+    let s = Server::try_start_from(&bin, &["--plugin-dir", pd], &[]).unwrap();
+    serve_one_job(s.port());
     drop(s);
     // With it: starts on the sqlite queue and serves.
     unpack(deb("gearmand-plugin-sqlite"), &root);
-    let s = Running::start(&bin, &sqlite, &[]).unwrap();
-    assert!(s.log().contains("queue plugin sqlite"), "{}", s.log());
-    serve_one_job(s.port);
+    let s = Server::try_start_from(&bin, &sqlite, &[]).unwrap();
+    assert!(s.stderr().contains("queue plugin sqlite"), "{}", s.stderr());
+    serve_one_job(s.port());
     drop(s);
     assert!(db.exists(), "sqlite queue file not created");
     // Every plugin installed: the packaged man page names every option of the packaged --help.

@@ -5,10 +5,8 @@ mod common;
 #[path = "common/packaging.rs"]
 mod packaging;
 
-use common::{ptype, Conn, TempDir};
-use packaging::{
-    plugins_built, primary_options, repo, run, verify_unit, Running, BIN, SHIPPED_PLUGINS,
-};
+use common::{ptype, wait_for, Server, TempDir};
+use packaging::{plugins_built, primary_options, repo, run, verify_unit, BIN, SHIPPED_PLUGINS};
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::Duration;
@@ -32,8 +30,8 @@ fn ready_comes_after_replay_and_stopping_at_shutdown() {
     let queue = ["-q", "sqlite", "--libsqlite3-db", db_arg];
     // A first run leaves one background job in the queue.
     {
-        let s = Running::start(Path::new(BIN), &queue, &[]).unwrap();
-        let mut c = Conn::connect(s.port);
+        let s = Server::try_start_from(Path::new(BIN), &queue, &[]).unwrap();
+        let mut c = s.connect();
         c.send(ptype::SUBMIT_JOB_BG, &[b"later", b"u1", b"x"]);
         assert_eq!(c.recv().ptype, ptype::JOB_CREATED);
     }
@@ -41,23 +39,22 @@ fn ready_comes_after_replay_and_stopping_at_shutdown() {
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut s = Running::start(Path::new(BIN), &queue, &[("NOTIFY_SOCKET", &sock_path)]).unwrap();
+    let mut s =
+        Server::try_start_from(Path::new(BIN), &queue, &[("NOTIFY_SOCKET", &sock_path)]).unwrap();
     let ready = recv_datagram(&sock);
     assert!(ready.starts_with("READY=1\n"), "{ready:?}");
     // READY was sent after the replay had been logged, and the port serves. (The log reaches us
     // through a reader thread, which may lag behind the datagram: wait for it, with a deadline.)
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !s.log().contains("replayed 1 jobs") && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(s.log().contains("replayed 1 jobs"), "{}", s.log());
-    let version = Conn::connect(s.port).admin_line("version");
+    wait_for("the replay in the log", Duration::from_secs(10), || {
+        s.stderr().contains("replayed 1 jobs")
+    });
+    let version = s.connect().admin_line("version");
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version:?}");
     // SIGTERM: STOPPING=1, then a clean exit.
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) };
+    s.signal(libc::SIGTERM);
     assert_eq!(recv_datagram(&sock), "STOPPING=1\n");
-    assert!(s.child.wait().unwrap().success());
+    let status = s.wait_exit(Duration::from_secs(30));
+    assert!(status.is_some_and(|st| st.success()), "{status:?}");
 }
 
 // ---- systemd unit --------------------------------------------------------------------------

@@ -1,16 +1,15 @@
 //! Helpers of the packaging tests (packaging.rs, debian_packages.rs), next to the shared
-//! harness: the shipped plugin names, a server started from any binary ([`Running`]), one job run
-//! through it ([`serve_one_job`]), `systemd-analyze verify` of a unit, and the option names of
-//! `--help` that the example config and the man page must show.
+//! harness: the shipped plugin names, one job run through a server ([`serve_one_job`]),
+//! `systemd-analyze verify` of a unit, and the option names of `--help` that the example config
+//! and the man page must show.
 //!
 //! Include with `#[path = "common/packaging.rs"] mod packaging;` after `mod common;`.
 #![allow(dead_code)]
 
-use crate::common::server::{run_with_timeout, spawn_listening, OUR_TEST_ARGS};
+use crate::common::server::run_with_timeout;
 use crate::common::{have_program, ptype, skip_unless, Conn, TempDir};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -48,36 +47,6 @@ pub fn plugins_built() -> bool {
         all,
         "the workspace's plugins (run `cargo build --workspace`)",
     )
-}
-
-/// A server started from any binary, killed on drop; stderr collected by a thread.
-pub struct Running {
-    pub child: Child,
-    pub port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Running {
-    /// Starts `bin` on a free loopback port and waits for its `listening on` line.
-    pub fn start(bin: &Path, args: &[&str], env: &[(&str, &Path)]) -> Result<Running, String> {
-        let mut cmd = Command::new(bin);
-        cmd.args(OUR_TEST_ARGS)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v.as_os_str())));
-        let (child, log, port) = spawn_listening(cmd)?;
-        Ok(Running { child, port, log })
-    }
-
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A worker and a client run one job through `port`: the server really serves.

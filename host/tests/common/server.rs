@@ -9,6 +9,7 @@ use super::gear::Conn;
 use super::TempDir;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -69,9 +70,21 @@ impl Server {
 
     /// Like [`Server::start`] but returns the failure (with captured stderr) instead of panicking.
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
+        Self::try_start_from(Path::new(our_binary()), args, &[])
+    }
+
+    /// Like [`Server::try_start`] with another build of our binary (an unpacked package, say)
+    /// and extra environment variables.
+    pub fn try_start_from(
+        bin: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Result<Server, String> {
         let dir = TempDir::new("ours");
-        let mut cmd = Command::new(our_binary());
-        cmd.args(OUR_TEST_ARGS).args(args);
+        let mut cmd = Command::new(bin);
+        cmd.args(OUR_TEST_ARGS)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v.as_os_str())));
         let (child, log, port) = spawn_listening(cmd)?;
         Ok(Server {
             kind: Kind::Ours,
