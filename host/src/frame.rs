@@ -81,6 +81,17 @@ impl Frame {
         (0..self.len()).map(move |i| self.arg(i))
     }
 
+    /// The same arguments under another kind (an answer that repeats its request).
+    pub fn retyped(mut self, kind: u32) -> Frame {
+        self.kind = kind;
+        self
+    }
+
+    /// The arguments' bytes back to back, the frame consumed (a job keeps a request's buffer).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Total bytes of argument data held (for memory accounting).
     pub fn payload_len(&self) -> usize {
         self.buf.len()

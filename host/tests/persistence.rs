@@ -39,7 +39,14 @@ fn every_kind(future: i64) -> Vec<Job> {
         Job::new(SUBMIT_JOB_LOW_BG, b"f'n", b"it's", b"'"),
         Job::new(SUBMIT_JOB_HIGH_BG, b"f\\n", b"back\\slash", b"\\"),
         Job::new(SUBMIT_JOB_BG, b"f\xff\xfe", b"u\xc3\x28\x80", b"\xff"),
+        // Big enough that the engine keeps the request's buffer instead of copying the data.
+        Job::new(SUBMIT_JOB_BG, b"fn-big", b"big", &big_payload()),
     ]
+}
+
+/// 5,000 bytes of every value, NULs included.
+fn big_payload() -> Vec<u8> {
+    (0..5000u32).map(|i| (i * 7 % 256) as u8).collect()
 }
 
 fn functions(jobs: &[Job]) -> Vec<Vec<u8>> {

@@ -202,7 +202,9 @@ typedef struct GmRequestSink {
     void (*request)(void *ctx, const GmRequest *request);
 } GmRequestSink;
 
-/* A host-owned output buffer a codec appends wire bytes to. */
+/* A host-owned output buffer a codec appends wire bytes to, in as many write calls as it likes
+ * (bytes land in call order): a header from a small buffer, then a large payload straight from
+ * the response's own argument, saves copying it. */
 typedef struct GmWriter {
     void *ctx;
     void (*write)(void *ctx, GmSlice bytes);

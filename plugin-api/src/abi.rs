@@ -352,12 +352,13 @@ pub struct GmRequestSink {
     pub request: unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest),
 }
 
-/// A host-owned output buffer a codec appends wire bytes to.
+/// A host-owned output buffer a codec appends wire bytes to, in as many calls as it likes: a
+/// header from a small buffer, then a large payload straight from the response's own argument.
 #[repr(C)]
 pub struct GmWriter {
     /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
-    /// Appends `bytes` to the host's buffer.
+    /// Appends `bytes` to the host's buffer, after what earlier calls appended.
     pub write: unsafe extern "C" fn(ctx: *mut c_void, bytes: GmSlice),
 }
 

@@ -283,12 +283,63 @@ pub trait DecodeSink {
     fn write(&mut self, bytes: &[u8]);
 }
 
+/// Where [`Codec::encode_to`] writes one response. Small pieces are gathered in a buffer the glue
+/// reuses and handed to the host in one call; a piece of [`EncodeOut::PASS_MIN`] bytes or more
+/// goes to the host directly, after what is buffered, which saves a copy of every big payload
+/// (a 64 KiB job's data used to be copied into the buffer and then again into the host's).
+pub struct EncodeOut<'a> {
+    buf: &'a mut Vec<u8>,
+    host: &'a mut dyn FnMut(&[u8]),
+}
+
+impl<'a> EncodeOut<'a> {
+    /// Pieces at least this long skip the buffer: below it, one more host call costs more than
+    /// the copy it saves.
+    pub const PASS_MIN: usize = 2048;
+
+    /// An output gathering into `buf` (cleared first) and handing bytes to `host`.
+    pub fn new(buf: &'a mut Vec<u8>, host: &'a mut dyn FnMut(&[u8])) -> EncodeOut<'a> {
+        buf.clear();
+        EncodeOut { buf, host }
+    }
+
+    /// The buffer itself, for codecs that build their output in place; its bytes reach the host
+    /// before anything put later.
+    pub fn buf(&mut self) -> &mut Vec<u8> {
+        self.buf
+    }
+
+    /// Appends `bytes`: copied into the buffer if small, handed over directly if large.
+    pub fn put(&mut self, bytes: &[u8]) {
+        if bytes.len() < Self::PASS_MIN {
+            self.buf.extend_from_slice(bytes);
+        } else {
+            self.finish();
+            (self.host)(bytes);
+        }
+    }
+
+    /// Hands what is buffered to the host (the glue calls it after `encode_to`).
+    pub fn finish(&mut self) {
+        if !self.buf.is_empty() {
+            (self.host)(self.buf);
+            self.buf.clear();
+        }
+    }
+}
+
 /// Per-connection protocol state: bytes in, gear requests out; gear responses in, bytes out.
 pub trait Codec: Send + 'static {
     /// Decodes whole requests from `input`; returns bytes consumed and whether to keep the connection.
     fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded);
     /// Encodes one response (a server-to-client packet type or `abi::kind::RAW`) onto `out`.
     fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded;
+    /// What the glue calls: [`Codec::encode`] through an [`EncodeOut`], which lets a codec hand
+    /// big arguments to the host without first copying them into a buffer. The default encodes
+    /// into the buffer with `encode`; override it with [`EncodeOut::put`] for large payloads.
+    fn encode_to(&mut self, kind: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
+        self.encode(kind, args, out.buf())
+    }
     /// ABI 1.1: how long from now until the host should call [`Codec::timeout`]; `None` (the
     /// default) for no deadline. Asked after opening and after every `decode`, `encode` and
     /// `timeout`; the latest answer replaces the earlier ones.

@@ -1,9 +1,12 @@
-//! `export_protocol_plugin!` driven through its header and vtable as the host drives it, for the
-//! ABI 1.1 per-connection timer: `conn_deadline` rounds the codec's deadline up to whole
-//! milliseconds (or -1 for none) and `conn_timeout` passes the codec's last bytes and verdict on.
+//! `export_protocol_plugin!` driven through its header and vtable as the host drives it: the
+//! ABI 1.1 per-connection timer (`conn_deadline` rounds the codec's deadline up to whole
+//! milliseconds, or -1 for none; `conn_timeout` passes the codec's last bytes and verdict on),
+//! and `conn_encode` handing big pieces to the host's writer without a copy.
 
 use gearmand_plugin_api::abi::*;
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded, Options, PluginInfo, ProtocolPlugin};
+use gearmand_plugin_api::{
+    Codec, DecodeSink, Decoded, EncodeOut, Options, PluginInfo, ProtocolPlugin,
+};
 use std::ffi::c_void;
 use std::time::Duration;
 
@@ -17,6 +20,15 @@ impl Codec for Timed {
         (input.len(), Decoded::Continue)
     }
     fn encode(&mut self, _: u32, _: &[&[u8]], _: &mut Vec<u8>) -> Decoded {
+        Decoded::Continue
+    }
+    /// `<` each argument `>`, through [`EncodeOut::put`].
+    fn encode_to(&mut self, _: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
+        for a in args {
+            out.put(b"<");
+            out.put(a);
+            out.put(b">");
+        }
         Decoded::Continue
     }
     fn deadline(&self) -> Option<Duration> {
@@ -101,5 +113,51 @@ fn the_v1_1_timer_fields_reach_the_codec() {
     for c in [none, exact, rounded_up, now] {
         unsafe { (vt.conn_close)(c) };
     }
+    unsafe { (vt.destroy)(instance) };
+}
+
+/// `GmWriter::write` keeping every call apart, with where its bytes were.
+unsafe extern "C" fn record(ctx: *mut c_void, bytes: GmSlice) {
+    let calls = &mut *(ctx as *mut Vec<(usize, Vec<u8>)>);
+    calls.push((bytes.ptr as usize, bytes.as_bytes().to_vec()));
+}
+
+#[test]
+fn encoding_gathers_small_pieces_and_hands_big_ones_over_uncopied() {
+    let header = unsafe { &*gearmand_plugin_entry() };
+    let vt = unsafe { &*(header.vtable as *const GmProtocolVtable) };
+    let instance = Box::into_raw(Box::new(TimedProtocol)) as *mut c_void;
+    let conn = unsafe { (vt.conn_open)(instance, GmSlice::new(b"none")) };
+    let big = vec![7u8; EncodeOut::PASS_MIN];
+    let args = [GmSlice::new(b"a"), GmSlice::new(&big), GmSlice::new(b"b")];
+    let response = GmResponse {
+        kind: 1,
+        args: args.as_ptr(),
+        n_args: args.len(),
+    };
+    let mut calls: Vec<(usize, Vec<u8>)> = Vec::new();
+    let writer = GmWriter {
+        ctx: &mut calls as *mut Vec<(usize, Vec<u8>)> as *mut c_void,
+        write: record,
+    };
+    assert_eq!(
+        unsafe { (vt.conn_encode)(conn, &response, &writer) },
+        GmStatus::OK
+    );
+    let bytes: Vec<&[u8]> = calls.iter().map(|(_, b)| b.as_slice()).collect();
+    assert_eq!(bytes, [&b"<a><"[..], &big[..], &b"><b>"[..]], "in order");
+    assert_eq!(calls[1].0, big.as_ptr() as usize, "the host's own slice");
+    // A second response reuses the buffer and starts empty.
+    let small = [GmSlice::new(b"c")];
+    let response = GmResponse {
+        kind: 1,
+        args: small.as_ptr(),
+        n_args: 1,
+    };
+    calls.clear();
+    unsafe { (vt.conn_encode)(conn, &response, &writer) };
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].1, b"<c>");
+    unsafe { (vt.conn_close)(conn) };
     unsafe { (vt.destroy)(instance) };
 }

@@ -18,6 +18,7 @@
 
 use super::extra::{EndedRun, Extra, NO_EXTRA};
 use super::hash::FxBuild;
+use crate::frame::Frame;
 use crate::msg::ConnId;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -96,7 +97,11 @@ impl<'a> CoalesceKey<'a> {
 #[derive(Debug)]
 pub(super) struct Job {
     pub func: u32,
+    /// `skip` unused bytes, then unique, reducer and data.
     bytes: Box<[u8]>,
+    /// Bytes before the unique: 0, or the function name when the job kept its request's buffer
+    /// ([`Job::adopt`]).
+    skip: u16,
     /// Unique length (clients are held to [`MAX_UNIQUE`]; replayed jobs to 65535 bytes).
     ulen: u16,
     /// Reducer length (below [`MAX_REDUCER`]).
@@ -139,39 +144,66 @@ impl Job {
         bytes.extend_from_slice(unique);
         bytes.extend_from_slice(reducer);
         bytes.extend_from_slice(n.data);
+        let mut job = Job::blank(n.func, n.prio, n.foreground, bytes.into_boxed_slice());
+        job.ulen = unique.len() as u16;
+        job.rlen = reducer.len() as u16;
+        job.has_reducer = !reducer.is_empty();
+        if n.when != 0 {
+            job.extra_mut().when = n.when;
+        }
+        job
+    }
+
+    /// Whether [`Job::adopt`] can keep `f`: exactly function, unique and data, with lengths the
+    /// narrow fields hold.
+    pub(super) fn adoptable(f: &Frame) -> bool {
+        let max = u16::MAX as usize;
+        f.len() == 3 && f.arg(0).len() <= max && f.arg(1).len() <= max
+    }
+
+    /// The job of a plain submit (no reducer, no epoch), built around the request's own buffer,
+    /// which holds function, unique and data back to back: a big payload is not copied again,
+    /// and the function name stays in front as `skip` bytes. `f` must be [`Job::adoptable`].
+    pub(super) fn adopt(func: u32, prio: Priority, foreground: bool, f: Frame) -> Job {
+        debug_assert!(Job::adoptable(&f));
+        let (skip, ulen) = (f.arg(0).len() as u16, f.arg(1).len() as u16);
+        let mut job = Job::blank(func, prio, foreground, f.into_bytes().into_boxed_slice());
+        job.skip = skip;
+        job.ulen = ulen;
+        job
+    }
+
+    fn blank(func: u32, prio: Priority, foreground: bool, bytes: Box<[u8]>) -> Job {
         Job {
-            func: n.func,
-            bytes: bytes.into_boxed_slice(),
-            ulen: unique.len() as u16,
-            rlen: reducer.len() as u16,
-            extra: (n.when != 0).then(|| {
-                Box::new(Extra {
-                    when: n.when,
-                    ..Extra::default()
-                })
-            }),
+            func,
+            bytes,
+            skip: 0,
+            ulen: 0,
+            rlen: 0,
+            extra: None,
             co_next: 0,
-            prio: n.prio,
+            prio,
             retries: 0,
             state: JobState::Queued,
             ignore: false,
             queued: false,
-            foreground: n.foreground,
-            has_reducer: !reducer.is_empty(),
+            foreground,
+            has_reducer: false,
         }
     }
 
     pub(super) fn unique(&self) -> &[u8] {
-        &self.bytes[..self.ulen as usize]
+        let s = self.skip as usize;
+        &self.bytes[s..s + self.ulen as usize]
     }
 
     pub(super) fn reducer(&self) -> &[u8] {
-        let u = self.ulen as usize;
+        let u = self.skip as usize + self.ulen as usize;
         &self.bytes[u..u + self.rlen as usize]
     }
 
     pub(super) fn data(&self) -> &[u8] {
-        &self.bytes[self.ulen as usize + self.rlen as usize..]
+        &self.bytes[self.skip as usize + self.ulen as usize + self.rlen as usize..]
     }
 
     pub(super) fn key(&self) -> CoalesceKey<'_> {

@@ -292,12 +292,14 @@ impl Engine {
             | SUBMIT_JOB_LOW_BG
             | SUBMIT_JOB_EPOCH
             | SUBMIT_REDUCE_JOB
-            | SUBMIT_REDUCE_JOB_BACKGROUND => self.submit(c, &f, now, out),
+            | SUBMIT_REDUCE_JOB_BACKGROUND => self.submit(c, f, now, out),
             WORK_STATUS | WORK_DATA | WORK_WARNING | WORK_COMPLETE | WORK_FAIL | WORK_EXCEPTION => {
                 self.work_result(c, f, out)
             }
             GET_STATUS => self.get_status(c, f.arg(0), out),
             GET_STATUS_UNIQUE => self.get_status_unique(c, f.arg(0), out),
+            // The request's one argument is the answer: no new buffer.
+            ECHO_REQ if f.len() == 1 => out.send(c, f.retyped(ECHO_RES)),
             ECHO_REQ => out.send(c, Frame::with_args(ECHO_RES, &[f.arg(0)])),
             OPTION_REQ => self.option_req(c, f.arg(0), out),
             SET_CLIENT_ID => {

@@ -74,9 +74,22 @@ enum Origin {
     Replay,
 }
 
+/// A new job that passed [`Engine::admit`]: its handle number, and whether the queue thread
+/// stores it before it runs.
+#[derive(Debug, Clone, Copy)]
+struct Admitted {
+    h: u32,
+    later: bool,
+}
+
+/// Data at least this long is not copied out of a plain submit's request: the job keeps the
+/// request's buffer ([`Job::adopt`]). Below it the copy is cheap and a tight record matters more
+/// (the kept buffer also holds the function name), as a deep queue of small jobs shows.
+const ADOPT_MIN: usize = 1024;
+
 impl Engine {
     /// SUBMIT_JOB* (types 7, 18, 21, 32, 33, 34, 36, 37, 38).
-    pub(super) fn submit(&mut self, c: ConnId, f: &Frame, now: Clock, out: &mut Outbox) {
+    pub(super) fn submit(&mut self, c: ConnId, f: Frame, now: Clock, out: &mut Outbox) {
         let sk = submit_kind(f.kind());
         let (reducer, data, when) = if sk.epoch {
             match strtol(f.arg(2)) {
@@ -111,10 +124,16 @@ impl Engine {
                     when,
                     foreground: !sk.background,
                 };
-                match self.create(&new, Origin::Client, now, out) {
-                    Ok(h) => h,
+                let admitted = match self.admit(&new, Origin::Client) {
+                    Ok(a) => a,
                     Err(e) => return e.reply(c, out),
-                }
+                };
+                let plain = !sk.epoch && !sk.reduce;
+                let job = match plain && data.len() >= ADOPT_MIN && Job::adoptable(&f) {
+                    true => Job::adopt(func, sk.prio, !sk.background, f),
+                    false => Job::new(&new),
+                };
+                self.install(admitted, job, Origin::Client, now, out)
             }
         };
         if !sk.background {
@@ -169,6 +188,13 @@ impl Engine {
         now: Clock,
         out: &mut Outbox,
     ) -> Result<u32, SubmitError> {
+        let admitted = self.admit(new, origin)?;
+        Ok(self.install(admitted, Job::new(new), origin, now, out))
+    }
+
+    /// What a new job passes before it exists: the queue and memory limits, its handle number,
+    /// and the persistent-queue write that must come before JOB_CREATED.
+    fn admit(&mut self, new: &NewJob<'_>, origin: Origin) -> Result<Admitted, SubmitError> {
         if origin == Origin::Client && self.funcs.get(new.func).is_full(new.prio) {
             return Err(SubmitError::QueueFull);
         }
@@ -185,25 +211,39 @@ impl Engine {
         if store && !later {
             self.persist(new)?;
         }
-        let mut job = Job::new(new);
-        job.queued = background;
+        Ok(Admitted { h, later })
+    }
+
+    /// Puts an admitted job in the table and counts it, then queues it, or hands it to the
+    /// queue thread first (`later`); returns its handle number.
+    fn install(
+        &mut self,
+        a: Admitted,
+        mut job: Job,
+        origin: Origin,
+        now: Clock,
+        out: &mut Outbox,
+    ) -> u32 {
+        let (h, func, prio) = (a.h, job.func, job.prio.idx());
+        job.queued = !job.foreground;
         job.state = JobState::Persisting;
         self.jobs.insert(h, job);
-        let f = self.funcs.get_mut(new.func);
+        let f = self.funcs.get_mut(func);
         f.total += 1;
-        f.queued[new.prio.idx()] += 1;
+        f.queued[prio] += 1;
         if origin == Origin::Client {
-            f.stats.submitted[new.prio.idx()] += 1;
+            f.stats.submitted[prio] += 1;
         }
-        if later {
-            let item = self.stored_form(new);
-            self.persist_later(h, &item);
+        if a.later {
+            if let Some(item) = self.stored_form(h) {
+                self.persist_later(h, &item);
+            }
         } else if origin == Origin::Client {
             self.make_runnable(h, now, out);
         } else {
             self.make_runnable(h, now, &mut Outbox::default()); // replay: nobody to wake yet
         }
-        Ok(h)
+        h
     }
 
     /// A created (and, where needed, stored) job enters its run list, or the epoch timer if its
@@ -223,15 +263,16 @@ impl Engine {
         }
     }
 
-    /// The job as the queue stores it.
-    fn stored_form<'a>(&'a self, new: &NewJob<'a>) -> StoredJob<'a> {
-        StoredJob {
-            unique: new.unique,
-            function: &self.funcs.get(new.func).name,
-            data: new.data,
-            priority: new.prio as u32,
-            when: new.when,
-        }
+    /// Job `h` as the queue stores it.
+    fn stored_form(&self, h: u32) -> Option<StoredJob<'_>> {
+        let job = self.jobs.get(h)?;
+        Some(StoredJob {
+            unique: job.unique(),
+            function: &self.funcs.get(job.func).name,
+            data: job.data(),
+            priority: job.prio as u32,
+            when: job.when(),
+        })
     }
 
     /// `add` then `flush`: the job is durable before the client hears of it.

@@ -1,6 +1,7 @@
 //! The protocol half of the export glue: `extern "C"` shims from [`GmProtocolVtable`] to
 //! [`ProtocolPlugin`] and its [`Codec`]. Decoding hands requests to the host's sink without
-//! allocating; encoding reuses one buffer per connection.
+//! allocating; encoding gathers small pieces in one reused buffer per connection and hands big
+//! ones to the host's writer directly ([`EncodeOut`]).
 
 use super::{guarded, guarded_or, hand_over, install_logger, read_options};
 use crate::abi::*;
@@ -159,11 +160,11 @@ unsafe extern "C" fn p_conn_encode<T: ProtocolPlugin>(
             spilled = raw.iter().map(|s| s.as_bytes()).collect();
             &spilled
         };
-        conn.scratch.clear();
-        let decoded = conn.codec.encode(response.kind, args, &mut conn.scratch);
-        if !conn.scratch.is_empty() {
-            (out.write)(out.ctx, GmSlice::new(&conn.scratch));
-        }
+        // SAFETY (of the closure's call): `out` is valid for this call, the slice for the write.
+        let mut host = |bytes: &[u8]| unsafe { (out.write)(out.ctx, GmSlice::new(bytes)) };
+        let mut sink = EncodeOut::new(&mut conn.scratch, &mut host);
+        let decoded = conn.codec.encode_to(response.kind, args, &mut sink);
+        sink.finish();
         decoded_status(decoded)
     })
 }

@@ -7,7 +7,7 @@ use crate::limits::GearLimits;
 use crate::scan::{scan_with, Magic, Scan, HEADER_LEN, RES_MAGIC};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::{self, ptype, Layout, MAX_ARGS};
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+use gearmand_plugin_api::{Codec, DecodeSink, Decoded, EncodeOut};
 
 /// Body of the reply to a packet sent with the `\0RES` magic.
 const INVALID_MAGIC_BODY: &[u8] = b"INVALID_MAGIC\0Request magic expected";
@@ -78,10 +78,20 @@ impl Codec for GearCodec {
     }
 
     fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
+        let mut buf = Vec::new();
+        let mut host = |bytes: &[u8]| out.extend_from_slice(bytes);
+        let mut to = EncodeOut::new(&mut buf, &mut host);
+        let decoded = self.encode_to(kind, args, &mut to);
+        to.finish();
+        decoded
+    }
+
+    /// Big arguments (a job's data) go to the host without a copy through the buffer.
+    fn encode_to(&mut self, kind: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
         match kind {
             kind::RAW => {
                 for a in args {
-                    out.extend_from_slice(a);
+                    out.put(a);
                 }
                 Decoded::Continue
             }
@@ -155,7 +165,7 @@ fn reject_response_magic(sink: &mut dyn DecodeSink) {
 
 /// A `\0RES` packet: the header, then the arguments joined by NULs (which is exactly the layout
 /// rule for both data and non-data packets).
-fn encode_packet(t: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
+fn encode_packet(t: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
     let body_len = args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
     let Ok(len) = u32::try_from(body_len) else {
         log::error!(
@@ -164,13 +174,12 @@ fn encode_packet(t: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
         );
         return Decoded::Close;
     };
-    out.reserve(HEADER_LEN + body_len);
-    out.extend_from_slice(&header(t, len));
+    out.put(&header(t, len));
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
-            out.push(0);
+            out.put(&[0]);
         }
-        out.extend_from_slice(a);
+        out.put(a);
     }
     Decoded::Continue
 }

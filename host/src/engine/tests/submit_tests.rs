@@ -314,3 +314,28 @@ fn empty_function_name_is_a_function() {
     h.can_do(w, "");
     assert_eq!(h.grab(w), v(&["c2 JOB_ASSIGN [H:t:1] [] [d]"]));
 }
+
+#[test]
+fn a_big_payload_kept_in_its_request_reads_back_exactly() {
+    // Over ADOPT_MIN the job keeps the request's buffer, function name in front (Job::adopt):
+    // unique, data, coalescing and both assignment forms must see the same bytes as a copy.
+    let mut h = H::new();
+    let (c, w) = (h.open(1), h.open(2));
+    let data = format!("{}<end", "d".repeat(4096));
+    let created = v(&["c1 JOB_CREATED [H:t:1]"]);
+    assert_eq!(h.submit(c, SUBMIT_JOB, "fn-name", "u1", &data), created);
+    assert_eq!(h.submit(c, SUBMIT_JOB_BG, "fn-name", "u1", "x"), created);
+    let created = v(&["c1 JOB_CREATED [H:t:2]"]);
+    assert_eq!(h.submit(c, SUBMIT_JOB_BG, "fn-name", "-", &data), created);
+    assert_eq!(h.submit(c, SUBMIT_JOB, "fn-name", "-", &data), created);
+    h.can_do(w, "fn-name");
+    let one = format!("c2 JOB_ASSIGN_UNIQ [H:t:1] [fn-name] [u1] [{data}]");
+    assert_eq!(h.req(w, GRAB_JOB_UNIQ, &[]), v(&[&one]));
+    let two = format!("c2 JOB_ASSIGN [H:t:2] [fn-name] [{data}]");
+    assert_eq!(h.grab(w), v(&[&two]));
+    let status = h.req(c, GET_STATUS_UNIQUE, &[b"u1"]);
+    assert_eq!(
+        status,
+        v(&["c1 STATUS_RES_UNIQUE [u1] [1] [1] [0] [0] [1]"])
+    );
+}
