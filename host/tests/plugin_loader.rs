@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+/// The ABI minor version the fixtures build with (`GM_ABI_MINOR` of the header).
+const MINOR: u16 = gearmand_plugin_api::abi::ABI_MINOR;
+
 #[path = "common/loader.rs"]
 mod loader;
 use loader::{install_built, opts, TempDir};
@@ -190,15 +193,16 @@ fn an_abi_major_mismatch_names_both_versions() {
         matches!(
             err,
             PluginError::AbiMismatch {
-                plugin: (2, 2),
-                host: (1, 2),
+                plugin: (2, MINOR),
+                host: (1, MINOR),
                 ..
             }
         ),
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("ABI 2.2") && msg.contains("ABI 1.2"), "{msg}");
+    let (theirs, ours) = (format!("ABI 2.{MINOR}"), format!("ABI 1.{MINOR}"));
+    assert!(msg.contains(&theirs) && msg.contains(&ours), "{msg}");
 }
 
 #[test]

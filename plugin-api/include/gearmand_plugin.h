@@ -1,5 +1,5 @@
 /*
- * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.2.
+ * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.3.
  *
  * 1.1 appended conn_deadline and conn_timeout to GmProtocolVtable (per-connection timers). A
  * plugin built against 1.0 (vtable_size = 7 pointers) still loads; its connections get no timer.
@@ -44,7 +44,7 @@ extern "C" {
 /* "GMPL" read as a big-endian u32. */
 #define GM_PLUGIN_MAGIC 0x474D504Cu
 #define GM_ABI_MAJOR 1
-#define GM_ABI_MINOR 2
+#define GM_ABI_MINOR 3
 
 /* Result of every call across the boundary. */
 typedef struct GmStatus {
@@ -125,6 +125,10 @@ typedef struct GmHostApi {
     void *ctx;
     /* Writes one record into the host's log, attributed to plugin (the plugin's name). */
     void (*log)(void *ctx, uint32_t level, GmSlice plugin, GmSlice message);
+    /* v1.3 (present when size covers it): the most detailed GM_LOG_* level the host's log keeps
+     * right now (0: none); records above it are dropped, so skip formatting them. It changes
+     * with the host's verbosity: ask each time. */
+    uint32_t (*max_level)(void *ctx);
 } GmHostApi;
 
 /* Creates an instance from its resolved options; stores it in *instance. */

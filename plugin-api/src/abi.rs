@@ -34,7 +34,9 @@ pub const ABI_MAJOR: u16 = 1;
 /// - 1.2: [`GmQueueVtable::add_batch`] (many new jobs in one call, each with its own outcome).
 ///   The host still loads 1.0 and 1.1 queue plugins, and plugins whose `add_batch` is null: it
 ///   then calls `add` once per job.
-pub const ABI_MINOR: u16 = 2;
+/// - 1.3: [`GmHostApi::max_level`] (the host's current log level, so that a plugin does not
+///   format records the host would drop). Plugins built for 1.0–1.2 still load.
+pub const ABI_MINOR: u16 = 3;
 
 /// The entry point's signature.
 pub type GmEntryFn = unsafe extern "C" fn() -> *const GmPluginHeader;
@@ -200,6 +202,11 @@ pub struct GmHostApi {
     pub ctx: *mut c_void,
     /// Writes one log record into the host's log, attributed to `plugin` (the plugin's name).
     pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice),
+    // ---- v1.3 (present when `size` covers it) ----
+    /// The most detailed [`level`] the host's log keeps right now (0: none). A record above it is
+    /// dropped, so a plugin can skip formatting it; the answer changes when the host's verbosity
+    /// does (the admin `verbose` command), so ask each time.
+    pub max_level: unsafe extern "C" fn(ctx: *mut c_void) -> u32,
 }
 
 /// Creates a plugin instance from its resolved options.

@@ -44,7 +44,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
             magic, abi_major, abi_minor, kind, name, aliases, n_aliases, version, description,
             options, n_options, vtable, vtable_size
         }
-        GmHostApi { size, abi_major, abi_minor, ctx, log }
+        GmHostApi { size, abi_major, abi_minor, ctx, log, max_level }
         GmQueueItem { unique, function, data, priority, when }
         GmQueueVtable { create, add, flush, done, replay, destroy, add_batch }
         GmRequest { kind, args, n_args }
@@ -173,12 +173,12 @@ fn the_header_compiles_as_cplusplus_too() {
     );
 }
 
-/// The v1.2 layout, frozen. Appending to a struct is a new minor version: update these numbers
+/// The v1.3 layout, frozen. Appending to a struct is a new minor version: update these numbers
 /// and `ABI_MINOR` together, consciously. (1.1 appended two pointers to `GmProtocolVtable`, 1.2
-/// one to `GmQueueVtable`.)
+/// one to `GmQueueVtable`, 1.3 one to `GmHostApi`.)
 #[cfg(target_pointer_width = "64")]
 #[test]
-fn v1_2_sizes_are_frozen() {
+fn v1_3_sizes_are_frozen() {
     assert_eq!(
         size_of::<GmQueueVtable>(),
         56,
@@ -198,7 +198,13 @@ fn v1_2_sizes_are_frozen() {
     assert_eq!(offset_of!(GmProtocolVtable, conn_deadline), 56);
     assert_eq!(offset_of!(GmProtocolVtable, conn_timeout), 64);
     assert_eq!(size_of::<GmPluginHeader>(), 88);
-    assert_eq!(size_of::<GmHostApi>(), 32);
+    assert_eq!(
+        size_of::<GmHostApi>(),
+        40,
+        "GmHostApi v1.3: size, versions, ctx, log, then max_level"
+    );
+    assert_eq!(offset_of!(GmHostApi, log), 24);
+    assert_eq!(offset_of!(GmHostApi, max_level), 32);
     assert_eq!(size_of::<GmOptionSpec>(), 40);
     assert_eq!(size_of::<GmOptionValue>(), 24);
     assert_eq!(size_of::<GmQueueItem>(), 64);
@@ -207,5 +213,5 @@ fn v1_2_sizes_are_frozen() {
     assert_eq!(size_of::<GmRequest>(), 24);
     assert_eq!(size_of::<GmRequestSink>(), 16);
     assert_eq!(size_of::<GmWriter>(), 16);
-    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 2));
+    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 3));
 }

@@ -233,13 +233,34 @@ unsafe impl Send for HostLogger {}
 // SAFETY: as above; the logger itself holds no mutable state.
 unsafe impl Sync for HostLogger {}
 
+impl HostLogger {
+    /// The level the host's log keeps now (ABI 1.3), or Trace from a host too old to say.
+    fn host_level(&self) -> u32 {
+        // SAFETY: `host` was checked non-null and at least v1.0-sized when the logger was
+        // installed and lives for the whole process; `max_level` is read only if `size` covers it.
+        unsafe {
+            let host = &*self.host;
+            let end = std::mem::offset_of!(GmHostApi, max_level) + std::mem::size_of::<usize>();
+            match host.size >= end {
+                true => (host.max_level)(host.ctx),
+                false => level::TRACE,
+            }
+        }
+    }
+}
+
 impl log::Log for HostLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        // The host's own logger filters; it knows the configured verbosity.
-        true
+    /// Asks the host: a dependency's debug records (a database driver printing every query
+    /// parameter, say) are then neither formatted nor sent only to be dropped. That formatting
+    /// was a third of the postgres queue thread's time under load.
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() as u32 <= self.host_level()
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
         let message = record.args().to_string();
         // log::Level numbers (Error = 1 .. Trace = 5) are the ABI's `level` numbers.
         let level = record.level() as u32;
@@ -268,7 +289,8 @@ pub(super) unsafe fn install_logger<T: PluginInfo>(host: *const GmHostApi) -> Re
         return Err("the host passed no host API".to_string());
     }
     let api = &*host;
-    if api.abi_major != ABI_MAJOR || api.size < std::mem::size_of::<GmHostApi>() {
+    // Every host passes at least the v1.0 fields; `max_level` (1.3) is checked where it is used.
+    if api.abi_major != ABI_MAJOR || api.size < std::mem::offset_of!(GmHostApi, max_level) {
         return Err(format!(
             "host API {}.{} (size {}) does not match the plugin's ABI {}.{}",
             api.abi_major, api.abi_minor, api.size, ABI_MAJOR, ABI_MINOR

@@ -24,7 +24,13 @@ pub static HOST: HostApi = HostApi(GmHostApi {
     abi_minor: ABI_MINOR,
     ctx: std::ptr::null_mut(),
     log: host_log,
+    max_level: keep_everything,
 });
+
+/// `GmHostApi::max_level` of a host that keeps every record.
+unsafe extern "C" fn keep_everything(_: *mut c_void) -> u32 {
+    level::TRACE
+}
 
 /// The host's `GmAddFailFn`: collects (index, message) into the `Vec` behind `ctx`.
 ///

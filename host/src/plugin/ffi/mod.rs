@@ -311,8 +311,8 @@ pub(super) unsafe fn array<'a, T>(p: *const T, n: usize) -> &'a [T] {
 
 /// The host services handed to every plugin's `create`.
 struct HostApi(GmHostApi);
-// SAFETY: `ctx` is null and never used; `log` is a plain function that may be called from any
-// thread.
+// SAFETY: `ctx` is null and never used; `log` and `max_level` are plain functions that may be
+// called from any thread.
 unsafe impl Sync for HostApi {}
 
 static HOST_API: HostApi = HostApi(GmHostApi {
@@ -321,7 +321,14 @@ static HOST_API: HostApi = HostApi(GmHostApi {
     abi_minor: ABI_MINOR,
     ctx: null_mut(),
     log: host_log,
+    max_level: host_max_level,
 });
+
+/// `GmHostApi::max_level`: the level the host's log keeps now (`log::LevelFilter` numbers are
+/// the ABI's: Off 0, Error 1 .. Trace 5).
+unsafe extern "C" fn host_max_level(_ctx: *mut c_void) -> u32 {
+    catch_unwind(|| log::max_level() as u32).unwrap_or(level::TRACE)
+}
 
 /// `GmHostApi::log`: a plugin's record into the host's log, with the plugin's name as target.
 unsafe extern "C" fn host_log(_ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice) {
