@@ -5,7 +5,8 @@
  * plugin built against 1.0 (vtable_size = 7 pointers) still loads; its connections get no timer.
  * 1.2 appended add_batch to GmQueueVtable (many new jobs in one call). It may be NULL; a plugin
  * built against 1.0 or 1.1 (vtable_size = 6 pointers) still loads; the host then calls add once
- * per job.
+ * per job. 1.3 appended max_level to GmHostApi (the host's current log level); plugins built
+ * against 1.0-1.2 still load.
  *
  * This header mirrors plugin-api/src/abi.rs (the source of truth) field for field; the test
  * plugin-api/tests/layout.rs compiles it and compares every size and offset with Rust's.

@@ -252,7 +252,7 @@ impl HostLogger {
 impl log::Log for HostLogger {
     /// Asks the host: a dependency's debug records (a database driver printing every query
     /// parameter, say) are then neither formatted nor sent only to be dropped. That formatting
-    /// was a third of the postgres queue thread's time under load.
+    /// was about a fifth of the postgres queue thread's time under load.
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
         metadata.level() as u32 <= self.host_level()
     }
