@@ -7,7 +7,7 @@
 //! `metrics` is our extension (no such command in gearmand): the monitoring counters of
 //! metrics.rs, one `name<TAB>labels<TAB>value` line per sample, then `.`.
 
-use super::jobs::parse_handle;
+use super::handles::parse_handle;
 use super::num::atoi_i32;
 use super::persist;
 use super::{Engine, Outbox};
@@ -251,7 +251,7 @@ impl Engine {
             }
             job.queued = false;
         }
-        let handle = super::jobs::HandleBuf::new(&self.prefix, h);
+        let handle = super::handles::HandleBuf::new(&self.prefix, h);
         for &cl in job.clients().iter().rev() {
             out.send(cl, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
         }

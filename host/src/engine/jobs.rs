@@ -1,9 +1,7 @@
-//! Job records, job handles, and the job table with its coalescing index.
+//! Job records and the job table with its coalescing index.
 //!
-//! A job is keyed by its handle number `n` (the handle on the wire is `<prefix>:<n>`), so the wire
-//! handle is never stored: it is printed on the stack when a packet needs it and parsed back to a
-//! number when a packet names it. Parsing accepts only the canonical spelling, which keeps lookups
-//! exact byte compares as in the original.
+//! A job is keyed by its handle number `n`; the wire handle `<prefix>:<n>` is never stored
+//! (see [`super::handles`]).
 //!
 //! Coalescing (gear-protocol.md §4.3) needs "the job of function F with unique U" in O(1). The
 //! index maps a keyed 32-bit hash of the coalescing key to the newest job with that hash; jobs
@@ -28,10 +26,6 @@ use std::time::Instant;
 pub(super) const MAX_UNIQUE: usize = 64;
 /// Reducer names must be shorter than this.
 pub(super) const MAX_REDUCER: usize = 512;
-/// Longest handle the engine prints: prefix, `:`, ten digits (and a NUL for converted exceptions).
-const HANDLE_CAP: usize = 128;
-/// Longest prefix that leaves room for `:<u32>` and a NUL in [`HANDLE_CAP`].
-pub(super) const MAX_PREFIX: usize = HANDLE_CAP - 12;
 
 /// Queue priority; the discriminant is the index into per-priority arrays and the stored value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,53 +297,6 @@ impl Job {
         self.trim();
         ended
     }
-}
-
-/// A printed job handle, on the stack.
-pub(super) struct HandleBuf {
-    buf: [u8; HANDLE_CAP],
-    len: u8,
-}
-
-impl HandleBuf {
-    /// `prefix` already ends with `:` and is at most [`MAX_PREFIX`] bytes.
-    pub(super) fn new(prefix: &[u8], n: u32) -> HandleBuf {
-        let mut buf = [0u8; HANDLE_CAP];
-        let p = prefix.len().min(MAX_PREFIX);
-        buf[..p].copy_from_slice(&prefix[..p]);
-        let digits = super::num::Decimal::new(n as u64);
-        let d = digits.as_bytes();
-        buf[p..p + d.len()].copy_from_slice(d);
-        HandleBuf {
-            buf,
-            len: (p + d.len()) as u8,
-        }
-    }
-
-    pub(super) fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
-    }
-
-    /// The handle followed by one NUL: the body of a WORK_EXCEPTION converted to WORK_FAIL.
-    pub(super) fn with_nul(&self) -> &[u8] {
-        &self.buf[..self.len as usize + 1]
-    }
-}
-
-/// The handle number of `h` if it is exactly how this server prints handle `n`.
-pub(super) fn parse_handle(prefix: &[u8], h: &[u8]) -> Option<u32> {
-    let digits = h.strip_prefix(prefix)?;
-    if digits.is_empty() || digits.len() > 10 || digits[0] == b'0' {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + (d - b'0') as u64;
-    }
-    u32::try_from(n).ok()
 }
 
 /// Every job by handle number, plus the coalescing index.

@@ -8,12 +8,14 @@
 //! the recommended fixes. Reading order: this file (API and dispatch), [`submit`] (new jobs),
 //! [`workers`] (abilities, sleep, grab, requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries),
 //! [`admin`] (text commands), [`timers`], [`metrics`] (monitoring counters and the `metrics`
-//! command); the tables live in [`jobs`], [`functions`], [`conns`].
+//! command); the tables live in [`jobs`] (with [`handles`], their names on the wire),
+//! [`functions`], [`conns`].
 
 mod admin;
 mod conns;
 mod extra;
 mod functions;
+mod handles;
 mod hash;
 mod jobs;
 mod lifecycle;
@@ -37,7 +39,8 @@ use conns::{Conn, ConnTable};
 use functions::FunctionTable;
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
-use jobs::{HandleBuf, JobTable};
+use handles::HandleBuf;
+use jobs::JobTable;
 pub use limits::EngineLimits;
 pub use metrics::QueueStats;
 use metrics::{ServerStats, TimedQueue};
@@ -155,12 +158,12 @@ pub struct Engine {
 impl Engine {
     pub fn new(cfg: EngineConfig, queue: Box<dyn QueueStore>) -> Engine {
         let mut prefix = cfg.handle_prefix.as_bytes().to_vec();
-        if prefix.len() > jobs::MAX_PREFIX - 1 {
+        if prefix.len() > handles::MAX_PREFIX - 1 {
             log::warn!(
                 "job handle prefix longer than {} bytes, truncated",
-                jobs::MAX_PREFIX - 1
+                handles::MAX_PREFIX - 1
             );
-            prefix.truncate(jobs::MAX_PREFIX - 1);
+            prefix.truncate(handles::MAX_PREFIX - 1);
         }
         prefix.push(b':');
         let max_attempts = match cfg.job_retries {

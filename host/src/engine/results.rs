@@ -5,7 +5,8 @@
 //! client gets it without a copy). WORK_EXCEPTION goes as such only to clients that asked for
 //! exceptions; the others get WORK_FAIL with the handle and a trailing NUL, as the original does.
 
-use super::jobs::{parse_handle, JobState, MAX_UNIQUE};
+use super::handles::parse_handle;
+use super::jobs::{JobState, MAX_UNIQUE};
 use super::metrics::Failure;
 use super::num::{atoi_u32, up_to_nul, Decimal};
 use super::persist;

@@ -278,7 +278,7 @@ impl Engine {
         f.queued[job.prio.idx()] -= 1;
         f.ready[job.prio.idx()] -= 1;
         f.running += 1;
-        let handle = super::jobs::HandleBuf::new(&self.prefix, h);
+        let handle = super::handles::HandleBuf::new(&self.prefix, h);
         let (hd, name) = (handle.as_bytes(), &*self.funcs.get(job.func).name);
         let frame = match kind {
             ptype::GRAB_JOB => Frame::with_args(ptype::JOB_ASSIGN, &[hd, name, job.data()]),
