@@ -1,12 +1,13 @@
 //! Side by side: start each server fresh for every run, alternate A, B, A, B, ... per scenario,
 //! then print medians, spread and ratios, and draw the ratios as an SVG chart.
 
+use crate::proto::await_listening;
 use crate::scenarios::Params;
 use crate::stats::Outcome;
 use crate::Scenario;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One server under test.
 #[derive(Debug, Clone)]
@@ -62,16 +63,13 @@ fn start(spec: &ServerSpec, extra: &[String]) -> Result<Running, String> {
         child,
         addr: format!("127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(&running.addr).is_err() {
-        if let Ok(Some(status)) = running.child.try_wait() {
-            return Err(format!("{} exited at startup: {status}", spec.label));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{} did not start listening", spec.label));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = &mut running.child;
+    let exited = || match child.try_wait() {
+        Ok(Some(status)) => Some(format!("exited at startup: {status}")),
+        _ => None,
+    };
+    await_listening(&running.addr, Duration::from_secs(20), exited)
+        .map_err(|e| format!("{}: {e}", spec.label))?;
     Ok(running)
 }
 

@@ -5,7 +5,7 @@
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const CAN_DO: u32 = 1;
 pub const PRE_SLEEP: u32 = 4;
@@ -123,4 +123,26 @@ impl Conn {
         }
         Ok(p)
     }
+}
+
+/// Waits until `addr` accepts a connection, for at most `limit`. Between tries `gone` may end the
+/// wait with its reason (a server that exited at startup, say).
+pub fn await_listening(
+    addr: &str,
+    limit: Duration,
+    mut gone: impl FnMut() -> Option<String>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    while let Err(e) = TcpStream::connect(addr) {
+        if let Some(why) = gone() {
+            return Err(why);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{addr} did not accept a connection within {limit:?}: {e}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }

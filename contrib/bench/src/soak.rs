@@ -3,9 +3,9 @@
 //!
 //! Not part of the test run (it takes minutes by design): `gearmand-bench soak --minutes 10`.
 
+use crate::proto::await_listening;
 use crate::scenarios::{background, echo, foreground, Params};
 use crate::stats::sample;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// One line of the report.
@@ -19,7 +19,9 @@ struct Tick {
 /// Runs rounds of foreground, background and echo load until `total` has passed, then waits
 /// `settle` with no load, and prints a table and a verdict on memory.
 pub fn run(addr: &str, pid: u32, total: Duration, settle: Duration) -> Result<(), String> {
-    await_listening(addr, Duration::from_secs(20))?;
+    // The documented command starts the server in the background just before the soak, so the
+    // first rounds would otherwise find nobody listening.
+    await_listening(addr, Duration::from_secs(20), || None)?;
     let idle_rss = sample(pid).rss_bytes;
     let start = Instant::now();
     let mut ticks = Vec::new();
@@ -99,21 +101,6 @@ pub fn run(addr: &str, pid: u32, total: Duration, settle: Duration) -> Result<()
     );
     if errors > 0 {
         return Err(format!("{errors} rounds failed"));
-    }
-    Ok(())
-}
-
-/// Waits until `addr` accepts a connection. The documented command starts the server in the
-/// background just before the soak, so the first rounds would otherwise find nobody listening.
-fn await_listening(addr: &str, limit: Duration) -> Result<(), String> {
-    let deadline = Instant::now() + limit;
-    while let Err(e) = TcpStream::connect(addr) {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{addr} did not accept a connection within {limit:?}: {e}"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
 }
