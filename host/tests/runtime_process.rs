@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::server::OUR_TEST_ARGS;
+use common::server::{parse_listening_port, OUR_TEST_ARGS};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -54,9 +54,8 @@ impl Server {
             lines,
         };
         let line = s.wait_line("listening on 127.0.0.1:");
-        let rest = line.split("listening on 127.0.0.1:").nth(1).unwrap();
-        assert!(rest.ends_with(" (gear)"), "{line}");
-        s.port = rest.trim_end_matches(" (gear)").parse().unwrap();
+        assert!(line.ends_with(" (gear)"), "{line}");
+        s.port = parse_listening_port(&line).unwrap_or_else(|| panic!("not gear's port: {line}"));
         s
     }
 
