@@ -13,9 +13,15 @@ pub struct Bar {
     pub ratio: f64,
 }
 
+/// Whether a metric gets a bar: all but the load tool's own CPU, which is not the server's.
+fn charted(metric: &str) -> bool {
+    !metric.starts_with("client")
+}
+
 impl Bar {
     pub fn from_rows(rows: &[Row]) -> Vec<Bar> {
         rows.iter()
+            .filter(|r| charted(r.metric))
             .map(|r| Bar {
                 label: format!("{} {}", r.scenario, r.metric),
                 ratio: r.ratio,
@@ -31,8 +37,12 @@ pub fn parse_table(text: &str) -> Result<Vec<Bar>, String> {
         .filter_map(|line| {
             let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
             let ratio = cells.last()?.trim().strip_suffix('×')?.parse().ok()?;
+            let metric = cells.get(1)?.trim();
+            if !charted(metric) {
+                return None;
+            }
             Some(Bar {
-                label: format!("{} {}", cells.first()?.trim(), cells.get(1)?.trim()),
+                label: format!("{} {metric}", cells.first()?.trim()),
                 ratio,
             })
         })
@@ -108,10 +118,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_printed_table_parses_into_bars() {
+    fn a_printed_table_parses_into_bars_without_the_load_tools_own_cpu() {
         let text = "| scenario | metric | ours | C | ratio |\n|---|---|---|---|---|\n\
                     | fg-4x4 | rate/s | 20589 (1–2) | 13174 (1–2) | 1.56× |\n\
-                    | echo | p99 ms | 2.85 | 2.49 | 0.87× |\n";
+                    | echo | p99 ms | 2.85 | 2.49 | 0.87× |\n\
+                    | echo | client µs/op | 9.10 | 9.00 | 0.99× |\n";
         let bars = parse_table(text).unwrap();
         let got: Vec<(&str, f64)> = bars.iter().map(|b| (b.label.as_str(), b.ratio)).collect();
         assert_eq!(got, [("fg-4x4 rate/s", 1.56), ("echo p99 ms", 0.87)]);

@@ -127,6 +127,10 @@ const METRICS: &[Metric] = &[
     ("rate2/s", |o| o.rate2, true),
     ("p99 ms", |o| (o.p99_ms > 0.0).then_some(o.p99_ms), false),
     ("bytes/item", |o| o.bytes_per_item, false),
+    ("server µs/op", |o| o.server_us_per_op, false),
+    // The load tool's own CPU per operation: what is left of the machine for the server, and
+    // so the ceiling of any ratio where both share the cores (contrib/bench/README.md).
+    ("client µs/op", |o| o.client_us_per_op, false),
 ];
 
 /// One row of the comparison: scenario, metric, medians per server, spread, and B/A... ratio.

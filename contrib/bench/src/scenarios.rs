@@ -2,7 +2,7 @@
 //! or missing reply fails the run instead of being counted.
 
 use crate::proto::*;
-use crate::stats::{new_histogram, record, sample, Outcome};
+use crate::stats::{new_histogram, record, sample_both, Outcome};
 use crate::workers::{payload_seq, Pool, Tally, FUNCTION};
 use hdrhistogram::Histogram;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -69,22 +69,20 @@ fn progress(label: &str, done: u64, total: u64) {
 pub fn foreground(p: &Params) -> R<Outcome> {
     let tally = Arc::new(Tally::default());
     let pool = Pool::start(&p.addr, p.workers, tally.clone()).map_err(e("workers"))?;
-    let before = sample(p.pid);
+    let before = sample_both(p.pid);
     let start = Instant::now();
     let per = p.jobs / p.clients as u64;
     let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
     let result = run_clients(p.clients, move |i| fg_client(&addr, i, per, inflight, size));
     let secs = start.elapsed().as_secs_f64();
-    let after = sample(p.pid);
+    let after = sample_both(p.pid);
     pool.stop();
     let h = result?;
     check_tally(&tally)?;
+    let jobs = per * p.clients as u64;
     Ok(Outcome {
-        scenario: String::new(),
-        rate: (per * p.clients as u64) as f64 / secs,
-        server_cpu_secs: after.cpu_secs - before.cpu_secs,
-        server_rss_bytes: after.rss_bytes,
-        ..Outcome::default()
+        rate: jobs as f64 / secs,
+        ..Outcome::costs(p.pid, &before, &after, jobs)
     }
     .with_latency(&h))
 }
@@ -186,7 +184,7 @@ fn submit_background(p: &Params, jobs: u64, first: u64) -> R<Histogram<u64>> {
 /// Background submit of `jobs`, then a drain by `workers`; rate = submits/s, rate2 = drained/s.
 pub fn background(p: &Params) -> R<Outcome> {
     let jobs = p.jobs / p.clients as u64 * p.clients as u64;
-    let before = sample(p.pid);
+    let before = sample_both(p.pid);
     let start = Instant::now();
     let h = submit_background(p, jobs, 0)?;
     let submit_secs = start.elapsed().as_secs_f64();
@@ -195,7 +193,7 @@ pub fn background(p: &Params) -> R<Outcome> {
     let pool = Pool::start(&p.addr, p.workers, tally.clone()).map_err(e("workers"))?;
     let drained = wait_for(&tally.done, jobs, Duration::from_secs(600));
     let drain_secs = start.elapsed().as_secs_f64();
-    let after = sample(p.pid);
+    let after = sample_both(p.pid);
     pool.stop();
     check_tally(&tally)?;
     if !drained {
@@ -205,12 +203,9 @@ pub fn background(p: &Params) -> R<Outcome> {
         ));
     }
     Ok(Outcome {
-        scenario: String::new(),
         rate: jobs as f64 / submit_secs,
         rate2: Some(jobs as f64 / drain_secs),
-        server_cpu_secs: after.cpu_secs - before.cpu_secs,
-        server_rss_bytes: after.rss_bytes,
-        ..Outcome::default()
+        ..Outcome::costs(p.pid, &before, &after, jobs)
     }
     .with_latency(&h))
 }
@@ -229,7 +224,7 @@ fn wait_for(counter: &AtomicU64, target: u64, limit: Duration) -> bool {
 /// Submits into a queue that grows to `jobs` with no worker; rate = overall submits/s, rate2 =
 /// submits/s over the last tenth (to show any slow-down with depth); bytes per queued job.
 pub fn deep(p: &Params) -> R<Outcome> {
-    let before = sample(p.pid);
+    let before = sample_both(p.pid);
     let tenth = p.jobs / 10;
     let start = Instant::now();
     submit_background(p, p.jobs - tenth, 0)?;
@@ -243,16 +238,18 @@ pub fn deep(p: &Params) -> R<Outcome> {
         p.jobs - tenth,
     )?;
     let end = Instant::now();
-    let after = sample(p.pid);
+    let after = sample_both(p.pid);
     Ok(Outcome {
-        scenario: String::new(),
         rate: p.jobs as f64 / (end - start).as_secs_f64(),
         rate2: Some(tenth as f64 / (end - mid).as_secs_f64()),
-        server_cpu_secs: after.cpu_secs - before.cpu_secs,
-        server_rss_bytes: after.rss_bytes,
-        bytes_per_item: (p.pid != 0)
-            .then(|| after.rss_bytes.saturating_sub(before.rss_bytes) as f64 / p.jobs as f64),
-        ..Outcome::default()
+        bytes_per_item: (p.pid != 0).then(|| {
+            after
+                .server
+                .rss_bytes
+                .saturating_sub(before.server.rss_bytes) as f64
+                / p.jobs as f64
+        }),
+        ..Outcome::costs(p.pid, &before, &after, p.jobs)
     }
     .with_latency(&h))
 }
@@ -261,7 +258,7 @@ pub fn deep(p: &Params) -> R<Outcome> {
 pub fn echo(p: &Params) -> R<Outcome> {
     let per = p.jobs / p.clients as u64;
     let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
-    let before = sample(p.pid);
+    let before = sample_both(p.pid);
     let start = Instant::now();
     let h = run_clients(p.clients, move |i| {
         let mut conn = Conn::connect(&addr).map_err(e("connect"))?;
@@ -290,12 +287,11 @@ pub fn echo(p: &Params) -> R<Outcome> {
         Ok(h)
     })?;
     let secs = start.elapsed().as_secs_f64();
-    let after = sample(p.pid);
+    let after = sample_both(p.pid);
+    let echoes = per * p.clients as u64;
     Ok(Outcome {
-        rate: (per * p.clients as u64) as f64 / secs,
-        server_cpu_secs: after.cpu_secs - before.cpu_secs,
-        server_rss_bytes: after.rss_bytes,
-        ..Outcome::default()
+        rate: echoes as f64 / secs,
+        ..Outcome::costs(p.pid, &before, &after, echoes)
     }
     .with_latency(&h))
 }
@@ -303,7 +299,7 @@ pub fn echo(p: &Params) -> R<Outcome> {
 /// Opens `connections` connections (each proven live by an echo) and keeps them idle; rate =
 /// connections opened per second, bytes per connection from the server's RSS growth.
 pub fn idle(p: &Params) -> R<Outcome> {
-    let before = sample(p.pid);
+    let before = sample_both(p.pid);
     let start = Instant::now();
     let mut conns = Vec::with_capacity(p.connections);
     for i in 0..p.connections {
@@ -317,14 +313,16 @@ pub fn idle(p: &Params) -> R<Outcome> {
         c.expect(ECHO_RES).map_err(e("echo"))?;
     }
     let secs = start.elapsed().as_secs_f64();
-    let after = sample(p.pid);
+    let after = sample_both(p.pid);
     Ok(Outcome {
         rate: p.connections as f64 / secs,
-        server_cpu_secs: after.cpu_secs - before.cpu_secs,
-        server_rss_bytes: after.rss_bytes,
         bytes_per_item: (p.pid != 0).then(|| {
-            after.rss_bytes.saturating_sub(before.rss_bytes) as f64 / p.connections as f64
+            let grown = after
+                .server
+                .rss_bytes
+                .saturating_sub(before.server.rss_bytes);
+            grown as f64 / p.connections as f64
         }),
-        ..Outcome::default()
+        ..Outcome::costs(p.pid, &before, &after, p.connections as u64)
     })
 }

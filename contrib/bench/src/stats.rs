@@ -1,4 +1,5 @@
-//! Measurements: latency histograms and the server process's CPU time and memory from /proc.
+//! Measurements: latency histograms, and the CPU time and memory of the server process and of
+//! this load tool itself, from /proc.
 
 use hdrhistogram::Histogram;
 use std::time::Duration;
@@ -51,6 +52,26 @@ pub fn sample(pid: u32) -> ProcSample {
     }
 }
 
+/// The server and this load tool, sampled together before and after a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Samples {
+    pub server: ProcSample,
+    /// This process: every client and worker thread of the load tool.
+    pub client: ProcSample,
+}
+
+/// Samples server `pid` (zeros for 0) and this process.
+pub fn sample_both(pid: u32) -> Samples {
+    Samples {
+        server: if pid == 0 {
+            ProcSample::default()
+        } else {
+            sample(pid)
+        },
+        client: sample(std::process::id()),
+    }
+}
+
 /// The outcome of one scenario run.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -64,11 +85,31 @@ pub struct Outcome {
     pub p999_ms: f64,
     pub server_cpu_secs: f64,
     pub server_rss_bytes: u64,
+    /// Server CPU microseconds per operation (None without a server pid).
+    pub server_us_per_op: Option<f64>,
+    /// The load tool's own CPU microseconds per operation. On a machine whose cores the load
+    /// tool shares with the server, this is what bounds any server's rate: even a server that
+    /// cost nothing could not go faster than the cores left to the load tool allow.
+    pub client_us_per_op: Option<f64>,
     /// Scenario-specific memory figure (bytes per queued job, per idle connection).
     pub bytes_per_item: Option<f64>,
 }
 
 impl Outcome {
+    /// The CPU and memory fields for a run of `ops` operations between two samples.
+    pub fn costs(pid: u32, before: &Samples, after: &Samples, ops: u64) -> Outcome {
+        let per_op = |b: &ProcSample, a: &ProcSample| {
+            (ops > 0).then(|| (a.cpu_secs - b.cpu_secs) * 1e6 / ops as f64)
+        };
+        Outcome {
+            server_cpu_secs: after.server.cpu_secs - before.server.cpu_secs,
+            server_rss_bytes: after.server.rss_bytes,
+            server_us_per_op: per_op(&before.server, &after.server).filter(|_| pid != 0),
+            client_us_per_op: per_op(&before.client, &after.client),
+            ..Outcome::default()
+        }
+    }
+
     /// Fills the latency fields from a histogram.
     pub fn with_latency(mut self, h: &Histogram<u64>) -> Outcome {
         if !h.is_empty() {
@@ -82,16 +123,23 @@ impl Outcome {
     /// One machine-readable line: `RESULT key=value ...`.
     pub fn result_line(&self) -> String {
         format!(
-            "RESULT scenario={} rate={:.1} rate2={} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} server_cpu_s={:.2} server_rss={} bytes_per_item={}",
+            "RESULT scenario={} rate={:.1} rate2={} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} server_cpu_s={:.2} server_rss={} bytes_per_item={} server_us_op={} client_us_op={}",
             self.scenario,
             self.rate,
-            self.rate2.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
+            opt(self.rate2),
             self.p50_ms,
             self.p99_ms,
             self.p999_ms,
             self.server_cpu_secs,
             self.server_rss_bytes,
             self.bytes_per_item.map(|b| format!("{b:.0}")).unwrap_or_else(|| "-".into()),
+            opt(self.server_us_per_op),
+            opt(self.client_us_per_op),
         )
     }
+}
+
+/// A figure with one decimal, or `-` when there is none.
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
 }
