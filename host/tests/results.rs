@@ -86,6 +86,35 @@ both!(
     }
 );
 
+// Big payloads may be written straight from the frame while small packets wait in the buffer
+// (runtime/direct.rs): a burst of big and small packets, sent before the clients read anything
+// (so the sockets fill up and writes are partial), must still arrive whole and in order.
+both!(
+    big_and_small_work_packets_arrive_whole_and_in_order,
+    |kind| {
+        let s = start(kind, &[]);
+        let (mut c1, mut c2, mut w) = running_job(&s);
+        let big = |n: usize, seed: u8| -> Vec<u8> {
+            (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+        };
+        let (d1, d2, result) = (big(300_000, 1), big(40_000, 2), big(1_000_000, 3));
+        let steps: [(u32, &[&[u8]]); 5] = [
+            (ptype::WORK_DATA, &[b"T:1", &d1]),
+            (ptype::WORK_STATUS, &[b"T:1", b"1", b"3"]),
+            (ptype::WORK_DATA, &[b"T:1", &d2]),
+            (ptype::WORK_STATUS, &[b"T:1", b"2", b"3"]),
+            (ptype::WORK_COMPLETE, &[b"T:1", &result]),
+        ];
+        for (t, args) in steps {
+            w.send(t, args);
+        }
+        for (t, args) in steps {
+            c1.expect(t, args);
+            c2.expect(t, args);
+        }
+    }
+);
+
 both!(work_fail_is_forwarded_as_sent, |kind| {
     let s = start(kind, &[]);
     let (mut c1, mut c2, mut w) = running_job(&s);

@@ -24,7 +24,7 @@ mod registry;
 pub use error::PluginError;
 pub use ffi::{PROTOCOL_VTABLE_V1_0, PROTOCOL_VTABLE_V1_1, QUEUE_VTABLE_V1_0, QUEUE_VTABLE_V1_2};
 pub use gearmand_plugin_api::Decoded;
-pub use protocol::{Codec, Protocol};
+pub use protocol::{Codec, Protocol, Sink};
 pub use queue::PluginQueue;
 pub use registry::{OptionMeta, PluginFailure, PluginMeta, Registry};
 

@@ -7,6 +7,19 @@ use gearmand_plugin_api::Decoded;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Where an encoded response goes. The connection's output buffer is one (bytes are appended);
+/// the I/O thread's other one writes a large piece straight to an idle socket instead of copying
+/// it first (runtime/direct.rs). A codec may hand over one response in several pieces.
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
 /// A started protocol plugin.
 #[derive(Clone)]
 pub struct Protocol {
@@ -84,8 +97,8 @@ impl Codec {
         (used, decoded(status))
     }
 
-    /// Appends the wire bytes of `resp` to `out`; `Close` asks to close after flushing.
-    pub fn encode(&mut self, resp: &Frame, out: &mut Vec<u8>) -> Decoded {
+    /// Puts the wire bytes of `resp` into `out`; `Close` asks to close after flushing.
+    pub fn encode(&mut self, resp: &Frame, out: &mut dyn Sink) -> Decoded {
         decoded(self.conn.encode(resp, out))
     }
 

@@ -5,8 +5,9 @@
 //! one busy client cannot starve the others; each chunk is decoded straight from the thread's
 //! scratch buffer when nothing is left over, so the common case copies nothing; partial requests
 //! wait in `input` for more bytes. Writing: responses are encoded into `output` and written when
-//! the batch is done; only a write that would block registers interest in WRITABLE, which is
-//! dropped again once everything is out.
+//! the batch is done (a big payload may go out at once instead, see [`super::direct`]); only a
+//! write that would block registers interest in WRITABLE, which is dropped again once everything
+//! is out.
 //!
 //! Deadlines: the codec may ask to be called back at a time (an HTTP header timeout, say). The
 //! connection keeps the codec's latest answer and the earliest entry it has in its thread's timer
@@ -18,6 +19,7 @@
 //! not buffered); one with more than [`NetLimits::max_output`] unsent bytes when another reply is
 //! queued is disconnected.
 
+use super::direct::Direct;
 use super::subject::subject;
 use super::transport::{Fill, Push, Transport};
 use super::wire::{Decoded, WireCodec};
@@ -335,7 +337,15 @@ impl Conn {
         if self.unsent() > lim.max_output {
             return Queued::OverLimit;
         }
-        if self.codec.encode(frame, &mut self.output) == Decoded::Close {
+        // A socket known to be full (WRITABLE registered) would refuse a direct write anyway;
+        // TLS has to encrypt everything through its session.
+        let decoded = if matches!(self.transport, Transport::Plain) && !self.wants_write {
+            let mut sink = Direct::new(&mut self.output, &mut self.written, &mut self.stream);
+            self.codec.encode(frame, &mut sink)
+        } else {
+            self.codec.encode(frame, &mut self.output)
+        };
+        if decoded == Decoded::Close {
             self.closing = true;
         }
         Queued::Ok

@@ -9,6 +9,7 @@
 
 mod acceptor;
 mod conn;
+mod direct;
 mod io;
 mod listen;
 mod notify;

@@ -1,7 +1,7 @@
 //! Adapters from the plugin loader to the seams of config and runtime: the registry as the
 //! command line's [`Catalog`], and loaded protocols and codecs as [`WireProtocol`]/[`WireCodec`].
 
-use super::wire::{Decoded, WireCodec, WireProtocol};
+use super::wire::{Decoded, Sink, WireCodec, WireProtocol};
 use crate::config::{Catalog, Kind, OptionInfo, PluginInfo};
 use crate::frame::Frame;
 use crate::plugin::{Codec, PluginKind, PluginMeta, Protocol, Registry};
@@ -72,7 +72,7 @@ impl WireCodec for Codec {
     ) -> (usize, Decoded) {
         Codec::decode(self, input, on_request, out)
     }
-    fn encode(&mut self, frame: &Frame, out: &mut Vec<u8>) -> Decoded {
+    fn encode(&mut self, frame: &Frame, out: &mut dyn Sink) -> Decoded {
         Codec::encode(self, frame, out)
     }
     fn deadline(&mut self) -> Option<std::time::Duration> {

@@ -5,7 +5,7 @@ use super::conn::NetLimits;
 use super::io::NetSetup;
 use super::listen::{bind_all, BindOptions};
 use super::server::{serve, Listening};
-use super::wire::{Core, Decoded, WireCodec, WireProtocol};
+use super::wire::{Core, Decoded, Sink, WireCodec, WireProtocol};
 use crate::config::Keepalive;
 use crate::engine::{Clock, Outbox};
 use crate::frame::Frame;
@@ -52,8 +52,8 @@ impl WireCodec for LineCodec {
         }
         (used, Decoded::Continue)
     }
-    fn encode(&mut self, f: &Frame, out: &mut Vec<u8>) -> Decoded {
-        out.extend_from_slice(f.arg(0));
+    fn encode(&mut self, f: &Frame, out: &mut dyn Sink) -> Decoded {
+        out.put(f.arg(0));
         Decoded::Continue
     }
 }

@@ -8,6 +8,7 @@
 use crate::engine::{Clock, Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::ToEngine;
+pub use crate::plugin::Sink;
 pub use gearmand_plugin_api::Decoded;
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,8 @@ pub trait WireCodec: Send {
         on_request: &mut dyn FnMut(Frame),
         out: &mut Vec<u8>,
     ) -> (usize, Decoded);
-    /// Encodes one response onto `out`.
-    fn encode(&mut self, frame: &Frame, out: &mut Vec<u8>) -> Decoded;
+    /// Encodes one response into `out`.
+    fn encode(&mut self, frame: &Frame, out: &mut dyn Sink) -> Decoded;
     /// How long from now until [`WireCodec::timeout`] is due; `None` (the default) for none.
     /// Asked again after every call into the codec.
     fn deadline(&mut self) -> Option<Duration> {

@@ -5,6 +5,7 @@
 
 use super::{array, create, with_error, ProtocolFns, QueueFns};
 use crate::frame::Frame;
+use crate::plugin::Sink;
 use crate::queue::StoredJob;
 use gearmand_plugin_api::abi::*;
 use gearmand_plugin_api::gear::MAX_ARGS;
@@ -266,7 +267,8 @@ impl ConnInstance {
             ctx: &mut ctx as *mut SinkCtx<'_> as *mut c_void,
             request: take_request,
         };
-        let writer = writer(out);
+        let mut out: &mut dyn Sink = out;
+        let writer = writer(&mut out);
         let mut consumed = 0usize;
         // SAFETY: every pointer is valid for the call and only used during it.
         let s = unsafe {
@@ -292,12 +294,13 @@ impl ConnInstance {
         let Some(timers) = self.vt.timers else {
             return Status::Continue;
         };
-        let writer = writer(out);
+        let mut out: &mut dyn Sink = out;
+        let writer = writer(&mut out);
         // SAFETY: `writer` borrows `out` for the call.
         status(unsafe { (timers.timeout)(self.ptr, &writer) })
     }
 
-    pub fn encode(&mut self, resp: &Frame, out: &mut Vec<u8>) -> Status {
+    pub fn encode(&mut self, resp: &Frame, mut out: &mut dyn Sink) -> Status {
         let mut args = [GmSlice::EMPTY; MAX_ARGS];
         for (slot, a) in args.iter_mut().zip(resp.args()) {
             *slot = GmSlice::new(a);
@@ -307,7 +310,7 @@ impl ConnInstance {
             args: args.as_ptr(),
             n_args: resp.len(),
         };
-        let writer = writer(out);
+        let writer = writer(&mut out);
         // SAFETY: `response` borrows `resp` and `writer` borrows `out` for the call.
         status(unsafe { (self.vt.conn_encode)(self.ptr, &response, &writer) })
     }
@@ -320,20 +323,22 @@ impl Drop for ConnInstance {
     }
 }
 
-fn writer(out: &mut Vec<u8>) -> GmWriter {
+/// A writer for `out`: the context is a pointer to the (thin) `&mut dyn Sink`, which must
+/// outlive the plugin call the writer is passed to.
+fn writer(out: &mut &mut dyn Sink) -> GmWriter {
     GmWriter {
-        ctx: out as *mut Vec<u8> as *mut c_void,
-        write: append,
+        ctx: out as *mut &mut dyn Sink as *mut c_void,
+        write: put,
     }
 }
 
-/// `GmWriter::write`: appends to the host's output buffer.
-unsafe extern "C" fn append(ctx: *mut c_void, bytes: GmSlice) {
-    // SAFETY: `ctx` is the `Vec<u8>` passed by `writer`, alive and exclusively ours during the
-    // call; `bytes` is valid for the call. Extending a Vec can only panic on capacity overflow,
-    // which aborts rather than unwinding in practice; catch it anyway.
-    let out = &mut *(ctx as *mut Vec<u8>);
-    let _ = catch_unwind(AssertUnwindSafe(|| out.extend_from_slice(bytes.as_bytes())));
+/// `GmWriter::write`: hands bytes to the host's sink (the output buffer, or the socket).
+unsafe extern "C" fn put(ctx: *mut c_void, bytes: GmSlice) {
+    // SAFETY: `ctx` is the `&mut dyn Sink` passed by `writer`, alive and exclusively ours during
+    // the call; `bytes` is valid for the call. A sink can only panic on capacity overflow, which
+    // aborts rather than unwinding in practice; catch it anyway.
+    let out = &mut *(ctx as *mut &mut dyn Sink);
+    let _ = catch_unwind(AssertUnwindSafe(|| out.put(bytes.as_bytes())));
 }
 
 /// `GmRequestSink::request`: copies one decoded request into a [`Frame`] for the host.
