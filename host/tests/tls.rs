@@ -88,6 +88,24 @@ fn a_tls_worker_runs_a_job_a_tls_client_submits() {
     assert_eq!(count_in(&s.stderr(), REFUSED), 0, "{}", s.stderr());
 }
 
+/// A big reply on a plain socket may be written straight from its frame (runtime/direct.rs);
+/// over TLS every byte has to go through the session. A 200 KB echo comes back whole, encrypted.
+#[test]
+fn a_big_reply_over_tls_comes_back_whole() {
+    if !have_openssl() {
+        return;
+    }
+    let certs = Certs::make();
+    let s = start(&certs, true, &[]);
+    let mut c = SClient::connect(s.port(), &certs, Some("client"));
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    c.send(ptype::ECHO_REQ, &[&big]);
+    let reply = c.recv();
+    assert_eq!(reply.ptype, ptype::ECHO_RES);
+    assert!(reply.body == big, "the echo came back changed");
+    good_client_works(&s, &certs);
+}
+
 #[test]
 fn client_certificates_missing_expired_or_from_an_unknown_ca_are_refused() {
     if !have_openssl() {
