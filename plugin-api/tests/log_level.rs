@@ -3,40 +3,16 @@
 //! verbosity takes effect at once. Its own test binary: the host's level here is process-wide
 //! state.
 
+mod common;
+
+use common::{HOST, HOST_LEVEL, LOGGED};
 use gearmand_plugin_api::abi::*;
 use gearmand_plugin_api::*;
-use std::ffi::c_void;
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-static LEVEL: AtomicU32 = AtomicU32::new(level::TRACE);
-static LOGGED: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::new());
 /// How often the plugin formatted its debug argument.
 static FORMATTED: AtomicUsize = AtomicUsize::new(0);
-
-unsafe extern "C" fn host_log(_: *mut c_void, level: u32, _: GmSlice, message: GmSlice) {
-    let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
-    LOGGED.lock().unwrap().push((level, text));
-}
-
-unsafe extern "C" fn max_level(_: *mut c_void) -> u32 {
-    LEVEL.load(Ordering::SeqCst)
-}
-
-struct Host(GmHostApi);
-unsafe impl Sync for Host {}
-
-fn host(size: usize) -> Host {
-    Host(GmHostApi {
-        size,
-        abi_major: ABI_MAJOR,
-        abi_minor: ABI_MINOR,
-        ctx: std::ptr::null_mut(),
-        log: host_log,
-        max_level,
-    })
-}
 
 /// Counts its own formatting.
 struct Costly;
@@ -84,7 +60,6 @@ export_queue_plugin!(Chatty);
 
 #[test]
 fn records_above_the_hosts_level_are_not_formatted_and_a_change_applies_at_once() {
-    let host = host(std::mem::size_of::<GmHostApi>());
     let vt = unsafe { &*((*gearmand_plugin_entry()).vtable as *const GmQueueVtable) };
     let mut inst = std::ptr::null_mut();
     let mut buf = [0u8; 64];
@@ -93,7 +68,7 @@ fn records_above_the_hosts_level_are_not_formatted_and_a_change_applies_at_once(
         cap: buf.len(),
         len: 0,
     };
-    let s = unsafe { (vt.create)(&host.0, std::ptr::null(), 0, &mut inst, &mut err) };
+    let s = unsafe { (vt.create)(&HOST.0, std::ptr::null(), 0, &mut inst, &mut err) };
     assert_eq!(s, GmStatus::OK);
     let item = GmQueueItem {
         unique: GmSlice::new(b"u"),
@@ -104,9 +79,10 @@ fn records_above_the_hosts_level_are_not_formatted_and_a_change_applies_at_once(
     };
     let mut add = || unsafe { (vt.add)(inst, &item, &mut err) };
 
-    LEVEL.store(level::WARN, Ordering::SeqCst);
+    HOST_LEVEL.store(level::WARN, Ordering::SeqCst);
     assert_eq!(add(), GmStatus::OK);
-    assert_eq!(*LOGGED.lock().unwrap(), [(level::WARN, "warned".into())]);
+    let record = |level, text: &str| (level, "chatty".to_string(), text.to_string());
+    assert_eq!(*LOGGED.lock().unwrap(), [record(level::WARN, "warned")]);
     assert_eq!(
         FORMATTED.load(Ordering::SeqCst),
         0,
@@ -114,19 +90,19 @@ fn records_above_the_hosts_level_are_not_formatted_and_a_change_applies_at_once(
     );
 
     // The admin `verbose` command raised the host's level: the next add's debug record goes out.
-    LEVEL.store(level::DEBUG, Ordering::SeqCst);
+    HOST_LEVEL.store(level::DEBUG, Ordering::SeqCst);
     assert_eq!(add(), GmStatus::OK);
     assert_eq!(FORMATTED.load(Ordering::SeqCst), 1);
     assert_eq!(
         LOGGED.lock().unwrap()[1..],
         [
-            (level::WARN, "warned".into()),
-            (level::DEBUG, "debug costly".into())
+            record(level::WARN, "warned"),
+            record(level::DEBUG, "debug costly")
         ]
     );
 
     // Logging off: nothing at all.
-    LEVEL.store(0, Ordering::SeqCst);
+    HOST_LEVEL.store(0, Ordering::SeqCst);
     assert_eq!(add(), GmStatus::OK);
     assert_eq!(LOGGED.lock().unwrap().len(), 3);
     unsafe { (vt.destroy)(inst) };

@@ -1,8 +1,10 @@
 //! The host's side of the C ABI for the glue tests: a `GmHostApi` whose log callback records
-//! every message, and the `GmAddFailFn` that collects `add_batch` refusals.
+//! every message and whose level a test can set, and the `GmAddFailFn` that collects
+//! `add_batch` refusals.
 
 use gearmand_plugin_api::abi::*;
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 /// Every message plugins logged through [`HOST`]: (level, plugin name, message).
@@ -24,18 +26,24 @@ pub static HOST: HostApi = HostApi(GmHostApi {
     abi_minor: ABI_MINOR,
     ctx: std::ptr::null_mut(),
     log: host_log,
-    max_level: keep_everything,
+    max_level: host_level,
 });
 
-/// `GmHostApi::max_level` of a host that keeps every record.
-unsafe extern "C" fn keep_everything(_: *mut c_void) -> u32 {
-    level::TRACE
+/// The level [`HOST`] reports as the most verbose it keeps: every record unless a test lowers
+/// it (as the admin `verbose` command does in the server). Process-wide, so a test that changes
+/// it has its own test binary.
+pub static HOST_LEVEL: AtomicU32 = AtomicU32::new(level::TRACE);
+
+/// `GmHostApi::max_level`: [`HOST_LEVEL`], read on every call.
+unsafe extern "C" fn host_level(_: *mut c_void) -> u32 {
+    HOST_LEVEL.load(Ordering::SeqCst)
 }
 
 /// The host's `GmAddFailFn`: collects (index, message) into the `Vec` behind `ctx`.
 ///
 /// # Safety
 /// `ctx` points to a live `Vec<(usize, String)>`.
+#[allow(dead_code)] // not every test binary has batches to refuse
 pub unsafe extern "C" fn collect_refusal(ctx: *mut c_void, index: usize, message: GmSlice) {
     let refused = &mut *(ctx as *mut Vec<(usize, String)>);
     refused.push((
