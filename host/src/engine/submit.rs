@@ -129,9 +129,10 @@ impl Engine {
                     Err(e) => return e.reply(c, out),
                 };
                 let plain = !sk.epoch && !sk.reduce;
-                let job = match plain && data.len() >= ADOPT_MIN && Job::adoptable(&f) {
-                    true => Job::adopt(func, sk.prio, !sk.background, f),
-                    false => Job::new(&new),
+                let job = if plain && data.len() >= ADOPT_MIN && Job::adoptable(&f) {
+                    Job::adopt(func, sk.prio, !sk.background, f)
+                } else {
+                    Job::new(&new)
                 };
                 self.install(admitted, job, Origin::Client, now, out)
             }
