@@ -241,9 +241,10 @@ impl HostLogger {
         unsafe {
             let host = &*self.host;
             let end = std::mem::offset_of!(GmHostApi, max_level) + std::mem::size_of::<usize>();
-            match host.size >= end {
-                true => (host.max_level)(host.ctx),
-                false => level::TRACE,
+            if host.size >= end {
+                (host.max_level)(host.ctx)
+            } else {
+                level::TRACE
             }
         }
     }
