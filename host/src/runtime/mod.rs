@@ -5,7 +5,8 @@
 //! file → queue plugin → protocol plugins → daemon "ready" → bind every address → engine replay →
 //! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
 //! connection), [`processor`] (the engine side), [`acceptor`] and [`listen`] (sockets and
-//! signals), [`process`] (daemon, user, pid file), [`wire`] and [`plugins`] (the seams).
+//! signals), [`process`] (daemon, user, pid file), [`wire`] and [`plugins`] (the seams),
+//! [`spin`] (looking again before sleeping, with `-t N≥2`).
 
 mod acceptor;
 mod conn;
@@ -17,6 +18,7 @@ mod plugins;
 mod process;
 mod processor;
 mod server;
+mod spin;
 mod subject;
 mod threads;
 mod tls;

@@ -5,6 +5,7 @@
 //! no socket. Either way a batch of [`ToEngine`] messages goes in and [`ToIo`] messages come out,
 //! grouped per I/O thread so that each thread gets one channel send and one wake-up per batch.
 
+use super::spin;
 use super::threads::{IoHandle, IoMsg, MainHandle, MainMsg};
 use super::wire::Core;
 use crate::engine::{Clock, Outbox};
@@ -198,6 +199,10 @@ enum Received {
 }
 
 fn receive(p: &Processor, rx: &Receiver<EngineMsg>) -> Received {
+    // Look a few times before sleeping: a message taken while looking needs no wake-up (spin.rs).
+    if let Some(m) = spin::linger(spin::SPINS, || rx.try_recv().ok()) {
+        return Received::Msg(m);
+    }
     let r = match p.next_deadline() {
         Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
         None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),

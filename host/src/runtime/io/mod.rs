@@ -3,17 +3,22 @@
 //! One round: poll; read every readable connection until `WouldBlock`, decoding into one batch;
 //! apply what arrived in the mailbox (new connections, engine answers); flush every connection
 //! that got output; then hand the batch to the engine — one channel send (processing thread) or
-//! a direct call (engine inline with `-t 0`/`-t 1`).
+//! a direct call (engine inline with `-t 0`/`-t 1`). With a processing thread, the poll looks a
+//! few times before it sleeps ([`spin`](super::spin)). Signals, engine control and the final
+//! flush when the thread stops: [`stopping`].
 
-use super::acceptor::{AcceptEvent, Acceptor, SignalAction, WAKER};
+mod stopping;
+
+use super::acceptor::{AcceptEvent, Acceptor, WAKER};
 use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadMode, ReadResult, Slab, Timer};
 use super::processor::{EngineMsg, Processor};
-use super::threads::{IoMsg, MainHandle, MainMsg};
+use super::spin;
+use super::threads::{IoMsg, MainHandle};
 use super::tls::TlsAcceptor;
 use super::transport::Transport;
 use super::wire::WireProtocol;
 use crate::config::AdminPolicy;
-use crate::msg::{AdminRights, ConnId, ConnInfo, Control, ToEngine, ToIo};
+use crate::msg::{AdminRights, ConnId, ConnInfo, ToEngine, ToIo};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
@@ -24,8 +29,6 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a stopping thread keeps trying to write out what is queued.
-const FINAL_FLUSH: Duration = Duration::from_secs(2);
 /// The read buffer every connection of the thread shares. Large enough that a 64 KiB job
 /// (header included) usually arrives in one read and is decoded straight from here, instead of
 /// taking two reads and a copy through the connection's leftover buffer; one per thread, so
@@ -78,6 +81,8 @@ pub struct IoThread {
     deadlines: BinaryHeap<Reverse<(Instant, ConnId)>>,
     stopping: bool,
     drained_reported: bool,
+    /// Looks before sleeping: [`spin::SPINS`] with a processing thread to hear from, else 0.
+    spins: u32,
 }
 
 impl IoThread {
@@ -91,6 +96,10 @@ impl IoThread {
         main: Option<MainHandle>,
         acceptor: Option<Acceptor>,
     ) -> IoThread {
+        let spins = match engine {
+            EngineSide::Remote(_) => spin::SPINS,
+            EngineSide::Inline(_) => 0,
+        };
         IoThread {
             index,
             poll,
@@ -107,6 +116,7 @@ impl IoThread {
             deadlines: BinaryHeap::new(),
             stopping: false,
             drained_reported: false,
+            spins,
         }
     }
 
@@ -120,7 +130,8 @@ impl IoThread {
         }
         let mut events = Events::with_capacity(1024);
         while !self.stopping {
-            if let Err(e) = self.poll.poll(&mut events, self.timeout()) {
+            let timeout = self.timeout();
+            if let Err(e) = spin::poll(&mut self.poll, &mut events, timeout, self.spins) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -424,79 +435,5 @@ impl IoThread {
         }
         // Bound reached (a long chain of closes): still write out what was applied last.
         self.flush_dirty();
-    }
-
-    fn on_signal(&mut self, s: SignalAction) {
-        log::info!("signal: {s:?}");
-        match s {
-            SignalAction::Stop => self.stopping = true,
-            SignalAction::Graceful => self.begin_graceful(),
-            SignalAction::ReopenLog => crate::logging::reopen(),
-        }
-    }
-
-    /// Engine control: to the main thread if there is one, else acted on here (`-t 0`).
-    fn on_control(&mut self, c: Control) {
-        match (&self.main, c) {
-            (Some(main), c) => main.send(MainMsg::Control(c)),
-            (None, Control::Shutdown) => self.stopping = true,
-            (None, Control::GracefulShutdown) => self.begin_graceful(),
-        }
-    }
-
-    fn begin_graceful(&mut self) {
-        if let Some(a) = &mut self.acceptor {
-            a.stop_listening(self.poll.registry());
-        }
-        // With the engine inline, the next dispatch (later in this round) checks for no job left.
-        if let EngineSide::Inline(p) = &mut self.engine {
-            p.set_graceful();
-        }
-    }
-
-    fn on_drained(&mut self) {
-        match &self.main {
-            Some(main) if !self.drained_reported => main.send(MainMsg::Drained),
-            Some(_) => {}
-            None => self.stopping = true,
-        }
-        self.drained_reported = true;
-    }
-
-    /// Stopping: write out what is queued (for a bounded time), flush the queue, close all.
-    fn finish(&mut self) {
-        self.drain_inbox();
-        self.dispatch();
-        let deadline = Instant::now() + FINAL_FLUSH;
-        let mut events = Events::with_capacity(256);
-        for slot in self.conns.slots() {
-            self.mark_dirty(slot);
-        }
-        loop {
-            self.flush_dirty();
-            let pending: Vec<usize> = self.conns.slots();
-            let left = deadline.saturating_duration_since(Instant::now());
-            if pending.iter().all(|&s| !self.has_output(s)) || left.is_zero() {
-                break;
-            }
-            let _ = self.poll.poll(&mut events, Some(left));
-            for s in pending {
-                if self.has_output(s) {
-                    self.mark_dirty(s);
-                }
-            }
-        }
-        if let EngineSide::Inline(p) = &mut self.engine {
-            p.shutdown();
-        }
-        log::debug!(
-            "I/O thread {} stopped with {} connections",
-            self.index,
-            self.conns.count()
-        );
-    }
-
-    fn has_output(&mut self, slot: usize) -> bool {
-        self.conns.by_slot(slot).is_some_and(|c| c.has_output())
     }
 }
