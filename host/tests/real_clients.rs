@@ -1,7 +1,8 @@
 //! Real Gearman clients against C gearmand and ours: Debian's `gearman` (client and worker mode)
 //! and `gearadmin`, Perl Gearman::Client / Gearman::Worker, PHP's gearman extension, Python's
-//! pygearman and Node's `gearman` package (scripts in `tests/clients/`). Each expects exactly
-//! the outcome C gearmand gives. A missing client skips loudly, or fails when CI is set.
+//! pygearman and Node's `gearman` package (scripts in `tests/clients/`), and libgearman's C API
+//! from threads (the benchmark's `slap.c`, built here with gcc). Each expects exactly the
+//! outcome C gearmand gives. A missing client skips loudly, or fails when CI is set.
 
 #[macro_use]
 mod common;
@@ -288,4 +289,69 @@ both!(perl_client_with_gearman_cli_worker, |kind| {
          print ${{ $c->do_task(rev => 'cross') }};"
     );
     assert_eq!(run_ok("perl", &["-e", &script]), "ssorc");
+});
+
+/// contrib/bench/libgearman/slap.c, built once per test run with gcc against libgearman-dev.
+fn slap() -> Option<PathBuf> {
+    static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let header = std::path::Path::new("/usr/include/libgearman-1.0/gearman.h");
+            if !header.exists() || !have_program("gcc") {
+                return None;
+            }
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gearmand-slap");
+            let source = root.join("contrib/bench/libgearman/slap.c");
+            let (o, s) = (out.to_str().unwrap(), source.to_str().unwrap());
+            run_ok(
+                "gcc",
+                &[
+                    "-O2",
+                    "-Wall",
+                    "-Werror",
+                    "-o",
+                    o,
+                    s,
+                    "-lgearman",
+                    "-lpthread",
+                ],
+            );
+            Some(out)
+        })
+        .clone()
+}
+
+both!(libgearman_threads_with_tasks_in_flight, |kind| {
+    // libgearman's C API from threads: 3 clients with 4 tasks per gearman_client_run_tasks
+    // and 2 workers in gearman_worker_work; slap exits 1 if any result is missing or wrong.
+    let Some(slap) = slap() else {
+        skip_unless(false, "gcc and libgearman-dev (Debian), to build slap.c");
+        return;
+    };
+    let s = start(kind, &[]);
+    let port = s.port().to_string();
+    let args = [
+        "--port",
+        &port,
+        "--clients",
+        "3",
+        "--workers",
+        "2",
+        "--inflight",
+        "4",
+        "--seconds",
+        "1",
+    ];
+    let out = run_ok(slap.to_str().unwrap(), &args);
+    assert!(out.contains(" failures=0"), "{out}");
+    let jobs: u64 = out
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("jobs="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no jobs= in {out:?}"));
+    assert!(
+        jobs >= 4,
+        "no batch completed in the measured second: {out}"
+    );
 });
