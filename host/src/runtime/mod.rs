@@ -4,7 +4,7 @@
 //! `--version`, `--check-args` exits → `-f` → `-u` → `-d` → signal handlers → pid file → log
 //! file → queue plugin → protocol plugins → daemon "ready" → bind every address → engine replay →
 //! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
-//! connection), [`processor`] (the engine side), [`acceptor`] and [`listen`] (sockets and
+//! connection) and [`slab`] (a thread's connections), [`processor`] (the engine side), [`acceptor`] and [`listen`] (sockets and
 //! signals), [`process`] (daemon, user, pid file), [`wire`] and [`plugins`] (the seams),
 //! [`spin`] (looking again before sleeping, with `-t N≥2`).
 
@@ -18,6 +18,7 @@ mod plugins;
 mod process;
 mod processor;
 mod server;
+mod slab;
 mod spin;
 mod subject;
 mod threads;

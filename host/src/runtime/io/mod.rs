@@ -10,8 +10,9 @@
 mod stopping;
 
 use super::acceptor::{AcceptEvent, Acceptor, WAKER};
-use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadMode, ReadResult, Slab, Timer};
+use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadMode, ReadResult, Timer};
 use super::processor::{EngineMsg, Processor};
+use super::slab::Slab;
 use super::spin;
 use super::threads::{IoMsg, MainHandle};
 use super::tls::TlsAcceptor;
