@@ -4,9 +4,9 @@
 //! `--version`, `--check-args` exits → `-f` → `-u` → `-d` → signal handlers → pid file → log
 //! file → queue plugin → protocol plugins → daemon "ready" → bind every address → engine replay →
 //! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
-//! connection) and [`slab`] (a thread's connections), [`processor`] (the engine side), [`acceptor`] and [`listen`] (sockets and
-//! signals), [`process`] (daemon, user, pid file), [`wire`] and [`plugins`] (the seams),
-//! [`spin`] (looking again before sleeping, with `-t N≥2`).
+//! connection) and [`slab`] (a thread's connections), [`processor`] (the engine side),
+//! [`acceptor`] and [`listen`] (sockets and signals), [`process`] (daemon, user, pid file),
+//! [`wire`] and [`plugins`] (the seams), [`spin`] (looking again before sleeping, `-t N≥2`).
 
 mod acceptor;
 mod conn;
