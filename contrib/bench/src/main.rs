@@ -96,7 +96,7 @@ fn cleanup_sqlite() {
     }
 }
 
-/// Every scenario, in the order.
+/// Every scenario, in the order (plus fg-1x1).
 fn all_scenarios() -> Vec<Scenario> {
     let mut idle = params(1, 0, 1, 8, 0);
     idle.connections = 5000;
@@ -125,6 +125,14 @@ fn all_scenarios() -> Vec<Scenario> {
         s(
             "fg-64k",
             params(4, 4, 1, 65536, 10_000),
+            scenarios::foreground,
+            none,
+            nothing,
+        ),
+        // Not one of the issue's: light load, where the round trip is all there is.
+        s(
+            "fg-1x1",
+            params(1, 1, 1, 100, 10_000),
             scenarios::foreground,
             none,
             nothing,

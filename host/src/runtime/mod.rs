@@ -6,7 +6,7 @@
 //! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
 //! connection) and [`slab`] (a thread's connections), [`processor`] (the engine side),
 //! [`acceptor`] and [`listen`] (sockets and signals), [`process`] (daemon, user, pid file),
-//! [`wire`] and [`plugins`] (the seams), [`spin`] (looking again before sleeping, `-t N≥2`).
+//! [`wire`] and [`plugins`] (the seams), [`spin`] (looking again before sleeping).
 
 mod acceptor;
 mod conn;

@@ -3,8 +3,8 @@
 //! One round: poll; read every readable connection until `WouldBlock`, decoding into one batch;
 //! apply what arrived in the mailbox (new connections, engine answers); flush every connection
 //! that got output; then hand the batch to the engine — one channel send (processing thread) or
-//! a direct call (engine inline with `-t 0`/`-t 1`). With a processing thread, the poll looks a
-//! few times before it sleeps ([`spin`](super::spin)). Signals, engine control and the final
+//! a direct call (engine inline with `-t 0`/`-t 1`). The poll looks a few times before it
+//! sleeps ([`spin`](super::spin)). Signals, engine control and the final
 //! flush when the thread stops: [`stopping`].
 
 mod stopping;
@@ -82,8 +82,6 @@ pub struct IoThread {
     deadlines: BinaryHeap<Reverse<(Instant, ConnId)>>,
     stopping: bool,
     drained_reported: bool,
-    /// Looks before sleeping: [`spin::SPINS`] with a processing thread to hear from, else 0.
-    spins: u32,
 }
 
 impl IoThread {
@@ -97,10 +95,6 @@ impl IoThread {
         main: Option<MainHandle>,
         acceptor: Option<Acceptor>,
     ) -> IoThread {
-        let spins = match engine {
-            EngineSide::Remote(_) => spin::SPINS,
-            EngineSide::Inline(_) => 0,
-        };
         IoThread {
             index,
             poll,
@@ -117,7 +111,6 @@ impl IoThread {
             deadlines: BinaryHeap::new(),
             stopping: false,
             drained_reported: false,
-            spins,
         }
     }
 
@@ -132,7 +125,7 @@ impl IoThread {
         let mut events = Events::with_capacity(1024);
         while !self.stopping {
             let timeout = self.timeout();
-            if let Err(e) = spin::poll(&mut self.poll, &mut events, timeout, self.spins) {
+            if let Err(e) = spin::poll(&mut self.poll, &mut events, timeout, spin::SPINS) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
