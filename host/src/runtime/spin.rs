@@ -13,15 +13,15 @@
 //! alternating runs each (contrib/bench/README.md, finding 13): at `-t 4` on 2 cores fg-4x4
 //! +81 % jobs/s, fg-16x8x8 +20 %, echo +15 %, with less server CPU per job; at `-t 1` no change
 //! under saturating load (fg-16x8x8 0.98×, fg-64k 1.03× over 9 runs), and one client doing one
-//! job at a time waits 0.16–0.19 ms at the median instead of 0.26.
+//! job at a time waits 0.16–0.17 ms at the median instead of 0.25–0.27.
 
 use mio::{Events, Poll};
 use std::io;
 use std::time::Duration;
 
-/// How many times a thread looks again before it sleeps. Between 5 and 60 every setting gained
-/// at `-t 4`, 20 on every scenario; at `-t 1`, 4 looks were too few to catch a client's next
-/// request (no gain at light load), 20 were enough.
+/// How many times a thread looks again before it sleeps. At `-t 4`, 5, 20 and 60 looks all
+/// gained on fg-4x4 and echo, and 20 on every scenario (60 lost 3 % on fg-16x8x8); at `-t 1`,
+/// 4 looks were too few to catch a client's next request (no gain at light load).
 pub const SPINS: u32 = 20;
 
 /// Calls `look` up to `spins` times, yielding the CPU after each miss; the first `Some` wins.

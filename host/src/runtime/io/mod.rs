@@ -4,8 +4,8 @@
 //! apply what arrived in the mailbox (new connections, engine answers); flush every connection
 //! that got output; then hand the batch to the engine — one channel send (processing thread) or
 //! a direct call (engine inline with `-t 0`/`-t 1`). The poll looks a few times before it
-//! sleeps ([`spin`](super::spin)). Signals, engine control and the final
-//! flush when the thread stops: [`stopping`].
+//! sleeps ([`spin`](super::spin)). Signals, engine control and the final flush when the thread
+//! stops: [`stopping`].
 
 mod stopping;
 
