@@ -2,7 +2,7 @@
 //! or missing reply fails the run instead of being counted.
 
 use crate::proto::*;
-use crate::stats::{new_histogram, record, sample_both, Outcome};
+use crate::stats::{grown_per, new_histogram, record, sample_both, Outcome};
 use crate::workers::{payload_seq, Pool, Tally, FUNCTION};
 use hdrhistogram::Histogram;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -242,13 +242,7 @@ pub fn deep(p: &Params) -> R<Outcome> {
     Ok(Outcome {
         rate: p.jobs as f64 / (end - start).as_secs_f64(),
         rate2: Some(tenth as f64 / (end - mid).as_secs_f64()),
-        bytes_per_item: (p.pid != 0).then(|| {
-            after
-                .server
-                .rss_bytes
-                .saturating_sub(before.server.rss_bytes) as f64
-                / p.jobs as f64
-        }),
+        bytes_per_item: grown_per(p.pid, &before, &after, p.jobs),
         ..Outcome::costs(p.pid, &before, &after, p.jobs)
     }
     .with_latency(&h))
@@ -316,13 +310,7 @@ pub fn idle(p: &Params) -> R<Outcome> {
     let after = sample_both(p.pid);
     Ok(Outcome {
         rate: p.connections as f64 / secs,
-        bytes_per_item: (p.pid != 0).then(|| {
-            let grown = after
-                .server
-                .rss_bytes
-                .saturating_sub(before.server.rss_bytes);
-            grown as f64 / p.connections as f64
-        }),
+        bytes_per_item: grown_per(p.pid, &before, &after, p.connections as u64),
         ..Outcome::costs(p.pid, &before, &after, p.connections as u64)
     })
 }

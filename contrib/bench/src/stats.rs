@@ -60,16 +60,21 @@ pub struct Samples {
     pub client: ProcSample,
 }
 
-/// Samples server `pid` (zeros for 0) and this process.
+/// Samples server `pid` (zeros for 0: there is no /proc/0) and this process.
 pub fn sample_both(pid: u32) -> Samples {
     Samples {
-        server: if pid == 0 {
-            ProcSample::default()
-        } else {
-            sample(pid)
-        },
+        server: sample(pid),
         client: sample(std::process::id()),
     }
+}
+
+/// How much the server's RSS grew from `before` to `after`, per item (None without a pid).
+pub fn grown_per(pid: u32, before: &Samples, after: &Samples, items: u64) -> Option<f64> {
+    let grown = after
+        .server
+        .rss_bytes
+        .saturating_sub(before.server.rss_bytes);
+    (pid != 0).then(|| grown as f64 / items as f64)
 }
 
 /// The outcome of one scenario run.
