@@ -168,6 +168,12 @@ fn host_command() -> Command {
             )
             .value_parser(value_parser!(u64).range(0..=1_000_000))
             .default_value("1000"),
+            value(
+                "spin-us",
+                "Microseconds a thread looks for more work before it sleeps; 0 = sleep at once.",
+            )
+            .value_parser(value_parser!(u64).range(0..=100_000))
+            .default_value("50"),
             switch(
                 "check-args",
                 "Check the command line and configuration, then exit.",

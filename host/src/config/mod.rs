@@ -33,6 +33,8 @@ use std::path::PathBuf;
 /// Our version: `-V` and the admin `version` command report the crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ISSUES_URL: &str = "https://github.com/gearman/gearmand/issues";
+/// Default `--spin-us` (runtime/spin.rs): the value Linux recommends for `net.core.busy_read`.
+pub const DEFAULT_SPIN_US: u64 = 50;
 
 /// Where log records go (`-l`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +133,8 @@ pub struct Config {
     pub worker_wakeup: u32,
     /// `--grab-hold-us`: how long an unanswerable GRAB_JOB may wait for a job.
     pub grab_hold_us: u64,
+    /// `--spin-us`: how long a thread looks for more work before it sleeps (runtime/spin.rs).
+    pub spin_us: u64,
     pub plugin_dir: Option<PathBuf>,
     /// `None` = the builtin in-memory queue.
     pub queue: Option<SelectedPlugin>,
@@ -279,6 +283,7 @@ fn build(
         // The original stores -w in a u8; keep its wrap-around so configs behave the same.
         worker_wakeup: l.one::<u32>("worker-wakeup").unwrap_or(0) % 256,
         grab_hold_us: l.one("grab-hold-us").unwrap_or(1000),
+        spin_us: l.one("spin-us").unwrap_or(DEFAULT_SPIN_US),
         plugin_dir: pre.plugin_dir.clone(),
         queue,
         protocols,

@@ -154,6 +154,7 @@ fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
         tls,
         limits: NetLimits::new(cfg.limits.max_output),
         admin: cfg.admin.clone(),
+        spin: std::time::Duration::from_micros(cfg.spin_us),
     };
     let _ready = notify::Readiness::announce(); // sd_notify READY=1; STOPPING=1 on drop
     serve(cfg.threads, Box::new(engine), net, listening, signals).map_err(RunError::Process)?;

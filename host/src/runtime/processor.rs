@@ -158,12 +158,18 @@ impl Processor {
 }
 
 /// The processing thread (`-t N≥2`): receive batches, handle, route answers, until stopped.
-pub fn run_thread(mut p: Processor, rx: Receiver<EngineMsg>, io: Vec<IoHandle>, main: MainHandle) {
+pub fn run_thread(
+    mut p: Processor,
+    rx: Receiver<EngineMsg>,
+    io: Vec<IoHandle>,
+    main: MainHandle,
+    spin: Duration,
+) {
     let mut routed: Vec<Vec<ToIo>> = io.iter().map(|_| Vec::new()).collect();
     let mut drained_reported = false;
     let mut stop = false;
     while !stop {
-        match receive(&p, &rx) {
+        match receive(&p, &rx, spin) {
             Received::Msg(m) => stop = p.accept(m),
             Received::Gone => stop = true,
             Received::Timeout => {}
@@ -198,13 +204,17 @@ enum Received {
     Gone,
 }
 
-fn receive(p: &Processor, rx: &Receiver<EngineMsg>) -> Received {
-    // Look a few times before sleeping: a message taken while looking needs no wake-up (spin.rs).
-    if let Some(m) = spin::linger(spin::SPINS, || rx.try_recv().ok()) {
+fn receive(p: &Processor, rx: &Receiver<EngineMsg>, spin: Duration) -> Received {
+    let due = p.next_deadline();
+    let until = |d: Instant| d.saturating_duration_since(Instant::now());
+    // Look for a while before sleeping: a message taken while looking needs no wake-up
+    // (spin.rs), but a timer due sooner cuts the looks short.
+    let budget = due.map_or(spin, |d| until(d).min(spin));
+    if let Some(m) = spin::linger(budget, || rx.try_recv().ok()) {
         return Received::Msg(m);
     }
-    let r = match p.next_deadline() {
-        Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+    let r = match due {
+        Some(d) => rx.recv_timeout(until(d)),
         None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
     };
     match r {

@@ -134,8 +134,8 @@ fn multi(
         processor.start_background(Arc::new(move || {
             let _ = wake_tx.send(EngineMsg::Batch(Vec::new()));
         }));
-        let (io, m) = (handles.clone(), main.clone());
-        let join = spawn("proc", move || run_thread(processor, rx, io, m))?;
+        let (io, m, spin) = (handles.clone(), main.clone(), protocols.spin);
+        let join = spawn("proc", move || run_thread(processor, rx, io, m, spin))?;
         (EngineRef::Thread(tx, join), None)
     };
 

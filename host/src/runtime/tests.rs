@@ -183,6 +183,7 @@ fn start_with(threads: u32, limits: NetLimits) -> Running {
         tls: None,
         limits,
         admin: crate::config::AdminPolicy::default(),
+        spin: Duration::from_micros(crate::config::DEFAULT_SPIN_US),
     };
     let server = std::thread::spawn(move || serve(threads, core, net, listening, signals));
     Running { addr, seen, server }

@@ -51,6 +51,8 @@ pub struct NetSetup {
     pub limits: NetLimits,
     /// Admin rights per connection (`--admin-*`).
     pub admin: AdminPolicy,
+    /// `--spin-us`: how long a thread looks for more work before it sleeps ([`spin`]).
+    pub spin: Duration,
 }
 
 /// Where this thread's requests go.
@@ -125,7 +127,7 @@ impl IoThread {
         let mut events = Events::with_capacity(1024);
         while !self.stopping {
             let timeout = self.timeout();
-            if let Err(e) = spin::poll(&mut self.poll, &mut events, timeout, spin::SPINS) {
+            if let Err(e) = spin::poll(&mut self.poll, &mut events, timeout, self.net.spin) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
