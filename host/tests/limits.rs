@@ -7,7 +7,7 @@ mod common;
 mod hardening;
 
 use common::{ptype, start, submit, wait_for, worker, Kind, Server};
-use hardening::{count_in, open_fds, rss_kib};
+use hardening::{count_in, cpu_ticks, open_fds, rss_kib};
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -172,14 +172,6 @@ fn a_client_that_stops_reading_is_disconnected_past_the_output_limit() {
 }
 
 // ----- file descriptors ------------------------------------------------------------------------
-
-/// CPU ticks (user + system) the process used so far.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after_comm.split_whitespace().collect();
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-}
 
 #[test]
 fn running_out_of_descriptors_is_logged_once_and_the_server_recovers() {

@@ -3,7 +3,11 @@
 //! must end: a server with nothing to do sleeps.
 
 mod common;
+#[path = "common/hardening.rs"]
+mod hardening;
+
 use common::*;
+use hardening::cpu_ticks;
 use std::time::{Duration, Instant};
 
 fn ours(extra: &[&str]) -> Server {
@@ -22,14 +26,6 @@ fn one_job(s: &Server, data: &[u8]) {
     w.expect(ptype::JOB_ASSIGN, &[&handle, b"f", data]);
     w.send(ptype::WORK_COMPLETE, &[&handle, data]);
     c.expect(ptype::WORK_COMPLETE, &[&handle, data]);
-}
-
-/// CPU ticks (user + system) the process used so far.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after_comm.split_whitespace().collect();
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
 #[test]

@@ -1,8 +1,10 @@
-//! Helpers of the hardening tests (tls.rs, limits.rs, hostile.rs), next to the shared harness:
+//! Helpers of the hardening tests (tls.rs, limits.rs, hostile.rs, spin.rs), next to the shared
+//! harness:
 //! - [`Certs`]: a throw-away PKI made with the `openssl` CLI (CA, server, client, expired client,
 //!   client of an unknown CA);
 //! - [`SClient`]: `openssl s_client` as a gear connection over TLS (packets in, packets out);
-//! - [`rss_kib`] and [`open_fds`]: what a server process holds, from /proc;
+//! - [`rss_kib`], [`cpu_ticks`] and [`open_fds`]: what a server process holds and used, from
+//!   /proc;
 //! - [`parse_packet`]: one `\0RES` packet from a byte buffer.
 //!
 //! Include with `#[path = "common/hardening.rs"] mod hardening;` after `mod common;`.
@@ -314,6 +316,14 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .expect("VmRSS in /proc/<pid>/status")
+}
+
+/// CPU ticks (user + system) the process used so far.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after_comm.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
 /// Open descriptors of process `pid`.
