@@ -3,7 +3,7 @@
 //! One round: poll; read every readable connection until `WouldBlock`, decoding into one batch;
 //! apply what arrived in the mailbox (new connections, engine answers); flush every connection
 //! that got output; then hand the batch to the engine — one channel send (processing thread) or
-//! a direct call (engine inline with `-t 0`/`-t 1`). The poll looks a few times before it
+//! a direct call (engine inline with `-t 0`/`-t 1`). The poll looks for a while before it
 //! sleeps ([`spin`](super::spin)). Signals, engine control and the final flush when the thread
 //! stops: [`stopping`].
 
