@@ -60,11 +60,6 @@ fn d19_another_packet_ends_the_hold_with_no_job_first() {
 /// Values above one second are refused with a message naming the option.
 #[test]
 fn d19_an_out_of_range_hold_is_refused() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gearmand"))
-        .args(["--grab-hold-us", "1000001", "--check-args"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = check_args_refused(&["--grab-hold-us", "1000001"]);
     assert!(err.contains("grab-hold-us"), "{err}");
 }

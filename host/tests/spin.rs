@@ -84,11 +84,6 @@ fn an_idle_server_sleeps_after_looking() {
 /// Values above 100 ms are refused with a message naming the option.
 #[test]
 fn an_out_of_range_spin_is_refused() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gearmand"))
-        .args(["--spin-us", "100001", "--check-args"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = check_args_refused(&["--spin-us", "100001"]);
     assert!(err.contains("spin-us"), "{err}");
 }

@@ -51,6 +51,19 @@ pub fn have_program(name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Runs our binary with `args` and `--check-args`, asserts that it refuses them, and returns
+/// what it printed on stderr.
+pub fn check_args_refused(args: &[&str]) -> String {
+    let out = std::process::Command::new(server::our_binary())
+        .args(args)
+        .arg("--check-args")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} accepted; stderr {err:?}");
+    err
+}
+
 /// A fresh scratch directory under the system temp dir, removed on drop.
 pub struct TempDir(pub std::path::PathBuf);
 
