@@ -18,10 +18,7 @@ fn ours(extra: &[&str]) -> Server {
 fn one_job(s: &Server, data: &[u8]) {
     let mut w = worker(s, &["f"]);
     let mut c = s.connect();
-    c.send(ptype::SUBMIT_JOB, &[b"f", b"", data]);
-    let created = c.recv();
-    assert_eq!(created.ptype, ptype::JOB_CREATED);
-    let handle = created.args()[0].to_vec();
+    let handle = submit(&mut c, ptype::SUBMIT_JOB, "f", "", data);
     w.send(ptype::GRAB_JOB, &[]);
     w.expect(ptype::JOB_ASSIGN, &[&handle, b"f", data]);
     w.send(ptype::WORK_COMPLETE, &[&handle, data]);

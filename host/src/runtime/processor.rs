@@ -207,9 +207,8 @@ enum Received {
 fn receive(p: &Processor, rx: &Receiver<EngineMsg>, spin: Duration) -> Received {
     let due = p.next_deadline();
     let until = |d: Instant| d.saturating_duration_since(Instant::now());
-    // Look for a while before sleeping: a message taken while looking needs no wake-up
-    // (spin.rs), but a timer due sooner cuts the looks short.
-    let budget = due.map_or(spin, |d| until(d).min(spin));
+    // Look for a while before sleeping: a message taken while looking needs no wake-up.
+    let budget = spin::budget(spin, due.map(until));
     if let Some(m) = spin::linger(budget, || rx.try_recv().ok()) {
         return Received::Msg(m);
     }

@@ -39,15 +39,21 @@ pub fn linger<T>(budget: Duration, mut look: impl FnMut() -> Option<T>) -> Optio
     }
 }
 
-/// `poll.poll(events, timeout)`, after looking with zero-timeout polls for up to `budget`, but
-/// never past `timeout` (a timer due sooner must not wait for the looks).
+/// How long to look before a sleep of at most `timeout`: `spin`, but never past `timeout`, so a
+/// timer due sooner does not wait for the looks.
+pub fn budget(spin: Duration, timeout: Option<Duration>) -> Duration {
+    timeout.map_or(spin, |t| t.min(spin))
+}
+
+/// `poll.poll(events, timeout)`, after looking with zero-timeout polls for up to
+/// [`budget`]`(spin, timeout)`.
 pub fn poll(
     poll: &mut Poll,
     events: &mut Events,
     timeout: Option<Duration>,
-    budget: Duration,
+    spin: Duration,
 ) -> io::Result<()> {
-    let budget = timeout.map_or(budget, |t| t.min(budget));
+    let budget = budget(spin, timeout);
     let looked = linger(budget, || match poll.poll(events, Some(Duration::ZERO)) {
         Ok(()) if events.is_empty() => None,
         other => Some(other),
