@@ -2,7 +2,7 @@
 //! then print medians, spread and ratios, and draw the ratios as an SVG chart.
 
 use crate::proto::await_listening;
-use crate::scenarios::Params;
+use crate::scenarios::{Driver, Params};
 use crate::stats::Outcome;
 use crate::Scenario;
 use std::net::TcpListener;
@@ -79,7 +79,7 @@ pub fn run(
     servers: &[ServerSpec],
     scenarios: &[Scenario],
     rounds: usize,
-    scale: f64,
+    (scale, driver): (f64, Driver),
 ) -> Vec<Vec<Vec<Outcome>>> {
     let mut results = vec![vec![Vec::new(); servers.len()]; scenarios.len()];
     for (si, sc) in scenarios.iter().enumerate() {
@@ -91,6 +91,7 @@ pub fn run(
                     let params = Params {
                         addr: srv.addr.clone(),
                         pid: srv.child.id(),
+                        driver,
                         ..sc.scaled(scale)
                     };
                     let out = (sc.run)(&params);

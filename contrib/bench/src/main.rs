@@ -6,6 +6,7 @@
 
 mod chart;
 mod compare;
+mod evloop;
 mod proto;
 mod scenarios;
 mod soak;
@@ -13,7 +14,7 @@ mod stats;
 mod workers;
 
 use clap::{Parser, Subcommand};
-use scenarios::Params;
+use scenarios::{Driver, Params};
 use stats::Outcome;
 
 /// A named scenario: its load, the server options it needs, and what to clean up after it.
@@ -46,6 +47,7 @@ fn params(clients: usize, workers: usize, inflight: usize, payload: usize, jobs:
         payload,
         jobs,
         connections: 0,
+        driver: Driver::Threads,
     }
 }
 
@@ -200,6 +202,10 @@ enum Cmd {
         /// Multiply job and connection counts (0.1 for a quick run).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// How the load tool drives foreground and echo connections: a thread per connection,
+        /// as libgearman does, or one thread for all of them (the tool takes less CPU).
+        #[arg(long, value_enum, default_value_t = Driver::Threads)]
+        driver: Driver,
     },
     /// Start both servers and compare them, scenario by scenario, alternating runs.
     Compare {
@@ -224,6 +230,10 @@ enum Cmd {
         /// Where to write the SVG chart.
         #[arg(long)]
         svg: Option<String>,
+        /// How the load tool drives foreground and echo connections: a thread per connection,
+        /// as libgearman does, or one thread for all of them (the tool takes less CPU).
+        #[arg(long, value_enum, default_value_t = Driver::Threads)]
+        driver: Driver,
     },
     /// Mixed load for a long time against a running server; reports RSS over time.
     Soak {
@@ -300,10 +310,12 @@ fn main() {
             pid,
             scenario,
             scale,
+            driver,
         } => select(Some(&scenario)).and_then(|sc| {
             let params = Params {
                 addr,
                 pid,
+                driver,
                 ..sc[0].scaled(scale)
             };
             let mut o = (sc[0].run)(&params)?;
@@ -320,6 +332,7 @@ fn main() {
             scenarios,
             scale,
             svg,
+            driver,
         } => select(scenarios.as_deref()).and_then(|scs| {
             let servers = [
                 compare::ServerSpec {
@@ -335,7 +348,7 @@ fn main() {
                     is_c: true,
                 },
             ];
-            let results = compare::run(&servers, &scs, rounds, scale);
+            let results = compare::run(&servers, &scs, rounds, (scale, driver));
             let rows = compare::rows(&scs, &results);
             println!("{}", compare::table(&servers, &rows));
             match svg {

@@ -10,6 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How the load tool drives its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Driver {
+    /// A thread per connection, blocking in `recv`, as libgearman clients and workers do.
+    Threads,
+    /// One thread polls every connection (evloop.rs): the load tool takes less of the machine.
+    Loop,
+}
+
 /// What a scenario is run with.
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -22,6 +31,8 @@ pub struct Params {
     pub payload: usize,
     pub jobs: u64,
     pub connections: usize,
+    /// Foreground and echo runs only; the other scenarios always use threads.
+    pub driver: Driver,
 }
 
 type R<T> = Result<T, String>;
@@ -31,7 +42,7 @@ fn e<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
 }
 
 /// A payload of `size` bytes (at least 8) starting with `seq`.
-fn payload(seq: u64, size: usize) -> Vec<u8> {
+pub(crate) fn payload(seq: u64, size: usize) -> Vec<u8> {
     let mut v = vec![b'x'; size.max(8)];
     v[..8].copy_from_slice(&seq.to_be_bytes());
     v
@@ -59,7 +70,7 @@ where
     Ok(all)
 }
 
-fn progress(label: &str, done: u64, total: u64) {
+pub(crate) fn progress(label: &str, done: u64, total: u64) {
     if total >= 10 && done.is_multiple_of((total / 10).max(1)) {
         eprint!("\r  {label}: {}%   ", done * 100 / total);
     }
@@ -67,18 +78,27 @@ fn progress(label: &str, done: u64, total: u64) {
 
 /// Foreground round trips: clients keep `inflight` SUBMIT_JOBs outstanding; workers echo.
 pub fn foreground(p: &Params) -> R<Outcome> {
-    let tally = Arc::new(Tally::default());
-    let pool = Pool::start(&p.addr, p.workers, tally.clone()).map_err(e("workers"))?;
-    let before = sample_both(p.pid);
-    let start = Instant::now();
     let per = p.jobs / p.clients as u64;
     let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
-    let result = run_clients(p.clients, move |i| fg_client(&addr, i, per, inflight, size));
+    let before = sample_both(p.pid);
+    let start = Instant::now();
+    let h = match p.driver {
+        Driver::Loop => {
+            let conns = (p.clients, p.workers, inflight);
+            crate::evloop::foreground(&addr, conns, size, per)?
+        }
+        Driver::Threads => {
+            let tally = Arc::new(Tally::default());
+            let pool = Pool::start(&p.addr, p.workers, tally.clone()).map_err(e("workers"))?;
+            let result = run_clients(p.clients, move |i| fg_client(&addr, i, per, inflight, size));
+            pool.stop();
+            let h = result?;
+            check_tally(&tally)?;
+            h
+        }
+    };
     let secs = start.elapsed().as_secs_f64();
     let after = sample_both(p.pid);
-    pool.stop();
-    let h = result?;
-    check_tally(&tally)?;
     let jobs = per * p.clients as u64;
     Ok(Outcome {
         rate: jobs as f64 / secs,
@@ -254,7 +274,29 @@ pub fn echo(p: &Params) -> R<Outcome> {
     let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
     let before = sample_both(p.pid);
     let start = Instant::now();
-    let h = run_clients(p.clients, move |i| {
+    let h = match p.driver {
+        Driver::Loop => crate::evloop::echo(&addr, p.clients, inflight, size, per)?,
+        Driver::Threads => echo_threads(p.clients, addr, inflight, size, per)?,
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let after = sample_both(p.pid);
+    let echoes = per * p.clients as u64;
+    Ok(Outcome {
+        rate: echoes as f64 / secs,
+        ..Outcome::costs(p.pid, &before, &after, echoes)
+    }
+    .with_latency(&h))
+}
+
+/// Echo with a thread per connection.
+fn echo_threads(
+    clients: usize,
+    addr: String,
+    inflight: usize,
+    size: usize,
+    per: u64,
+) -> R<Histogram<u64>> {
+    run_clients(clients, move |i| {
         let mut conn = Conn::connect(&addr).map_err(e("connect"))?;
         let mut h = new_histogram();
         let mut pending = VecDeque::new();
@@ -279,15 +321,7 @@ pub fn echo(p: &Params) -> R<Outcome> {
             }
         }
         Ok(h)
-    })?;
-    let secs = start.elapsed().as_secs_f64();
-    let after = sample_both(p.pid);
-    let echoes = per * p.clients as u64;
-    Ok(Outcome {
-        rate: echoes as f64 / secs,
-        ..Outcome::costs(p.pid, &before, &after, echoes)
-    }
-    .with_latency(&h))
+    })
 }
 
 /// Opens `connections` connections (each proven live by an echo) and keeps them idle; rate =

@@ -4,7 +4,7 @@
 //! Not part of the test run (it takes minutes by design): `gearmand-bench soak --minutes 10`.
 
 use crate::proto::await_listening;
-use crate::scenarios::{background, echo, foreground, Params};
+use crate::scenarios::{background, echo, foreground, Driver, Params};
 use crate::stats::sample;
 use std::time::{Duration, Instant};
 
@@ -35,14 +35,17 @@ pub fn run(addr: &str, pid: u32, total: Duration, settle: Duration) -> Result<()
         payload: 512,
         jobs: 20_000,
         connections: 0,
+        driver: Driver::Threads,
     };
     let mut round = 0u64;
     while start.elapsed() < total {
         round += 1;
         let p = match round % 3 {
+            // Big foreground jobs, by each driver in turn.
             0 => Params {
                 payload: 16 * 1024,
                 jobs: 4_000,
+                driver: [Driver::Threads, Driver::Loop][(round / 3 % 2) as usize],
                 ..base.clone()
             },
             _ => base.clone(),
