@@ -76,35 +76,42 @@ pub(crate) fn progress(label: &str, done: u64, total: u64) {
     }
 }
 
+/// Times `load` and samples the server and this process around it: the outcome of `ops`
+/// operations.
+fn measure(p: &Params, ops: u64, load: impl FnOnce() -> R<Histogram<u64>>) -> R<Outcome> {
+    let before = sample_both(p.pid);
+    let start = Instant::now();
+    let h = load()?;
+    let secs = start.elapsed().as_secs_f64();
+    let after = sample_both(p.pid);
+    Ok(Outcome {
+        rate: ops as f64 / secs,
+        ..Outcome::costs(p.pid, &before, &after, ops)
+    }
+    .with_latency(&h))
+}
+
 /// Foreground round trips: clients keep `inflight` SUBMIT_JOBs outstanding; workers echo.
 pub fn foreground(p: &Params) -> R<Outcome> {
     let per = p.jobs / p.clients as u64;
-    let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
-    let before = sample_both(p.pid);
-    let start = Instant::now();
-    let h = match p.driver {
-        Driver::Loop => {
-            let conns = (p.clients, p.workers, inflight);
-            crate::evloop::foreground(&addr, conns, size, per)?
-        }
-        Driver::Threads => {
-            let tally = Arc::new(Tally::default());
-            let pool = Pool::start(&p.addr, p.workers, tally.clone()).map_err(e("workers"))?;
-            let result = run_clients(p.clients, move |i| fg_client(&addr, i, per, inflight, size));
-            pool.stop();
-            let h = result?;
-            check_tally(&tally)?;
-            h
-        }
-    };
-    let secs = start.elapsed().as_secs_f64();
-    let after = sample_both(p.pid);
     let jobs = per * p.clients as u64;
-    Ok(Outcome {
-        rate: jobs as f64 / secs,
-        ..Outcome::costs(p.pid, &before, &after, jobs)
+    let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
+    if p.driver == Driver::Loop {
+        let conns = (p.clients, p.workers, inflight);
+        return measure(p, jobs, || {
+            crate::evloop::foreground(&addr, conns, size, per)
+        });
     }
-    .with_latency(&h))
+    // The workers connect before the clock starts, and are stopped after it ends.
+    let tally = Arc::new(Tally::default());
+    let pool = Pool::start(&p.addr, p.workers, tally.clone()).map_err(e("workers"))?;
+    let outcome = measure(p, jobs, || {
+        run_clients(p.clients, move |i| fg_client(&addr, i, per, inflight, size))
+    });
+    pool.stop();
+    let outcome = outcome?;
+    check_tally(&tally)?;
+    Ok(outcome)
 }
 
 fn fg_client(addr: &str, id: usize, jobs: u64, inflight: usize, size: usize) -> R<Histogram<u64>> {
@@ -272,20 +279,10 @@ pub fn deep(p: &Params) -> R<Outcome> {
 pub fn echo(p: &Params) -> R<Outcome> {
     let per = p.jobs / p.clients as u64;
     let (addr, inflight, size) = (p.addr.clone(), p.inflight, p.payload);
-    let before = sample_both(p.pid);
-    let start = Instant::now();
-    let h = match p.driver {
-        Driver::Loop => crate::evloop::echo(&addr, p.clients, inflight, size, per)?,
-        Driver::Threads => echo_threads(p.clients, addr, inflight, size, per)?,
-    };
-    let secs = start.elapsed().as_secs_f64();
-    let after = sample_both(p.pid);
-    let echoes = per * p.clients as u64;
-    Ok(Outcome {
-        rate: echoes as f64 / secs,
-        ..Outcome::costs(p.pid, &before, &after, echoes)
-    }
-    .with_latency(&h))
+    measure(p, per * p.clients as u64, || match p.driver {
+        Driver::Loop => crate::evloop::echo(&addr, p.clients, inflight, size, per),
+        Driver::Threads => echo_threads(p.clients, addr, inflight, size, per),
+    })
 }
 
 /// Echo with a thread per connection.
