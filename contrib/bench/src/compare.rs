@@ -14,7 +14,8 @@ use std::time::Duration;
 pub struct ServerSpec {
     pub label: String,
     pub path: String,
-    pub threads: u32,
+    /// The `-t` values to try; each scenario is reported at the one with the best median rate.
+    pub threads: Vec<u32>,
     /// `true` for C gearmand (module names differ: libsqlite3 rather than sqlite).
     pub is_c: bool,
 }
@@ -38,7 +39,7 @@ fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
-fn start(spec: &ServerSpec, extra: &[String]) -> Result<Running, String> {
+fn start(spec: &ServerSpec, threads: u32, extra: &[String]) -> Result<Running, String> {
     let port = free_port();
     let mut cmd = Command::new(&spec.path);
     cmd.args([
@@ -51,7 +52,7 @@ fn start(spec: &ServerSpec, extra: &[String]) -> Result<Running, String> {
         "-f",
         "20000",
     ])
-    .args(["-t", &spec.threads.to_string()])
+    .args(["-t", &threads.to_string()])
     .args(extra)
     .stdin(Stdio::null())
     .stdout(Stdio::null())
@@ -73,43 +74,116 @@ fn start(spec: &ServerSpec, extra: &[String]) -> Result<Running, String> {
     Ok(running)
 }
 
-/// Runs every scenario `rounds` times per server, alternating, and returns outcomes per
-/// (scenario, server).
+/// Outcomes of one scenario: per server, per `-t` tried (in the order of `ServerSpec::threads`),
+/// one per round.
+pub type Runs = Vec<Vec<Vec<Outcome>>>;
+
+/// Runs every scenario `rounds` times per server and `-t`, alternating (A, B, A, B, ... and, with
+/// several `-t`, every server at one `-t` before the next), and returns the runs per scenario.
 pub fn run(
     servers: &[ServerSpec],
     scenarios: &[Scenario],
     rounds: usize,
     (scale, driver): (f64, Driver),
-) -> Vec<Vec<Vec<Outcome>>> {
-    let mut results = vec![vec![Vec::new(); servers.len()]; scenarios.len()];
-    for (si, sc) in scenarios.iter().enumerate() {
+) -> Vec<Runs> {
+    // (server, index of its -t, -t) in the order they run within a round.
+    let most = servers.iter().map(|s| s.threads.len()).max().unwrap_or(0);
+    let order: Vec<(usize, usize, u32)> = (0..most)
+        .flat_map(|ti| {
+            servers
+                .iter()
+                .enumerate()
+                .filter_map(move |(vi, s)| Some((vi, ti, *s.threads.get(ti)?)))
+        })
+        .collect();
+    let mut results = Vec::new();
+    for sc in scenarios {
+        let mut runs: Runs = servers
+            .iter()
+            .map(|s| vec![Vec::new(); s.threads.len()])
+            .collect();
         for round in 0..rounds {
-            for (vi, spec) in servers.iter().enumerate() {
-                eprintln!("{} round {} on {}", sc.name, round + 1, spec.label);
-                let extra = (sc.server_args)(spec.is_c);
-                match start(spec, &extra).and_then(|srv| {
-                    let params = Params {
-                        addr: srv.addr.clone(),
-                        pid: srv.child.id(),
-                        driver,
-                        ..sc.scaled(scale)
-                    };
-                    let out = (sc.run)(&params);
-                    drop(srv);
-                    (sc.cleanup)();
-                    out
-                }) {
-                    Ok(mut o) => {
-                        o.scenario = sc.name.to_string();
+            for &(vi, ti, threads) in &order {
+                let label = &servers[vi].label;
+                eprintln!("{} round {} on {label} -t {threads}", sc.name, round + 1);
+                match run_once(&servers[vi], threads, sc, (scale, driver)) {
+                    Ok(o) => {
                         eprintln!("\r  {}", o.result_line());
-                        results[si][vi].push(o);
+                        runs[vi][ti].push(o);
                     }
                     Err(e) => eprintln!("\r  FAILED: {e}"),
                 }
             }
         }
+        results.push(runs);
     }
     results
+}
+
+/// One run of a scenario on a fresh server.
+fn run_once(
+    spec: &ServerSpec,
+    threads: u32,
+    sc: &Scenario,
+    (scale, driver): (f64, Driver),
+) -> Result<Outcome, String> {
+    let extra = (sc.server_args)(spec.is_c);
+    let out = start(spec, threads, &extra).and_then(|srv| {
+        let params = Params {
+            addr: srv.addr.clone(),
+            pid: srv.child.id(),
+            driver,
+            ..sc.scaled(scale)
+        };
+        (sc.run)(&params)
+    });
+    (sc.cleanup)();
+    let mut o = out?;
+    o.scenario = sc.name.to_string();
+    Ok(o)
+}
+
+/// Per server, the `-t` (index into its `threads`) whose runs have the best median rate.
+pub fn best(runs: &Runs) -> Vec<usize> {
+    runs.iter()
+        .map(|per_t| {
+            let rate = |i: &usize| median(per_t[*i].iter().map(|o| o.rate).collect());
+            (0..per_t.len())
+                .max_by(|a, b| rate(a).unwrap_or(0.0).total_cmp(&rate(b).unwrap_or(0.0)))
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// The runs of each server at its best `-t`, per scenario (what the table and chart compare).
+pub fn at_best(results: &[Runs]) -> Vec<Vec<Vec<Outcome>>> {
+    results
+        .iter()
+        .map(|runs| {
+            let pick = best(runs);
+            runs.iter()
+                .zip(pick)
+                .map(|(per_t, i)| per_t.get(i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect()
+}
+
+/// Which `-t` each server was reported at, a line per scenario, where any server tried several.
+pub fn chosen(servers: &[ServerSpec], scenarios: &[Scenario], results: &[Runs]) -> String {
+    if servers.iter().all(|s| s.threads.len() < 2) {
+        return String::new();
+    }
+    let mut s = String::from("Best -t per scenario (by median rate):\n");
+    for (sc, runs) in scenarios.iter().zip(results) {
+        let picks: Vec<String> = servers
+            .iter()
+            .zip(best(runs))
+            .map(|(spec, i)| format!("{} -t {}", spec.label, spec.threads[i]))
+            .collect();
+        s += &format!("- {}: {}\n", sc.name, picks.join(", "));
+    }
+    s
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -209,5 +283,51 @@ fn fmt(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rates(rs: &[f64]) -> Vec<Outcome> {
+        rs.iter()
+            .map(|&rate| Outcome {
+                rate,
+                ..Outcome::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_server_is_reported_at_the_threads_with_the_best_median_rate() {
+        // Server 0 tried two -t: the second has the better median (one fast outlier in the
+        // first does not count). Server 1 tried one; one of server 2's -t failed every run.
+        let runs: Runs = vec![
+            vec![rates(&[10.0, 11.0, 90.0]), rates(&[20.0, 21.0, 22.0])],
+            vec![rates(&[5.0])],
+            vec![Vec::new(), rates(&[1.0])],
+        ];
+        assert_eq!(best(&runs), vec![1, 0, 1]);
+        let picked = at_best(std::slice::from_ref(&runs));
+        let medians: Vec<f64> = picked[0].iter().map(|v| v[v.len() / 2].rate).collect();
+        assert_eq!(medians, vec![21.0, 5.0, 1.0]);
+    }
+
+    #[test]
+    fn the_chosen_threads_are_listed_only_when_there_was_a_choice() {
+        let spec = |label: &str, threads: Vec<u32>| ServerSpec {
+            label: label.into(),
+            path: String::new(),
+            threads,
+            is_c: false,
+        };
+        let scenarios: Vec<Scenario> = crate::all_scenarios().into_iter().take(1).collect();
+        let runs: Runs = vec![vec![rates(&[1.0]), rates(&[2.0])], vec![rates(&[3.0])]];
+        let servers = [spec("ours", vec![0, 1]), spec("C", vec![0])];
+        let text = chosen(&servers, &scenarios, std::slice::from_ref(&runs));
+        assert!(text.contains("- fg-4x4: ours -t 1, C -t 0"), "{text}");
+        let one_each = [spec("ours", vec![1]), spec("C", vec![0])];
+        assert_eq!(chosen(&one_each, &scenarios, &[runs]), "");
     }
 }

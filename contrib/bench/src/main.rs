@@ -214,12 +214,14 @@ enum Cmd {
         #[arg(long, default_value = "/usr/sbin/gearmand")]
         theirs: String,
         /// `-t` for our server: 1 (one I/O thread running the engine inline, the listener on the
-        /// main thread) was best on 2 cores — no cross-thread hop per request.
-        #[arg(long, default_value_t = 1)]
-        ours_threads: u32,
-        /// `-t` for C gearmand: 0 (one thread does everything) was its best on 2 cores.
-        #[arg(long, default_value_t = 0)]
-        theirs_threads: u32,
+        /// main thread) was best on 2 cores — no cross-thread hop per request. A list (`0,1`)
+        /// tries each, and each scenario is reported at the one with the best median rate.
+        #[arg(long, value_delimiter = ',', default_value = "1")]
+        ours_threads: Vec<u32>,
+        /// `-t` for C gearmand: 0 (one thread does everything) was its best on 2 cores; a list
+        /// as for `--ours-threads`.
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        theirs_threads: Vec<u32>,
         #[arg(long, default_value_t = 3)]
         rounds: usize,
         /// Comma-separated scenario names (default: all).
@@ -349,8 +351,9 @@ fn main() {
                 },
             ];
             let results = compare::run(&servers, &scs, rounds, (scale, driver));
-            let rows = compare::rows(&scs, &results);
+            let rows = compare::rows(&scs, &compare::at_best(&results));
             println!("{}", compare::table(&servers, &rows));
+            print!("{}", compare::chosen(&servers, &scs, &results));
             match svg {
                 Some(path) => chart::draw(&path, CHART_TITLE, &chart::Bar::from_rows(&rows)),
                 None => Ok(()),
