@@ -135,7 +135,9 @@ fn run_once(
             driver,
             ..sc.scaled(scale)
         };
-        (sc.run)(&params)
+        let out = (sc.run)(&params);
+        drop(srv); // stopped before the cleanup removes its database or files
+        out
     });
     (sc.cleanup)();
     let mut o = out?;
