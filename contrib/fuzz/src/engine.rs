@@ -1,7 +1,8 @@
 //! Target `engine`: random gear requests and admin lines from a few connections into the host's
 //! `Engine`, as the I/O threads would deliver them.
 //!
-//! Input: two bytes of engine settings, then operations (see `engine_ops`). After every operation:
+//! Input: two bytes of engine settings, then operations (see `engine_ops`). Every few operations
+//! `Engine::check_invariants` must hold (the model-based test's invariants), and:
 //! - every response goes to an open connection, has exactly the argument count of its packet
 //!   type (or is one RAW blob), and encodes with the gear codec;
 //! - the admin listings agree with each other and with `job_count()`: the `status` totals add up
@@ -273,6 +274,9 @@ impl Harness {
     }
 
     fn check_tables(&mut self) {
+        if let Err(e) = self.engine.check_invariants() {
+            panic!("engine invariant broken: {e}");
+        }
         let jobs = self.engine.job_count() as u64;
         let status = func_lines(&self.admin("status"), 3);
         let prio = func_lines(&self.admin("prioritystatus"), 4);

@@ -184,9 +184,11 @@ impl Engine {
     /// `<name>\t<total>\t<running>\t<workers>` per function.
     fn admin_status(&self) -> Vec<u8> {
         let mut r = Vec::new();
-        for (_, f) in self.funcs.iter() {
+        for (id, f) in self.funcs.iter() {
+            let jobs = self.jobs.counts(id);
             r.extend_from_slice(&f.name);
-            let _ = writeln!(r, "\t{}\t{}\t{}", f.total, f.running, f.workers);
+            let (total, running) = (jobs.total(), jobs.running);
+            let _ = writeln!(r, "\t{total}\t{running}\t{}", f.workers());
         }
         r.extend_from_slice(b".\n");
         r
@@ -195,10 +197,10 @@ impl Engine {
     /// `<name>\t<high>\t<normal>\t<low>\t<workers>` per function (jobs not running).
     fn admin_priority_status(&self) -> Vec<u8> {
         let mut r = Vec::new();
-        for (_, f) in self.funcs.iter() {
+        for (id, f) in self.funcs.iter() {
             r.extend_from_slice(&f.name);
-            let [h, n, l] = f.queued;
-            let _ = writeln!(r, "\t{h}\t{n}\t{l}\t{}", f.workers);
+            let [h, n, l] = self.jobs.counts(id).waiting;
+            let _ = writeln!(r, "\t{h}\t{n}\t{l}\t{}", f.workers());
         }
         r.extend_from_slice(b".\n");
         r
@@ -221,7 +223,7 @@ impl Engine {
                 r.push(b'\n');
             } else {
                 r.extend_from_slice(self.handle_of(h).as_bytes());
-                let (ig, q) = (job.ignore as u8, job.queued as u8);
+                let (ig, q) = (job.is_ignored() as u8, job.stored as u8);
                 let _ = writeln!(r, "\t{}\t{ig}\t{q}", job.retries);
             }
         }
@@ -241,21 +243,21 @@ impl Engine {
         let Some(job) = self.jobs.get_mut(h) else {
             return b"ERR UNKNOWN_JOB\r\n".to_vec();
         };
-        if job.queued {
-            let name = &self.funcs.get(job.func).name;
+        if job.stored {
+            let name = &self.funcs.get(job.func()).name;
             if let Err(e) =
                 persist::store_done(&self.persister, self.queue.as_mut(), job.unique(), name)
             {
                 log::error!("cancel: removing job {h} from the persistent queue failed: {e}");
                 return b"ERR UNKNOWN_ERROR\r\n".to_vec();
             }
-            job.queued = false;
+            job.stored = false;
         }
         let handle = super::handles::HandleBuf::new(&self.prefix, h);
         for &cl in job.clients().iter().rev() {
             out.send(cl, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
         }
-        self.ignore_job(h);
+        self.jobs.ignore(h);
         b"OK\r\n".to_vec()
     }
 
@@ -276,8 +278,7 @@ impl Engine {
         let Some(id) = self.funcs.find_ignore_case(t.get(2)) else {
             return b"ERR function not found\r\n".to_vec();
         };
-        let f = self.funcs.get(id);
-        if f.workers > 0 || f.running > 0 || f.total > 0 {
+        if self.funcs.get(id).workers() > 0 || self.jobs.counts(id).total() > 0 {
             return b"ERR there are still connected workers or executing clients\r\n".to_vec();
         }
         self.funcs.remove(id);

@@ -43,9 +43,9 @@ pub(super) struct Conn {
     /// Handles of jobs assigned to this worker, in assignment order.
     pub running: Vec<u32>,
     /// Handles of jobs this client attached to (may hold finished jobs, see module doc).
-    pub waiting: Vec<u32>,
+    waiting: Vec<u32>,
     /// How many entries of `waiting` are still live attachments.
-    pub waiting_live: u32,
+    waiting_live: u32,
 }
 
 impl Conn {
@@ -105,9 +105,31 @@ impl Conn {
         }
     }
 
-    /// Whether `waiting` has grown mostly stale and should be compacted.
-    pub(super) fn waiting_needs_compaction(&self) -> bool {
-        self.waiting.len() > 2 * self.waiting_live as usize + 32
+    /// Handles this client attached to, finished jobs possibly among them.
+    pub(super) fn waiting(&self) -> &[u32] {
+        &self.waiting
+    }
+
+    /// How many of [`Conn::waiting`] are live attachments.
+    pub(super) fn waiting_live(&self) -> u32 {
+        self.waiting_live
+    }
+
+    /// The client attached to job `h`; once the list is mostly stale it keeps only the
+    /// handles for which `attached` still holds.
+    pub(super) fn attach(&mut self, h: u32, attached: impl Fn(u32) -> bool) {
+        self.waiting.push(h);
+        self.waiting_live += 1;
+        if self.waiting.len() > 2 * self.waiting_live as usize + 32 {
+            self.waiting.retain(|&w| attached(w));
+        }
+    }
+
+    /// `n` of its attachments ended with their job.
+    pub(super) fn detached(&mut self, n: usize) {
+        let n = n as u32;
+        debug_assert!(self.waiting_live >= n, "more attachments ended than made");
+        self.waiting_live = self.waiting_live.saturating_sub(n);
     }
 }
 

@@ -1,11 +1,8 @@
-//! Functions: the per-function run lists, counters, queue limits and sleeping workers.
+//! Functions: names, registered workers, queue limits and sleeping workers.
 //!
-//! A function is created on first mention and kept until `drop function`. Its three run lists
-//! (high, normal, low) hold handle numbers of `Queued` jobs in FIFO order. The counters exist so
-//! that every question the hot path asks ("does this worker have anything to do?") is O(1):
-//! `ready[p]` counts queued jobs a worker may take, `queued[p]` everything `prioritystatus` shows.
+//! A function is created on first mention and kept until `drop function`. Its jobs, run lists
+//! and job counts belong to the job table (`jobs/`), keyed by the function's id.
 
-use super::jobs::Priority;
 use super::metrics::FunctionStats;
 use crate::msg::ConnId;
 use std::collections::{HashMap, VecDeque};
@@ -14,19 +11,8 @@ use std::collections::{HashMap, VecDeque};
 #[derive(Debug, Default)]
 pub(super) struct Function {
     pub name: Box<[u8]>,
-    /// Queued jobs per priority, FIFO.
-    lists: [VecDeque<u32>; 3],
-    /// Scheduled + queued (not running) jobs per priority, ignored ones included.
-    pub queued: [u32; 3],
-    /// Queued jobs per priority that a worker may take (due and not ignored).
-    pub ready: [u32; 3],
-    /// Queued jobs that are ignored, waiting for a GRAB to reach and free them.
-    pub ignored: u32,
-    /// All jobs: scheduled, queued and running.
-    pub total: u32,
-    pub running: u32,
-    /// CAN_DO registrations, duplicates counted.
-    pub workers: u32,
+    /// CAN_DO registrations, duplicates counted; changed only by [`Function::registered`].
+    workers: u32,
     /// `maxqueue` limits per priority; 0 = unlimited.
     pub maxqueue: [u32; 3],
     /// Workers that slept while registered for this function, with their sleep generation;
@@ -47,39 +33,23 @@ impl Function {
         }
     }
 
-    /// Whether any job is ready for a worker.
-    pub(super) fn has_ready(&self) -> bool {
-        self.ready.iter().any(|&r| r > 0)
+    /// CAN_DO registrations of the function, duplicates counted.
+    pub(super) fn workers(&self) -> u32 {
+        self.workers
     }
 
-    /// Appends a job that just became runnable to the tail of its list.
-    pub(super) fn push(&mut self, h: u32, p: Priority, ignored: bool) {
-        self.lists[p.idx()].push_back(h);
-        if ignored {
-            self.ignored += 1;
+    /// `n` registrations were added (`add`) or removed.
+    pub(super) fn registered(&mut self, n: usize, add: bool) {
+        let n = n as u32;
+        debug_assert!(
+            add || self.workers >= n,
+            "more registrations removed than made"
+        );
+        self.workers = if add {
+            self.workers.saturating_add(n)
         } else {
-            self.ready[p.idx()] += 1;
-        }
-    }
-
-    /// Takes the head of list `p` (the caller validates it against the job table).
-    pub(super) fn pop(&mut self, p: Priority) -> Option<u32> {
-        self.lists[p.idx()].pop_front()
-    }
-
-    /// Drops every list entry (used once only ignored jobs are left).
-    pub(super) fn drain_lists(&mut self) -> Vec<u32> {
-        let mut all = Vec::new();
-        for l in &mut self.lists {
-            all.extend(l.drain(..));
-        }
-        all
-    }
-
-    /// The `maxqueue` check of gear-protocol.md §4.4.
-    pub(super) fn is_full(&self, p: Priority) -> bool {
-        let limit = self.maxqueue[p.idx()];
-        limit > 0 && self.total >= limit
+            self.workers.saturating_sub(n)
+        };
     }
 }
 
@@ -92,12 +62,9 @@ pub(super) struct FunctionTable {
 }
 
 impl FunctionTable {
-    /// With no job anywhere, run lists hold only stale entries: drop them and their room.
+    /// With no job anywhere, sleeper lists hold only stale entries: drop their room.
     pub(super) fn shrink_idle(&mut self) {
         for f in self.slots.iter_mut().flatten() {
-            for list in &mut f.lists {
-                *list = VecDeque::new();
-            }
             f.sleepers.shrink_to_fit();
         }
     }

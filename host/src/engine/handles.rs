@@ -34,11 +34,6 @@ impl HandleBuf {
     pub(super) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
-
-    /// The handle followed by one NUL: the body of a WORK_EXCEPTION converted to WORK_FAIL.
-    pub(super) fn with_nul(&self) -> &[u8] {
-        &self.buf[..self.len as usize + 1]
-    }
 }
 
 /// The handle number of `h` if it is exactly how this server prints handle `n`.

@@ -1,6 +1,7 @@
 //! How jobs leave workers and the server: requeue with retries (§5.5), freeing, ignoring, and
 //! connections closing (§9).
 
+use super::extra::EndedRun;
 use super::jobs::{Job, JobState};
 use super::metrics::Failure;
 use super::persist;
@@ -17,37 +18,26 @@ impl Engine {
         let Some(job) = self.jobs.get_mut(h) else {
             return;
         };
-        if job.state != JobState::Running {
+        if job.state() != JobState::Running {
             return;
         }
         job.retries = job.retries.wrapping_add(1);
         let exhausted = self.max_attempts.is_some_and(|max| job.retries >= max);
-        if job.ignore {
+        let (func, prio, retries) = (job.func(), job.prio(), job.retries);
+        if job.is_ignored() {
             // Nobody wants the result; running it again would be wasted work.
             self.free_job(h);
             return;
         }
         if exhausted {
-            log::info!("job {h} dropped after {} attempts", job.retries);
+            log::info!("job {h} dropped after {retries} attempts");
             self.drop_exhausted(h, out);
             return;
         }
-        let ended = job.end_run();
-        if let Some(w) = ended.worker {
-            if let Some(conn) = self.conns.get_mut(w) {
-                conn.forget_running(h);
-            }
+        if let Some(ended) = self.jobs.requeue(h) {
+            self.run_ended(h, &ended);
         }
-        if ended.had_deadline {
-            self.timers.cancelled();
-        }
-        job.state = JobState::Queued;
-        let (func, prio) = (job.func, job.prio);
-        let f = self.funcs.get_mut(func);
-        f.running -= 1;
-        f.queued[prio.idx()] += 1;
-        f.stats.retried[prio.idx()] += 1;
-        f.push(h, prio, false);
+        self.funcs.get_mut(func).stats.retried[prio.idx()] += 1;
         self.wake(func, out);
     }
 
@@ -57,15 +47,15 @@ impl Engine {
             return;
         };
         self.funcs
-            .get_mut(job.func)
+            .get_mut(job.func())
             .stats
-            .failed(Failure::Retries, job.prio);
+            .failed(Failure::Retries, job.prio());
         let handle = self.handle_of(h);
         for &c in job.clients().iter().rev() {
             out.send(c, Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()]));
         }
-        if job.queued {
-            let name = &self.funcs.get(job.func).name;
+        if job.stored {
+            let name = &self.funcs.get(job.func()).name;
             if let Err(e) =
                 persist::store_done(&self.persister, self.queue.as_mut(), job.unique(), name)
             {
@@ -74,25 +64,17 @@ impl Engine {
         }
     }
 
-    /// Removes a job from every table and counter; returns it for last words (clients, done).
+    /// Removes a job from the job table and from its worker and clients; returns it for last
+    /// words (clients, done).
     pub(super) fn free_job(&mut self, h: u32) -> Option<Job> {
         let job = self.jobs.remove(h)?;
-        let f = self.funcs.get_mut(job.func);
-        let p = job.prio.idx();
-        f.total -= 1;
-        match job.state {
-            JobState::Scheduled | JobState::Persisting => f.queued[p] -= 1,
-            JobState::Queued => {
-                // A list entry may remain; it is skipped as stale when popped.
-                f.queued[p] -= 1;
-                if job.ignore {
-                    f.ignored -= 1;
-                } else {
-                    f.ready[p] -= 1;
-                }
-            }
-            JobState::Running => f.running -= 1,
-        }
+        self.forget_job(h, &job);
+        Some(job)
+    }
+
+    /// What a job that left the job table leaves behind elsewhere: its worker's running list,
+    /// its timeout timer, its clients' attachments.
+    pub(super) fn forget_job(&mut self, h: u32, job: &Job) {
         if let Some(w) = job.worker() {
             if let Some(conn) = self.conns.get_mut(w) {
                 conn.forget_running(h);
@@ -103,26 +85,20 @@ impl Engine {
         }
         for &c in job.clients() {
             if let Some(conn) = self.conns.get_mut(c) {
-                conn.waiting_live = conn.waiting_live.saturating_sub(1);
+                conn.detached(1);
             }
         }
-        Some(job)
     }
 
-    /// Marks a job ignored: it is freed when a worker's GRAB reaches it (or when it finishes).
-    pub(super) fn ignore_job(&mut self, h: u32) {
-        let Some(job) = self.jobs.get_mut(h) else {
-            return;
-        };
-        if job.ignore {
-            return;
+    /// A run ended with the job kept (requeued): its worker and timeout timer let go of it.
+    fn run_ended(&mut self, h: u32, ended: &EndedRun) {
+        if let Some(w) = ended.worker {
+            if let Some(conn) = self.conns.get_mut(w) {
+                conn.forget_running(h);
+            }
         }
-        job.ignore = true;
-        job.queued = false;
-        if job.state == JobState::Queued {
-            let f = self.funcs.get_mut(job.func);
-            f.ready[job.prio.idx()] -= 1;
-            f.ignored += 1;
+        if ended.had_deadline {
+            self.timers.cancelled();
         }
     }
 
@@ -133,16 +109,17 @@ impl Engine {
             return;
         };
         for a in &conn.abilities {
-            self.funcs.get_mut(a.func).workers -= 1;
+            self.funcs.get_mut(a.func).registered(1, false);
         }
         // Detach it as a client first, so that a requeue that drops a job (out of attempts)
         // does not send WORK_FAIL to this very connection.
-        for &h in &conn.waiting {
+        for &h in conn.waiting() {
             let Some(job) = self.jobs.get_mut(h) else {
                 continue;
             };
             if job.remove_client(c) > 0 && job.clients().is_empty() && job.foreground {
-                self.ignore_job(h);
+                // Freed when a grab reaches it or its run ends.
+                self.jobs.ignore(h);
             }
         }
         for &h in &conn.running {

@@ -50,9 +50,10 @@ impl Engine {
             return Some(LimitHit::Jobs);
         }
         let f: &Function = self.funcs.get(new.func);
+        let total = self.jobs.counts(new.func).total();
         if l.max_per_function > 0
             && f.maxqueue[new.prio.idx()] == 0
-            && u64::from(f.total) >= l.max_per_function
+            && u64::from(total) >= l.max_per_function
         {
             return Some(LimitHit::PerFunction);
         }

@@ -319,15 +319,20 @@ impl Engine {
             .iter()
             .map(|(_, f)| function_label(&f.name))
             .collect();
-        let rows = || self.funcs.iter().map(|(_, f)| f).zip(&labels);
-        rows().for_each(|(f, l)| out.sample("gearmand_jobs", l, f.total));
-        rows().for_each(|(f, l)| out.sample("gearmand_jobs_running", l, f.running));
-        for (f, l) in rows() {
-            for (p, n) in f.queued.iter().enumerate() {
+        let rows = || {
+            self.funcs
+                .iter()
+                .map(|(id, f)| (f, self.jobs.counts(id)))
+                .zip(&labels)
+        };
+        rows().for_each(|((_, j), l)| out.sample("gearmand_jobs", l, j.total()));
+        rows().for_each(|((_, j), l)| out.sample("gearmand_jobs_running", l, j.running));
+        for ((_, j), l) in rows() {
+            for (p, n) in j.waiting.iter().enumerate() {
                 out.sample("gearmand_jobs_queued", &with_priority(l, p), n);
             }
         }
-        rows().for_each(|(f, l)| out.sample("gearmand_workers", l, f.workers));
+        rows().for_each(|((f, _), l)| out.sample("gearmand_workers", l, f.workers()));
     }
 
     /// The per-function, per-priority counters.

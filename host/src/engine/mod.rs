@@ -17,6 +17,7 @@ mod extra;
 mod functions;
 mod handles;
 mod hash;
+mod invariants;
 mod jobs;
 mod lifecycle;
 mod limits;
@@ -286,7 +287,7 @@ impl Engine {
             CANT_DO => self.cant_do(c, f.arg(0), out),
             RESET_ABILITIES => self.reset_abilities(c, out),
             PRE_SLEEP => self.pre_sleep(c, out),
-            GRAB_JOB | GRAB_JOB_UNIQ | GRAB_JOB_ALL => self.grab(c, f.kind(), now, out),
+            GRAB_JOB | GRAB_JOB_UNIQ | GRAB_JOB_ALL => self.grab(c, f.kind(), out),
             SUBMIT_JOB
             | SUBMIT_JOB_BG
             | SUBMIT_JOB_HIGH
@@ -345,14 +346,14 @@ impl Engine {
             let Some(job) = self.jobs.get(h) else {
                 continue;
             };
-            if !job.queued {
+            if !job.stored {
                 continue;
             }
             let item = StoredJob {
                 unique: job.unique(),
-                function: &self.funcs.get(job.func).name,
+                function: &self.funcs.get(job.func()).name,
                 data: job.data(),
-                priority: job.prio as u32,
+                priority: job.prio() as u32,
                 when: job.when(),
             };
             match self.queue.add(&item) {

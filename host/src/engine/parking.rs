@@ -59,7 +59,7 @@ impl Engine {
             let func = self.conns.get(c).map_or(0, |x| x.abilities[i].func);
             let f = self.funcs.get_mut(func);
             f.parked.push_back((c, gen));
-            if f.parked.len() > 2 * f.workers as usize + 16 {
+            if f.parked.len() > 2 * f.workers() as usize + 16 {
                 let conns = &self.conns;
                 f.parked
                     .retain(|(w, g)| conns.get(*w).is_some_and(|x| x.is_parked(*g)));
@@ -112,9 +112,8 @@ impl Engine {
             if let Some(conn) = self.conns.get_mut(w) {
                 conn.parked = None;
             }
-            let now = self.clock;
-            self.assign(w, h, slot, kind, now, out);
-            if !self.funcs.get(func).has_ready() {
+            self.assign(w, h, slot, kind, out);
+            if !self.jobs.counts(func).has_ready() {
                 return true;
             }
         }

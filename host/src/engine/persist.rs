@@ -81,6 +81,19 @@ impl Persister {
         })
     }
 
+    /// A persister without a thread: the test plays the queue thread through [`ManualQueue`].
+    #[cfg(test)]
+    fn manual() -> (Persister, ManualQueue) {
+        let (tx, ops) = channel();
+        let (acks_tx, acks) = channel();
+        let p = Persister {
+            tx: Some(tx),
+            acks,
+            join: None,
+        };
+        (p, ManualQueue { ops, acks: acks_tx })
+    }
+
     fn send(&self, op: Op) {
         if let Some(tx) = &self.tx {
             // The thread only ends when `tx` is dropped, so this cannot fail before shutdown.
@@ -180,6 +193,58 @@ pub(super) fn store_done(
     }
 }
 
+/// The queue thread's end of a [`Persister::manual`], driven by a test.
+#[cfg(test)]
+pub(super) struct ManualQueue {
+    ops: Receiver<Op>,
+    acks: Sender<Vec<Ack>>,
+}
+
+/// What the engine asked the queue thread to do, as a test sees it.
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum QueueOp {
+    Add {
+        handle: u32,
+        function: Vec<u8>,
+        unique: Vec<u8>,
+    },
+    Done {
+        function: Vec<u8>,
+        unique: Vec<u8>,
+    },
+}
+
+#[cfg(test)]
+impl ManualQueue {
+    /// The operations sent since the last call, in order.
+    pub(super) fn take_ops(&self) -> Vec<QueueOp> {
+        self.ops
+            .try_iter()
+            .map(|op| match op {
+                Op::Add(handle, j) => QueueOp::Add {
+                    handle,
+                    function: j.function.into(),
+                    unique: j.unique.into(),
+                },
+                Op::Done(unique, function) => QueueOp::Done {
+                    function: function.into(),
+                    unique: unique.into(),
+                },
+            })
+            .collect()
+    }
+
+    /// Acknowledges adds as one group: each handle with its outcome.
+    pub(super) fn ack(&self, group: Vec<(u32, Result<(), String>)>) {
+        let group = group
+            .into_iter()
+            .map(|(handle, result)| Ack { handle, result })
+            .collect();
+        let _ = self.acks.send(group);
+    }
+}
+
 /// Replies held back per connection until the acknowledgements in front of them arrive.
 #[derive(Default)]
 pub(super) struct Holds {
@@ -258,6 +323,16 @@ impl Holds {
         }
     }
 
+    /// Every (connection, job) pair a held reply waits for.
+    pub(super) fn waiting(&self) -> impl Iterator<Item = (ConnId, u32)> + '_ {
+        self.map.iter().flat_map(|(&c, hold)| {
+            hold.queue.iter().filter_map(move |s| match s {
+                Held::Waiting(h) => Some((c, *h)),
+                Held::Ready(_) => None,
+            })
+        })
+    }
+
     /// The connection is gone: nothing more to send it.
     pub(super) fn forget(&mut self, c: ConnId) {
         self.map.remove(&c);
@@ -284,6 +359,15 @@ impl Engine {
             }
             Err(e) => log::error!("cannot start the queue thread ({e}); the {name} queue is lost"),
         }
+    }
+
+    /// Like [`Engine::start_background`], with the test as the queue thread.
+    #[cfg(test)]
+    pub(super) fn start_manual_background(&mut self) -> ManualQueue {
+        let (p, manual) = Persister::manual();
+        self.queue_name = "manual".into();
+        self.persister = Some(p);
+        manual
     }
 
     /// Whether background jobs are written by the persister thread.
@@ -330,17 +414,12 @@ impl Engine {
         let mut touched = Vec::new();
         for ack in groups.into_iter().flatten() {
             let waiters = self.persisting.remove(&ack.handle).unwrap_or_default();
-            let stored = self
-                .jobs
-                .get(ack.handle)
-                .is_some_and(|j| j.state == JobState::Persisting);
-            let reply = match (&ack.result, stored) {
-                (Ok(()), true) => {
-                    self.make_runnable(ack.handle, now, out);
+            let reply = match &ack.result {
+                Ok(()) => {
+                    self.stored(ack.handle, now, out);
                     Frame::with_args(ptype::JOB_CREATED, &[self.handle_of(ack.handle).as_bytes()])
                 }
-                (Ok(()), false) => continue, // cancelled meanwhile; its done() followed the add
-                (Err(e), _) => {
+                Err(e) => {
                     log::error!("{} queue refused a job: {e}", self.queue_name);
                     self.free_job(ack.handle);
                     Frame::with_args(ptype::ERROR, &[b"QUEUE_ERROR", e.as_bytes()])
@@ -354,6 +433,23 @@ impl Engine {
         self.hold_back(out, start);
         for c in touched {
             self.holds.release(c, out);
+        }
+    }
+
+    /// Job `h` is stored: it becomes runnable, or, if it was cancelled while being stored, it
+    /// goes (the cancel already queued the removal of its row behind the add). Its submitters
+    /// are told JOB_CREATED either way: the submit was accepted.
+    fn stored(&mut self, h: u32, now: Clock, out: &mut Outbox) {
+        let Some(job) = self.jobs.get(h) else {
+            return;
+        };
+        if job.state() != JobState::Persisting {
+            return;
+        }
+        if job.is_ignored() {
+            self.free_job(h);
+        } else {
+            self.make_runnable(h, now, out);
         }
     }
 

@@ -58,7 +58,7 @@ impl Engine {
     fn assigned_to(&self, c: ConnId, handle: &[u8]) -> Option<u32> {
         let h = parse_handle(&self.prefix, handle)?;
         let job = self.jobs.get(h)?;
-        (job.state == JobState::Running && job.worker() == Some(c)).then_some(h)
+        (job.state() == JobState::Running && job.worker() == Some(c)).then_some(h)
     }
 
     /// Sends `f` to every client of job `h`, newest attachment first.
@@ -87,7 +87,7 @@ impl Engine {
             let frame = if wants {
                 f.clone()
             } else {
-                Frame::with_args(ptype::WORK_FAIL, &[handle.with_nul()])
+                Frame::with_args(ptype::WORK_FAIL, &[handle.as_bytes()])
             };
             out.send(c, frame);
         }
@@ -101,8 +101,8 @@ impl Engine {
         let Some(job) = self.jobs.get(h) else {
             return;
         };
-        if job.queued {
-            let name = &self.funcs.get(job.func).name;
+        if job.stored {
+            let name = &self.funcs.get(job.func()).name;
             if let Err(e) =
                 persist::store_done(&self.persister, self.queue.as_mut(), job.unique(), name)
             {
@@ -111,7 +111,7 @@ impl Engine {
                 return;
             }
         }
-        let (func, prio) = (job.func, job.prio);
+        let (func, prio) = (job.func(), job.prio());
         let stats = &mut self.funcs.get_mut(func).stats;
         match failure {
             None => stats.completed[prio.idx()] += 1,

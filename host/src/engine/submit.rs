@@ -143,7 +143,7 @@ impl Engine {
         if self
             .jobs
             .get(h)
-            .is_some_and(|j| j.state == JobState::Persisting)
+            .is_some_and(|j| j.state() == JobState::Persisting)
         {
             // Acknowledged once stored (persist.rs); coalesced submits wait for it too.
             self.wait_for_store(c, h, out);
@@ -196,7 +196,7 @@ impl Engine {
     /// What a new job passes before it exists: the queue and memory limits, its handle number,
     /// and the persistent-queue write that must come before JOB_CREATED.
     fn admit(&mut self, new: &NewJob<'_>, origin: Origin) -> Result<Admitted, SubmitError> {
-        if origin == Origin::Client && self.funcs.get(new.func).is_full(new.prio) {
+        if origin == Origin::Client && self.is_full(new.func, new.prio) {
             return Err(SubmitError::QueueFull);
         }
         if origin == Origin::Client {
@@ -225,15 +225,11 @@ impl Engine {
         now: Clock,
         out: &mut Outbox,
     ) -> u32 {
-        let (h, func, prio) = (a.h, job.func, job.prio.idx());
-        job.queued = !job.foreground;
-        job.state = JobState::Persisting;
+        let (h, func, prio) = (a.h, job.func(), job.prio().idx());
+        job.stored = !job.foreground;
         self.jobs.insert(h, job);
-        let f = self.funcs.get_mut(func);
-        f.total += 1;
-        f.queued[prio] += 1;
         if origin == Origin::Client {
-            f.stats.submitted[prio] += 1;
+            self.funcs.get_mut(func).stats.submitted[prio] += 1;
         }
         if a.later {
             if let Some(item) = self.stored_form(h) {
@@ -250,16 +246,15 @@ impl Engine {
     /// A created (and, where needed, stored) job enters its run list, or the epoch timer if its
     /// time has not come; sleeping workers are woken.
     pub(super) fn make_runnable(&mut self, h: u32, now: Clock, out: &mut Outbox) {
-        let Some(job) = self.jobs.get_mut(h) else {
+        let Some(job) = self.jobs.get(h) else {
             return;
         };
-        let (func, prio, when) = (job.func, job.prio, job.when());
+        let (func, when) = (job.func(), job.when());
         if when > now.epoch {
-            job.state = JobState::Scheduled;
+            self.jobs.schedule(h);
             self.timers.add_epoch(when, h);
         } else {
-            job.state = JobState::Queued;
-            self.funcs.get_mut(func).push(h, prio, false);
+            self.jobs.enqueue(h);
             self.wake(func, out);
         }
     }
@@ -269,9 +264,9 @@ impl Engine {
         let job = self.jobs.get(h)?;
         Some(StoredJob {
             unique: job.unique(),
-            function: &self.funcs.get(job.func).name,
+            function: &self.funcs.get(job.func()).name,
             data: job.data(),
-            priority: job.prio as u32,
+            priority: job.prio() as u32,
             when: job.when(),
         })
     }
@@ -290,6 +285,12 @@ impl Engine {
             log::error!("{} queue refused a job: {e}", self.queue.name());
             SubmitError::Queue(e)
         })
+    }
+
+    /// The `maxqueue` check: the function's limit for `p` is reached by its jobs.
+    fn is_full(&self, func: u32, p: Priority) -> bool {
+        let limit = self.funcs.get(func).maxqueue[p.idx()];
+        limit > 0 && self.jobs.counts(func).total() >= limit
     }
 
     /// The next free handle number (u32, from 1, skipping 0 and numbers still in use on wrap).
@@ -311,12 +312,7 @@ impl Engine {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };
-        conn.waiting.push(h);
-        conn.waiting_live += 1;
-        if conn.waiting_needs_compaction() {
-            let jobs = &self.jobs;
-            conn.waiting
-                .retain(|&w| jobs.get(w).is_some_and(|j| j.clients().contains(&c)));
-        }
+        let jobs = &self.jobs;
+        conn.attach(h, |w| jobs.get(w).is_some_and(|j| j.clients().contains(&c)));
     }
 }

@@ -42,6 +42,16 @@ impl Timers {
         self.timeouts.len()
     }
 
+    /// Whether the timeout heap holds the entry (at, h) (invariant checks).
+    pub(super) fn has_timeout(&self, at: Instant, h: u32) -> bool {
+        self.timeouts.iter().any(|Reverse(e)| *e == (at, h))
+    }
+
+    /// Whether the epoch heap holds the entry (when, h) (invariant checks).
+    pub(super) fn has_epoch(&self, when: i64, h: u32) -> bool {
+        self.epochs.iter().any(|Reverse(e)| *e == (when, h))
+    }
+
     pub(super) fn add_epoch(&mut self, when: i64, h: u32) {
         self.epochs.push(Reverse((when, h)));
     }
@@ -72,7 +82,7 @@ impl Engine {
             let live = self
                 .jobs
                 .get_mut(h)
-                .filter(|j| j.state == JobState::Running && j.deadline() == Some(at));
+                .filter(|j| j.state() == JobState::Running && j.deadline() == Some(at));
             if let Some(job) = live {
                 // This entry has left the heap: the requeue must not count it as stale.
                 job.clear_deadline();
@@ -88,16 +98,15 @@ impl Engine {
 
     /// An epoch job whose time has come joins the tail of its run list and wakes workers.
     fn promote(&mut self, h: u32, out: &mut Outbox) {
-        let Some(job) = self.jobs.get_mut(h) else {
+        let Some(job) = self.jobs.get(h) else {
             return;
         };
-        if job.state != JobState::Scheduled {
+        if job.state() != JobState::Scheduled {
             return;
         }
-        job.state = JobState::Queued;
-        let (func, prio, ignore) = (job.func, job.prio, job.ignore);
-        self.funcs.get_mut(func).push(h, prio, ignore);
-        if !ignore {
+        let (func, ignored) = (job.func(), job.is_ignored());
+        self.jobs.enqueue(h);
+        if !ignored {
             self.wake(func, out);
         }
     }
@@ -110,7 +119,7 @@ impl Engine {
         let jobs = &self.jobs;
         t.timeouts.retain(|Reverse((at, h))| {
             jobs.get(*h)
-                .is_some_and(|j| j.state == JobState::Running && j.deadline() == Some(*at))
+                .is_some_and(|j| j.state() == JobState::Running && j.deadline() == Some(*at))
         });
         t.stale = 0;
     }

@@ -6,9 +6,9 @@
 //! tail. Per-function `ready` counters make the choice O(abilities), independent of queue depth.
 
 use super::conns::Ability;
-use super::jobs::{JobState, Priority};
+use super::jobs::{Priority, Take};
 use super::num::{strtol, Parsed};
-use super::{Clock, Engine, Outbox};
+use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::{ConnId, ToIo};
 use gearmand_plugin_api::gear::ptype;
@@ -28,7 +28,7 @@ impl Engine {
         };
         conn.abilities.insert(0, Ability { func, timeout_ms });
         let f = self.funcs.get_mut(func);
-        f.workers += 1;
+        f.registered(1, true);
         // A worker asleep already must hear about jobs of its new function too.
         if conn.sleeping && !conn.noop_sent {
             f.sleepers.push_back((c, conn.sleep_gen));
@@ -67,13 +67,15 @@ impl Engine {
         };
         let before = conn.abilities.len();
         conn.abilities.retain(|a| a.func != func);
-        self.funcs.get_mut(func).workers -= (before - conn.abilities.len()) as u32;
+        self.funcs
+            .get_mut(func)
+            .registered(before - conn.abilities.len(), false);
         let jobs = &self.jobs;
         let mine: Vec<u32> = conn
             .running
             .iter()
             .copied()
-            .filter(|&h| jobs.get(h).is_some_and(|j| j.func == func))
+            .filter(|&h| jobs.get(h).is_some_and(|j| j.func() == func))
             .collect();
         for h in mine {
             self.requeue(h, out);
@@ -86,7 +88,7 @@ impl Engine {
             return;
         };
         for a in conn.abilities.drain(..) {
-            self.funcs.get_mut(a.func).workers -= 1;
+            self.funcs.get_mut(a.func).registered(1, false);
         }
         let mine = conn.running.clone();
         for h in mine {
@@ -102,8 +104,12 @@ impl Engine {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };
-        let funcs = &self.funcs;
-        if conn.abilities.iter().any(|a| funcs.get(a.func).has_ready()) {
+        let jobs = &self.jobs;
+        if conn
+            .abilities
+            .iter()
+            .any(|a| jobs.counts(a.func).has_ready())
+        {
             out.send(c, Frame::new(ptype::NOOP));
             return;
         }
@@ -121,7 +127,7 @@ impl Engine {
     fn add_sleeper(&mut self, func: u32, c: ConnId, gen: u32) {
         let f = self.funcs.get_mut(func);
         f.sleepers.push_back((c, gen));
-        if f.sleepers.len() > 2 * f.workers as usize + 16 {
+        if f.sleepers.len() > 2 * f.workers() as usize + 16 {
             let conns = &self.conns;
             // Drop entries of workers that woke up or left since they slept.
             f.sleepers.retain(|(w, g)| {
@@ -157,14 +163,14 @@ impl Engine {
     }
 
     /// GRAB_JOB / GRAB_JOB_UNIQ / GRAB_JOB_ALL.
-    pub(super) fn grab(&mut self, c: ConnId, kind: u32, now: Clock, out: &mut Outbox) {
+    pub(super) fn grab(&mut self, c: ConnId, kind: u32, out: &mut Outbox) {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };
         conn.sleeping = false;
         conn.noop_sent = false;
         match self.take(c) {
-            Some((h, slot)) => self.assign(c, h, slot, kind, now, out),
+            Some((h, slot)) => self.assign(c, h, slot, kind, out),
             None => {
                 self.purge_ignored(c);
                 if !self.park(c, kind) {
@@ -174,47 +180,39 @@ impl Engine {
         }
     }
 
-    /// Chooses and dequeues a job for worker `c`: (handle, index of the chosen registration).
+    /// Chooses a job for worker `c` and starts it there: (handle, index of the chosen
+    /// registration). Ignored jobs met on the way are freed.
     pub(super) fn take(&mut self, c: ConnId) -> Option<(u32, usize)> {
         loop {
-            let (slot, func, p) = self.pick(c)?;
-            if let Some(h) = self.pop_ready(func, p) {
-                return Some((h, slot));
+            let (slot, ability, p) = self.pick(c)?;
+            let deadline = ability
+                .timeout_ms
+                .and_then(|ms| self.clock.instant.checked_add(Duration::from_millis(ms)));
+            match self.jobs.take(ability.func, p, c, deadline) {
+                Take::Assigned(h) => {
+                    if let Some(at) = deadline {
+                        self.timers.add_timeout(at, h);
+                    }
+                    return Some((h, slot));
+                }
+                Take::Freed(h, job) => self.forget_job(h, &job),
+                Take::Empty => {
+                    log::error!("ready count of a function out of step with its run list");
+                    return None;
+                }
             }
         }
     }
 
     /// The highest priority with a ready job among the worker's functions, in list order.
-    fn pick(&self, c: ConnId) -> Option<(usize, u32, Priority)> {
+    fn pick(&self, c: ConnId) -> Option<(usize, Ability, Priority)> {
         let conn = self.conns.get(c)?;
         Priority::ALL.into_iter().find_map(|p| {
             conn.abilities
                 .iter()
-                .position(|a| self.funcs.get(a.func).ready[p.idx()] > 0)
-                .map(|slot| (slot, conn.abilities[slot].func, p))
+                .position(|a| self.jobs.counts(a.func).ready[p.idx()] > 0)
+                .map(|slot| (slot, conn.abilities[slot], p))
         })
-    }
-
-    /// Pops the first takeable job of one run list, freeing ignored jobs met on the way.
-    fn pop_ready(&mut self, func: u32, p: Priority) -> Option<u32> {
-        loop {
-            let Some(h) = self.funcs.get_mut(func).pop(p) else {
-                log::error!("ready count of a function out of step with its run list");
-                self.funcs.get_mut(func).ready[p.idx()] = 0;
-                return None;
-            };
-            let Some(job) = self.jobs.get(h) else {
-                continue; // stale entry
-            };
-            if job.state != JobState::Queued || job.func != func || job.prio != p {
-                continue;
-            }
-            if job.ignore {
-                self.free_job(h);
-                continue;
-            }
-            return Some(h);
-        }
     }
 
     /// With nothing to run, the ignored jobs left in the worker's functions are freed.
@@ -227,59 +225,32 @@ impl Engine {
             .iter()
             .map(|a| a.func)
             .filter(|&f| {
-                let f = self.funcs.get(f);
-                f.ignored > 0 && !f.has_ready()
+                let counts = self.jobs.counts(f);
+                counts.ignored > 0 && !counts.has_ready()
             })
             .collect();
         for func in funcs {
-            for h in self.funcs.get_mut(func).drain_lists() {
-                if self
-                    .jobs
-                    .get(h)
-                    .is_some_and(|j| j.state == JobState::Queued && j.func == func)
-                {
-                    self.free_job(h);
-                }
+            for (h, job) in self.jobs.drain_ignored(func) {
+                self.forget_job(h, &job);
             }
         }
     }
 
-    /// Hands job `h` to worker `c`: state, counters, CAN_DO_TIMEOUT timer, rotation, reply.
-    pub(super) fn assign(
-        &mut self,
-        c: ConnId,
-        h: u32,
-        slot: usize,
-        kind: u32,
-        now: Clock,
-        out: &mut Outbox,
-    ) {
+    /// Tells worker `c` about job `h`, just started on it: rotation, running list, reply.
+    pub(super) fn assign(&mut self, c: ConnId, h: u32, slot: usize, kind: u32, out: &mut Outbox) {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };
-        let ability = conn.abilities[slot];
         if self.cfg.round_robin {
             let a = conn.abilities.remove(slot);
             conn.abilities.push(a);
         }
         conn.running.push(h);
-        let job = self
-            .jobs
-            .get_mut(h)
-            .expect("job just taken from a run list");
-        let deadline = ability
-            .timeout_ms
-            .and_then(|ms| now.instant.checked_add(Duration::from_millis(ms)));
-        job.start_run(c, deadline);
-        if let Some(at) = deadline {
-            self.timers.add_timeout(at, h);
-        }
-        let f = self.funcs.get_mut(job.func);
-        f.queued[job.prio.idx()] -= 1;
-        f.ready[job.prio.idx()] -= 1;
-        f.running += 1;
+        let Some(job) = self.jobs.get(h) else {
+            return;
+        };
         let handle = super::handles::HandleBuf::new(&self.prefix, h);
-        let (hd, name) = (handle.as_bytes(), &*self.funcs.get(job.func).name);
+        let (hd, name) = (handle.as_bytes(), &*self.funcs.get(job.func()).name);
         let frame = match kind {
             ptype::GRAB_JOB => Frame::with_args(ptype::JOB_ASSIGN, &[hd, name, job.data()]),
             ptype::GRAB_JOB_ALL if job.has_reducer => Frame::with_args(

@@ -8,6 +8,7 @@ mod admin_tests;
 mod limit_tests;
 mod metrics_tests;
 mod misc_tests;
+mod model;
 mod parking_tests;
 mod queue_tests;
 mod result_tests;

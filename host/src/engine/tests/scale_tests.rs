@@ -72,7 +72,7 @@ fn a_long_lived_clients_wait_list_stays_bounded() {
         let handle = format!("H:t:{}", i + 1);
         h.req(w, WORK_COMPLETE, &[handle.as_bytes(), b""]);
     }
-    assert!(h.eng.conns.get(c).unwrap().waiting.len() <= 35);
+    assert!(h.eng.conns.get(c).unwrap().waiting().len() <= 35);
 }
 
 /// `cargo test --release -p gearmand --lib engine::tests::scale_tests::throughput -- --ignored --nocapture`
