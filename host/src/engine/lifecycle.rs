@@ -37,7 +37,7 @@ impl Engine {
         if let Some(ended) = self.jobs.requeue(h) {
             self.run_ended(h, &ended);
         }
-        self.funcs.get_mut(func).stats.retried[prio.idx()] += 1;
+        self.funcs.get_mut(func).stats.retried(prio);
         self.wake(func, out);
     }
 

@@ -51,16 +51,28 @@ impl Failure {
 /// Monotonic counters of one function, per priority (index [`Priority::idx`]).
 #[derive(Debug, Default)]
 pub(super) struct FunctionStats {
-    pub submitted: [u64; 3],
-    pub completed: [u64; 3],
+    submitted: [u64; 3],
+    completed: [u64; 3],
     /// Per [`Failure`], then per priority.
-    pub failed: [[u64; 3]; 3],
-    pub retried: [u64; 3],
+    failed: [[u64; 3]; 3],
+    retried: [u64; 3],
 }
 
 impl FunctionStats {
+    pub(super) fn submitted(&mut self, p: Priority) {
+        self.submitted[p.idx()] += 1;
+    }
+
+    pub(super) fn completed(&mut self, p: Priority) {
+        self.completed[p.idx()] += 1;
+    }
+
     pub(super) fn failed(&mut self, why: Failure, p: Priority) {
         self.failed[why as usize][p.idx()] += 1;
+    }
+
+    pub(super) fn retried(&mut self, p: Priority) {
+        self.retried[p.idx()] += 1;
     }
 }
 

@@ -114,7 +114,7 @@ impl Engine {
         let (func, prio) = (job.func(), job.prio());
         let stats = &mut self.funcs.get_mut(func).stats;
         match failure {
-            None => stats.completed[prio.idx()] += 1,
+            None => stats.completed(prio),
             Some(why) => stats.failed(why, prio),
         }
         self.free_job(h);

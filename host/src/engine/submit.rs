@@ -225,11 +225,11 @@ impl Engine {
         now: Clock,
         out: &mut Outbox,
     ) -> u32 {
-        let (h, func, prio) = (a.h, job.func(), job.prio().idx());
+        let (h, func, prio) = (a.h, job.func(), job.prio());
         job.stored = !job.foreground;
         self.jobs.insert(h, job);
         if origin == Origin::Client {
-            self.funcs.get_mut(func).stats.submitted[prio] += 1;
+            self.funcs.get_mut(func).stats.submitted(prio);
         }
         if a.later {
             if let Some(item) = self.stored_form(h) {

@@ -36,6 +36,11 @@ impl Timers {
         self.stale += 1;
     }
 
+    /// A cancelled entry left the heap.
+    fn stale_gone(&mut self) {
+        self.stale = self.stale.saturating_sub(1);
+    }
+
     /// Entries in the timeout heap, live or cancelled (tests check it stays bounded).
     #[cfg(test)]
     pub(super) fn timeout_entries(&self) -> usize {
@@ -89,7 +94,7 @@ impl Engine {
                 log::info!("job {h} timed out on its worker, requeueing");
                 self.requeue(h, out);
             } else {
-                self.timers.stale = self.timers.stale.saturating_sub(1);
+                self.timers.stale_gone();
             }
         }
         self.compact_timeouts();

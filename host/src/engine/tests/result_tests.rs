@@ -120,7 +120,7 @@ fn exceptions_are_converted_for_clients_that_did_not_ask() {
         out,
         v(&[
             "c2 WORK_EXCEPTION [H:t:1] [boom]",
-            "c1 WORK_FAIL [H:t:1\\x00]"
+            "c1 WORK_FAIL [H:t:1]"
         ])
     );
     assert_eq!(h.eng.job_count(), 0);

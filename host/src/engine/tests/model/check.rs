@@ -8,6 +8,7 @@ use crate::engine::Outbox;
 use crate::msg::ToIo;
 use gearmand_plugin_api::abi::kind;
 use proptest::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 impl Run {
     /// Carries out the removals at the front of the queue (a real thread would reach them
@@ -73,6 +74,7 @@ impl Run {
 
     /// One step, then every comparison.
     fn check_step(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        self.steps += 1;
         self.model.out.clear();
         let got = self.step(op);
         let mut want: Vec<String> = self.model.out.drain(..).map(|(_, m)| m).collect();
@@ -227,12 +229,22 @@ fn cases() -> u32 {
         .unwrap_or(256)
 }
 
+/// Sequences and steps run so far, for the long-run report.
+static SEQUENCES: AtomicU64 = AtomicU64::new(0);
+static STEPS: AtomicU64 = AtomicU64::new(0);
+
 fn scenario(retries: i32, persister: bool, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut run = Run::new(retries, persister);
     for op in ops {
         run.check_step(op)?;
     }
-    run.drain()
+    run.drain()?;
+    let n = SEQUENCES.fetch_add(1, Ordering::Relaxed) + 1;
+    let steps = STEPS.fetch_add(run.steps, Ordering::Relaxed) + run.steps;
+    if std::env::var_os("GEARMAND_MODEL_CASES").is_some() && n % 1000 == 0 {
+        eprintln!("model: {n} sequences, {steps} steps, all passed");
+    }
+    Ok(())
 }
 
 proptest! {

@@ -161,6 +161,8 @@ struct Run {
     /// Rows in the store: (function, unique) → how many.
     rows: HashMap<(Vec<u8>, Vec<u8>), i32>,
     model: Model,
+    /// Steps checked (the long-run report).
+    steps: u64,
 }
 
 impl Run {
@@ -178,6 +180,7 @@ impl Run {
             ops: VecDeque::new(),
             rows: HashMap::new(),
             model: Model::new(max, persister, base.now.epoch),
+            steps: 0,
         };
         for c in 0..CONNS {
             run.open(c);
