@@ -246,16 +246,13 @@ impl Engine {
     /// A created (and, where needed, stored) job enters its run list, or the epoch timer if its
     /// time has not come; sleeping workers are woken.
     pub(super) fn make_runnable(&mut self, h: u32, now: Clock, out: &mut Outbox) {
-        let Some(job) = self.jobs.get(h) else {
-            return;
-        };
-        let (func, when) = (job.func(), job.when());
-        if when > now.epoch {
-            self.jobs.schedule(h);
-            self.timers.add_epoch(when, h);
-        } else {
-            self.jobs.enqueue(h);
-            self.wake(func, out);
+        match self.jobs.place(h, now.epoch) {
+            Some((func, true)) => self.wake(func, out),
+            Some((_, false)) => {
+                let when = self.jobs.get(h).map_or(0, |j| j.when());
+                self.timers.add_epoch(when, h);
+            }
+            None => {}
         }
     }
 

@@ -1,11 +1,11 @@
 //! The transitions of a job, the only code that changes a job's state or ignored flag.
 //!
 //! ```text
-//!   insert ──► Persisting ──schedule──► Scheduled ──enqueue──┐
-//!                  │                                          ▼
-//!                  └──────────────enqueue──────────────────► Queued ──take──► Running
-//!                                                             ▲                 │
-//!                                                             └────requeue──────┘
+//!   insert ──► Persisting ──place──► Scheduled ──enqueue──┐
+//!                  │                                       ▼
+//!                  └──────────────place────────────────► Queued ──take──► Running
+//!                                                          ▲                 │
+//!                                                          └────requeue──────┘
 //! ```
 //! `ignore` may happen in any state; `remove` ends a job from any state. Every change goes
 //! through [`JobTable::update`], which moves the job's count from its old slot to its new one.
@@ -45,7 +45,13 @@ impl JobTable {
 
     /// Applies `change` to job `h`, moving its count to the slot it ends in.
     fn update<R>(&mut self, h: u32, change: impl FnOnce(&mut Job) -> R) -> Option<R> {
-        let job = self.get_mut(h)?;
+        let slot = *self.index.get(&h)?;
+        self.update_slot(slot, change)
+    }
+
+    /// [`JobTable::update`] for a job already looked up: `slot` is its place in the slab.
+    fn update_slot<R>(&mut self, slot: u32, change: impl FnOnce(&mut Job) -> R) -> Option<R> {
+        let job = self.slots.get_mut(slot as usize)?.as_mut()?;
         let (func, prio, before) = (job.func, job.prio, Slot::of(job));
         let r = change(job);
         let after = Slot::of(job);
@@ -57,16 +63,30 @@ impl JobTable {
         Some(r)
     }
 
-    /// A stored (or replayed) job whose epoch time has not come: it waits for its timer.
-    pub(in crate::engine) fn schedule(&mut self, h: u32) {
-        self.update(h, |j| {
-            if j.state == JobState::Persisting {
-                j.state = JobState::Scheduled;
+    /// A new or stored job is placed: in its run list, or scheduled if its epoch time is after
+    /// `epoch`. Returns its function and whether it went to the run list.
+    pub(in crate::engine) fn place(&mut self, h: u32, epoch: i64) -> Option<(u32, bool)> {
+        let slot = *self.index.get(&h)?;
+        let placed = self.update_slot(slot, |j| {
+            if j.state != JobState::Persisting {
+                return None;
             }
-        });
+            let now = j.when() <= epoch;
+            j.state = if now {
+                JobState::Queued
+            } else {
+                JobState::Scheduled
+            };
+            Some((j.func, j.prio, now))
+        })??;
+        let (func, prio, now) = placed;
+        if now {
+            self.func_mut(func).lists[prio.idx()].push_back(h);
+        }
+        Some((func, now))
     }
 
-    /// A new, stored or scheduled job that may run now joins the tail of its run list.
+    /// A scheduled job whose time has come joins the tail of its run list.
     pub(in crate::engine) fn enqueue(&mut self, h: u32) {
         self.join_list(h, false);
     }
@@ -77,14 +97,14 @@ impl JobTable {
         self.join_list(h, true).flatten()
     }
 
-    /// Moves job `h` to the tail of its run list from a running state (`from_run`) or from a
-    /// waiting one; `None` if it is in neither.
+    /// Moves job `h` to the tail of its run list from running (`from_run`) or from scheduled;
+    /// `None` if it is in neither.
     fn join_list(&mut self, h: u32, from_run: bool) -> Option<Option<EndedRun>> {
         let (func, prio, ended) = self.update(h, |j| {
             let allowed = match j.state {
                 JobState::Running => from_run,
-                JobState::Persisting | JobState::Scheduled => !from_run,
-                JobState::Queued => false,
+                JobState::Scheduled => !from_run,
+                JobState::Persisting | JobState::Queued => false,
             };
             if !allowed {
                 return None;
@@ -116,14 +136,16 @@ impl JobTable {
             let Some(h) = self.func_mut(func).lists[p.idx()].pop_front() else {
                 return Take::Empty;
             };
-            let live = self
-                .get(h)
-                .filter(|j| j.state == JobState::Queued && j.func == func && j.prio == p);
+            let Some(&slot) = self.index.get(&h) else {
+                continue; // stale entry
+            };
+            let job = self.slots[slot as usize].as_ref();
+            let live = job.filter(|j| j.state == JobState::Queued && j.func == func && j.prio == p);
             match live.map(|j| j.ignore) {
                 None => continue,
                 Some(true) => return self.remove(h).map_or(Take::Empty, |j| Take::Freed(h, j)),
                 Some(false) => {
-                    self.update(h, |j| j.start_run(worker, deadline));
+                    self.update_slot(slot, |j| j.start_run(worker, deadline));
                     return Take::Assigned(h);
                 }
             }
