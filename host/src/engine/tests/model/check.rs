@@ -245,7 +245,7 @@ fn scenario(retries: i32, persister: bool, ops: &[Op]) -> Result<(), TestCaseErr
     run.drain()?;
     let n = SEQUENCES.fetch_add(1, Ordering::Relaxed) + 1;
     let steps = STEPS.fetch_add(run.steps, Ordering::Relaxed) + run.steps;
-    if std::env::var_os("GEARMAND_MODEL_CASES").is_some() && n % 1000 == 0 {
+    if std::env::var_os("GEARMAND_MODEL_CASES").is_some() && n.is_multiple_of(1000) {
         eprintln!("model: {n} sequences, {steps} steps, all passed");
     }
     Ok(())
