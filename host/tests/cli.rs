@@ -259,3 +259,15 @@ fn ours_module_names_and_aliases() {
         "{err}"
     );
 }
+
+/// `--help` lists `--check-args` and says which options are accepted but do nothing.
+#[test]
+fn ours_help_lists_check_args_and_what_has_no_effect() {
+    let (code, out, _) = run(Kind::Ours, &["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--check-args"), "--help lacks --check-args:\n{out}");
+    for opt in ["--hashtable-buckets", "--round-robin", "--coredump"] {
+        let line = out.lines().find(|l| l.contains(opt)).unwrap();
+        assert!(line.contains("no effect"), "{opt}: {line}");
+    }
+}

@@ -5,6 +5,9 @@
 //! `plugin:<plugin>:<option>` so that two plugins can never clash inside clap; their long names
 //! are the plugin's own. A plugin option whose long or short name is already taken (by the host
 //! or an earlier plugin) is left out rather than letting clap panic on the duplicate.
+//!
+//! `--hashtable-buckets`, `-R` and `--coredump` are parsed so that 1.1.20 command lines keep
+//! working, and change nothing (their help says so; `Config` has no field for them).
 
 use super::catalog::{OptionInfo, PluginInfo};
 use clap::{value_parser, Arg, ArgAction, Command};
@@ -87,7 +90,7 @@ fn host_command() -> Command {
             ),
             value(
                 "hashtable-buckets",
-                "Number of buckets in the internal job hash tables.",
+                "Accepted for compatibility, no effect (0 is refused, as in 1.1.20).",
             )
             .value_parser(value_parser!(u32))
             .default_value("991"),
@@ -130,7 +133,7 @@ fn host_command() -> Command {
                 .action(ArgAction::Append),
             switch(
                 "round-robin",
-                "Assign work in round-robin order per worker connection.",
+                "Accepted for compatibility, no effect: work is always assigned round robin (gearmand 2.0).",
             )
             .short('R'),
             value("queue-type", "Persistent queue type to use.")
@@ -143,7 +146,10 @@ fn host_command() -> Command {
             .value_parser(value_parser!(PathBuf))
             .default_value(DEFAULT_CONFIG_FILE),
             switch("syslog", "Use syslog."),
-            switch("coredump", "Allow core dumps on uncaught signals."),
+            switch(
+                "coredump",
+                "Accepted for compatibility, no effect: core dumps are always left to the system's limits.",
+            ),
             value(
                 "threads",
                 "Number of I/O threads; 0 = one thread does everything.",
@@ -177,8 +183,7 @@ fn host_command() -> Command {
             switch(
                 "check-args",
                 "Check the command line and configuration, then exit.",
-            )
-            .hide(true),
+            ),
             value("plugin-dir", "Directory searched first for plugins.")
                 .value_parser(value_parser!(PathBuf)),
         ])

@@ -114,7 +114,6 @@ pub struct Config {
     /// -1 unlimited, 0 no retries, 1..=255 attempts (gearmand 2.0).
     pub job_retries: i32,
     pub job_handle_prefix: Option<String>,
-    pub hashtable_buckets: u32,
     pub keepalive: Keepalive,
     pub log: LogTarget,
     /// `-l` as given, for messages.
@@ -123,9 +122,7 @@ pub struct Config {
     pub pid_file: PathBuf,
     /// The pid file was named explicitly (an error to fail creating it).
     pub pid_file_explicit: bool,
-    pub round_robin: bool,
     pub syslog: bool,
-    pub coredump: bool,
     pub threads: u32,
     pub user: Option<String>,
     pub verbose: Verbose,
@@ -243,8 +240,8 @@ fn build(
     let verbose_text = l.string("verbose").unwrap_or_default();
     let verbose = Verbose::parse(&verbose_text)
         .ok_or_else(|| ConfigError::Invalid("Invalid value for --verbose supplied".into()))?;
-    let hashtable_buckets = l.one::<u32>("hashtable-buckets").unwrap_or(991);
-    if hashtable_buckets == 0 {
+    // Accepted for compatibility and otherwise ignored (args.rs), but 0 is refused as in 1.1.20.
+    if l.one::<u32>("hashtable-buckets") == Some(0) {
         return Err(ConfigError::Invalid(
             "hashtable-buckets has to be greater than 0".into(),
         ));
@@ -258,7 +255,6 @@ fn build(
         file_descriptors: l.one("file-descriptors"),
         job_retries: job_retries(l.one::<i64>("job-retries").unwrap_or(-1))?,
         job_handle_prefix: handle_prefix(l.string("job-handle-prefix"))?,
-        hashtable_buckets,
         keepalive: Keepalive {
             enabled: l.flag("keepalive"),
             idle: l.one("keepalive-idle").unwrap_or(-1),
@@ -274,9 +270,7 @@ fn build(
         listen: l.string("listen"),
         pid_file: l.one("pid-file").unwrap_or_default(),
         pid_file_explicit: l.explicit("pid-file"),
-        round_robin: l.flag("round-robin"),
         syslog: l.flag("syslog"),
-        coredump: l.flag("coredump"),
         threads: l.one("threads").unwrap_or(4),
         user: l.string("user"),
         verbose,

@@ -131,11 +131,10 @@ fn get(p: &SelectedPlugin, name: &str) -> Option<String> {
 fn defaults_match_the_original() {
     let c = run("").unwrap();
     assert_eq!(c.backlog, 32);
-    assert!(!c.daemon && !c.exceptions && !c.round_robin && !c.syslog && !c.coredump);
+    assert!(!c.daemon && !c.exceptions && !c.syslog);
     assert_eq!(c.file_descriptors, None);
     assert_eq!(c.job_retries, -1);
     assert_eq!(c.job_handle_prefix, None);
-    assert_eq!(c.hashtable_buckets, 991);
     assert_eq!(
         c.keepalive,
         Keepalive {
@@ -170,11 +169,10 @@ fn every_general_option_long_form() {
     )
     .unwrap();
     assert_eq!(c.backlog, 64);
-    assert!(c.daemon && c.exceptions && c.round_robin && c.syslog && c.coredump);
+    assert!(c.daemon && c.exceptions && c.syslog);
     assert_eq!(c.file_descriptors, Some(4096));
     assert_eq!(c.job_retries, 3);
     assert_eq!(c.job_handle_prefix.as_deref(), Some("P"));
-    assert_eq!(c.hashtable_buckets, 7);
     assert_eq!(
         c.keepalive,
         Keepalive {
@@ -198,7 +196,7 @@ fn every_general_option_long_form() {
 fn every_short_form() {
     let c = run("-b 5 -d -f 100 -j 0 -l none -L ::1 -P /tmp/p -R -t 0 -u root -w 2 -p 0").unwrap();
     assert_eq!(c.backlog, 5);
-    assert!(c.daemon && c.round_robin);
+    assert!(c.daemon);
     assert_eq!(c.file_descriptors, Some(100));
     assert_eq!(c.job_retries, 0);
     assert_eq!(c.log, LogTarget::Off);
@@ -230,7 +228,13 @@ fn help_version_and_check_args_exit_zero() {
     ] {
         assert!(help.contains(needle), "help lacks {needle}:\n{help}");
     }
-    assert!(!help.contains("--check-args"));
+    // The gearmand 1.0 man page lists it; 1.1.20 hid it.
+    assert!(help.contains("      --check-args "), "{help}");
+    assert!(help.contains("-R, --round-robin"), "{help}");
+    for compat in ["--hashtable-buckets", "--round-robin", "--coredump"] {
+        let line = help.lines().find(|l| l.contains(compat)).unwrap();
+        assert!(line.contains("Accepted for compatibility, no effect"), "{line}");
+    }
     let Outcome::Print(v) = parse(&args("-V"), &pre, &Fake::standard()).unwrap() else {
         panic!("version")
     };
@@ -242,6 +246,12 @@ fn help_version_and_check_args_exit_zero() {
         parse(&args("--check-args -t 2"), &pre, &Fake::standard()).unwrap(),
         Outcome::CheckArgs
     ));
+}
+
+#[test]
+fn compatibility_options_parse_and_are_checked() {
+    assert!(run("-R --coredump --hashtable-buckets 7").is_ok());
+    assert!(run_with("", &with_file("round-robin = true\ncoredump = true\n")).is_ok());
 }
 
 #[test]
@@ -336,7 +346,6 @@ fn original_config_file_format() {
     assert_eq!(get(&c.protocols[0], "port").as_deref(), Some("4792"));
     assert_eq!(c.listen.as_deref(), Some("127.0.0.1"));
     assert_eq!(c.verbose, Verbose::Info);
-    assert!(c.round_robin);
     let bad = with_file("--no-such-option 1\n");
     let e = run_with("", &bad).unwrap_err().to_string();
     assert_eq!(e, "test.conf: unrecognised option '--no-such-option'");
@@ -351,7 +360,6 @@ fn toml_config_file_with_plugin_tables() {
     let c = run_with("", &pre).unwrap();
     assert_eq!(c.threads, 2);
     assert_eq!(c.verbose, Verbose::Debug);
-    assert!(c.round_robin);
     assert_eq!(
         get(c.queue.as_ref().unwrap(), "libsqlite3-db").as_deref(),
         Some("/tmp/q.db")

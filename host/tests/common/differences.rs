@@ -48,7 +48,8 @@
 //!   `--grab-hold-us 0` restores. Tests: `grab_hold.rs`.
 //!
 //! Command line (issue 2):
-//! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name;
+//! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name,
+//!   and `--check-args` (hidden in 1.1.20, listed in the man page);
 //!   `--verbose` accepts lower case; `-q`/`-r` accept the aliases `sqlite`, `libpq`, `postgres`,
 //!   `mysql`, `memcached`, `tokyocabinet` that 1.1.20 rejects; unknown names list installed plugins.
 //!
