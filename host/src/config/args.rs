@@ -10,6 +10,7 @@
 //! working, and change nothing (their help says so; `Config` has no field for them).
 
 use super::catalog::{OptionInfo, PluginInfo};
+use super::verbose;
 use clap::{value_parser, Arg, ArgAction, Command};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -159,10 +160,16 @@ fn host_command() -> Command {
             .default_value("4"),
             value("user", "Switch to given user after startup.").short('u'),
             value(
-                "verbose",
+                verbose::LEVEL_ID,
                 "Log level (FATAL, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG).",
             )
-            .default_value("ERROR"),
+            .default_value(verbose::DEFAULT.name()),
+            Arg::new(verbose::STEP_ID)
+                .short('v')
+                .help("Increase verbosity level by one, from ERROR (-vvvv = DEBUG); not with --verbose.")
+                .action(ArgAction::Count)
+                .conflicts_with(verbose::LEVEL_ID)
+                .help_heading(GENERAL),
             switch("version", "Display the version of gearmand and exit.").short('V'),
             value("worker-wakeup", "Workers to wake up per job; 0 = all.")
                 .short('w')

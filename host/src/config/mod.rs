@@ -18,12 +18,14 @@ mod security;
 mod selection;
 #[cfg(test)]
 mod tests;
+mod verbose;
 
 pub use admin::{AdminPolicy, Allow, Restrict};
 pub use catalog::{Catalog, Kind, OptionInfo, PluginInfo};
 pub use prescan::Prescan;
 pub use security::{parse_size, Limits, TlsFiles};
 pub use selection::SelectedPlugin;
+pub use verbose::Verbose;
 
 use layered::Layered;
 use std::ffi::OsString;
@@ -42,57 +44,6 @@ pub enum LogTarget {
     File(PathBuf),
     Stderr,
     Off,
-}
-
-/// `--verbose`: the original's levels, most severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verbose {
-    Fatal,
-    Alert,
-    Critical,
-    Error,
-    Warning,
-    Notice,
-    Info,
-    Debug,
-}
-
-const VERBOSE_NAMES: [(&str, Verbose); 8] = [
-    ("FATAL", Verbose::Fatal),
-    ("ALERT", Verbose::Alert),
-    ("CRITICAL", Verbose::Critical),
-    ("ERROR", Verbose::Error),
-    ("WARNING", Verbose::Warning),
-    ("NOTICE", Verbose::Notice),
-    ("INFO", Verbose::Info),
-    ("DEBUG", Verbose::Debug),
-];
-
-impl Verbose {
-    /// Parses a level name in any case (the original took upper case only).
-    pub fn parse(s: &str) -> Option<Verbose> {
-        VERBOSE_NAMES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map(|(_, v)| *v)
-    }
-
-    /// The upper-case name, as the admin `verbose` command reports it.
-    pub fn name(self) -> &'static str {
-        VERBOSE_NAMES.iter().find(|(_, v)| *v == self).unwrap().0
-    }
-
-    /// The `log` crate level this maps to.
-    pub fn level_filter(self) -> log::LevelFilter {
-        match self {
-            Verbose::Fatal | Verbose::Alert | Verbose::Critical | Verbose::Error => {
-                log::LevelFilter::Error
-            }
-            Verbose::Warning => log::LevelFilter::Warn,
-            Verbose::Notice | Verbose::Info => log::LevelFilter::Info,
-            Verbose::Debug => log::LevelFilter::Debug,
-        }
-    }
 }
 
 /// `--keepalive*`: applied to listening sockets when enabled; -1 leaves the system default.
@@ -237,9 +188,7 @@ fn build(
     catalog: &dyn Catalog,
     installed: &[PluginInfo],
 ) -> Result<Config, ConfigError> {
-    let verbose_text = l.string("verbose").unwrap_or_default();
-    let verbose = Verbose::parse(&verbose_text)
-        .ok_or_else(|| ConfigError::Invalid("Invalid value for --verbose supplied".into()))?;
+    let verbose = verbose::resolve(l)?;
     // Accepted for compatibility and otherwise ignored (args.rs), but 0 is refused as in 1.1.20.
     if l.one::<u32>("hashtable-buckets") == Some(0) {
         return Err(ConfigError::Invalid(

@@ -228,12 +228,16 @@ fn help_version_and_check_args_exit_zero() {
     ] {
         assert!(help.contains(needle), "help lacks {needle}:\n{help}");
     }
-    // The gearmand 1.0 man page lists it; 1.1.20 hid it.
+    // The gearmand 1.0 man page lists both; 1.1.20 hid --check-args and dropped -v.
     assert!(help.contains("      --check-args "), "{help}");
+    assert!(help.contains("  -v... "), "{help}");
     assert!(help.contains("-R, --round-robin"), "{help}");
     for compat in ["--hashtable-buckets", "--round-robin", "--coredump"] {
         let line = help.lines().find(|l| l.contains(compat)).unwrap();
-        assert!(line.contains("Accepted for compatibility, no effect"), "{line}");
+        assert!(
+            line.contains("Accepted for compatibility, no effect"),
+            "{line}"
+        );
     }
     let Outcome::Print(v) = parse(&args("-V"), &pre, &Fake::standard()).unwrap() else {
         panic!("version")
@@ -246,6 +250,39 @@ fn help_version_and_check_args_exit_zero() {
         parse(&args("--check-args -t 2"), &pre, &Fake::standard()).unwrap(),
         Outcome::CheckArgs
     ));
+}
+
+#[test]
+fn each_dash_v_raises_the_level_one_step_from_error() {
+    assert_eq!(run("-v").unwrap().verbose, Verbose::Warning);
+    assert_eq!(run("-v -v").unwrap().verbose, Verbose::Notice);
+    assert_eq!(run("-vvv").unwrap().verbose, Verbose::Info);
+    assert_eq!(run("-vv -vv").unwrap().verbose, Verbose::Debug);
+    assert_eq!(run("-vvvvvvvvvv").unwrap().verbose, Verbose::Debug);
+    // Bundled with other switches, as getopt and clap allow.
+    let c = run("-dv").unwrap();
+    assert!(c.daemon);
+    assert_eq!(c.verbose, Verbose::Warning);
+}
+
+#[test]
+fn dash_v_and_verbose_are_one_setting() {
+    // Both in one source: refused, like gearmand 1.0's one `-v [ --verbose ]` given twice.
+    for line in ["-v --verbose INFO", "--verbose=DEBUG -vv"] {
+        let e = err(line);
+        assert!(e.contains("cannot be used with"), "{line}: {e}");
+    }
+    let e = run_with("", &with_file("-v --verbose INFO\n")).unwrap_err();
+    assert!(e.to_string().starts_with("test.conf: "), "{e}");
+    // Across sources the command line wins whole, whichever spelling each uses.
+    let toml = with_file("verbose = \"DEBUG\"\n");
+    assert_eq!(run_with("-v", &toml).unwrap().verbose, Verbose::Warning);
+    assert_eq!(run_with("", &toml).unwrap().verbose, Verbose::Debug);
+    let tokens = with_file("-vvv\n");
+    assert_eq!(run_with("", &tokens).unwrap().verbose, Verbose::Info);
+    let c = run_with("--verbose CRITICAL", &tokens).unwrap();
+    assert_eq!(c.verbose, Verbose::Critical);
+    assert_eq!(run_with("-v", &tokens).unwrap().verbose, Verbose::Warning);
 }
 
 #[test]
@@ -287,7 +324,7 @@ fn invalid_values_are_refused_with_one_line() {
 #[test]
 fn unknown_and_repeated_options() {
     assert_eq!(err("--bogus"), "unrecognised option '--bogus'");
-    assert_eq!(err("-v"), "unrecognised option '-v'");
+    assert_eq!(err("-x"), "unrecognised option '-x'");
     assert_eq!(err("stray"), "unrecognised option 'stray'");
     assert!(err("--port 1 --port 2").contains("cannot be used multiple times"));
     assert!(err("-t 1 --threads 2").contains("cannot be used multiple times"));
