@@ -204,8 +204,10 @@ pub struct GmHostApi {
     pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice),
     // ---- v1.3 (present when `size` covers it) ----
     /// The most detailed [`level`] the host's log keeps right now (0: none). A record above it is
-    /// dropped, so a plugin can skip formatting it; the answer changes when the host's verbosity
-    /// does (the admin `verbose` command), so ask each time.
+    /// dropped, so a plugin can skip formatting it. Today's host fixes it at startup from
+    /// `--verbose` / `-v` (the admin `verbose` command only reports the level, as in C
+    /// gearmand); ask each time anyway rather than caching, so a host that changes it later is
+    /// followed.
     pub max_level: unsafe extern "C" fn(ctx: *mut c_void) -> u32,
 }
 
