@@ -1,7 +1,8 @@
 //! The command line (cli.md, issue 2): --help with plugin options grouped, -V, --check-args, error
-//! exits (one line, exit 1), --verbose and -v (D20), -j range (D5), config files. Where C gearmand
-//! behaves the same the test runs against both; our deliberate differences (D5, D17, D20) run
-//! against ours only. Plugin loading errors are tested in `plugin_loader.rs`.
+//! exits (one line, exit 1), --verbose and -v (D20), -j range (D5), config files, and size limits
+//! a request frame cannot hold (issue 17). Where C gearmand behaves the same the test runs against
+//! both; our deliberate differences (D5, D17, D20) run against ours only. Plugin loading errors
+//! are tested in `plugin_loader.rs`.
 
 #[macro_use]
 mod common;
@@ -319,5 +320,35 @@ fn ours_help_lists_check_args_dash_v_and_what_has_no_effect() {
     for opt in ["--hashtable-buckets", "--round-robin", "--coredump"] {
         let line = out.lines().find(|l| l.contains(opt)).unwrap();
         assert!(line.contains("no effect"), "{opt}: {line}");
+    }
+}
+
+/// Issue 17: a size limit larger than a request frame can hold (argument offsets are u32) stops
+/// the server at startup with one line and exit 1, before it listens.
+#[test]
+fn ours_limits_a_frame_cannot_hold_are_refused_at_startup() {
+    let base = ["-p", "0", "-L", "127.0.0.1", "-l", "stderr"];
+    let cases: [&[&str]; 3] = [
+        &["--max-packet-size", "4G"],
+        &["--max-packet-size", "4293918721"],
+        &["-r", "http", "--http-port", "0", "--http-max-body", "4095M"],
+    ];
+    for extra in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let option = extra[extra.len() - 2];
+        assert_error_exit(Kind::Ours, &args, option);
+    }
+}
+
+/// Issue 17: the largest limits that do fit are accepted.
+#[test]
+fn ours_the_largest_limits_a_frame_holds_are_accepted() {
+    for extra in [
+        &["--max-packet-size", "4095M"][..],
+        &["-r", "http", "--http-port", "0", "--http-max-body", "4094M"],
+    ] {
+        if let Err(e) = Server::try_start(extra) {
+            panic!("{extra:?} refused: {e}");
+        }
     }
 }

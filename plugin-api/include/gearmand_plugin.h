@@ -199,6 +199,11 @@ typedef struct GmRequest {
     size_t n_args;
 } GmRequest;
 
+/* The most bytes the arguments of one request may add up to (4095 MiB): the host keeps argument
+ * offsets as uint32_t and leaves 1 MiB of room for a job handle added in a reply. The host drops
+ * a bigger request and closes its connection; keep a codec's size limits within it. */
+#define GM_MAX_REQUEST_BYTES ((size_t)4095 << 20)
+
 /* A response for the wire, shaped like a request. */
 typedef GmRequest GmResponse;
 

@@ -348,6 +348,12 @@ pub struct GmRequest {
     pub n_args: usize,
 }
 
+/// The most bytes the arguments of one request may add up to: 4095 MiB. The host keeps argument
+/// offsets as `u32` and answers some requests with their arguments plus a job handle, so this
+/// leaves 1 MiB of `u32` room. The host drops a bigger request and closes its connection; a
+/// protocol plugin's size options must keep its requests within it.
+pub const MAX_REQUEST_BYTES: usize = 4095 << 20;
+
 /// A response for the wire, shaped like [`GmRequest`]; kinds are server-to-client packet types
 /// (JOB_CREATED, WORK_*, ERROR, ...) or [`kind::RAW`].
 pub type GmResponse = GmRequest;
@@ -357,7 +363,8 @@ pub type GmResponse = GmRequest;
 pub struct GmRequestSink {
     /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
-    /// Hands one request to the host (copied before the call returns).
+    /// Hands one request to the host (copied before the call returns); one whose arguments add
+    /// up to more than [`MAX_REQUEST_BYTES`] is dropped and the connection closed.
     pub request: unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest),
 }
 

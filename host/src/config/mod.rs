@@ -247,10 +247,13 @@ fn job_retries(n: i64) -> Result<i32, ConfigError> {
     }
 }
 
-/// Job handles are `<prefix>:<n>` in a 64-byte buffer: the prefix must leave room for
-/// `:` and 10 digits within 63 bytes (spec gear-protocol.md, Recommended fix).
+/// The longest job handle: the original keeps handles in a 64-byte buffer, NUL included.
+pub const MAX_JOB_HANDLE: usize = 63;
+
+/// Job handles are `<prefix>:<n>`: the prefix must leave room for `:` and 10 digits within
+/// [`MAX_JOB_HANDLE`] bytes (spec gear-protocol.md, Recommended fix).
 fn handle_prefix(p: Option<String>) -> Result<Option<String>, ConfigError> {
-    const MAX: usize = 63 - 11;
+    const MAX: usize = MAX_JOB_HANDLE - 11;
     match p {
         Some(p) if p.len() > MAX => Err(ConfigError::Invalid(format!(
             "--job-handle-prefix is {} bytes long; at most {MAX} fit in a job handle",
