@@ -5,7 +5,13 @@
 //! they can travel to the processing thread. Responses travel the other way in the same shape and
 //! are turned back into borrowed slices for the plugin's encoder.
 
+use crate::config::MAX_JOB_HANDLE;
+use gearmand_plugin_api::abi::MAX_REQUEST_BYTES;
 use gearmand_plugin_api::gear::MAX_ARGS;
+
+// A reply repeats at most a request's arguments plus a job handle (JOB_ASSIGN_UNIQ, say); that
+// must fit the u32 offsets, which is why every size limit is bounded by MAX_REQUEST_BYTES.
+const _: () = assert!(MAX_REQUEST_BYTES + MAX_JOB_HANDLE <= u32::MAX as usize);
 
 /// A request or response: a kind (gear packet type or an ABI host kind) and up to
 /// [`MAX_ARGS`] arguments.
@@ -43,15 +49,26 @@ impl Frame {
         f
     }
 
-    /// Appends one argument.
+    /// Appends one argument. Requests over [`MAX_REQUEST_BYTES`] never get here (see
+    /// [`Frame::holds`]), so the u32 offset cannot wrap.
     pub fn push(&mut self, arg: &[u8]) {
         assert!(
             (self.n as usize) < MAX_ARGS,
             "frame holds at most {MAX_ARGS} arguments"
         );
         self.buf.extend_from_slice(arg);
+        debug_assert!(
+            self.buf.len() <= u32::MAX as usize,
+            "frame over u32 offsets"
+        );
         self.ends[self.n as usize] = self.buf.len() as u32;
         self.n += 1;
+    }
+
+    /// Whether a request with arguments of `total` bytes is one the host accepts: its frame,
+    /// and any reply that repeats it with a job handle, keep their offsets within u32.
+    pub fn holds(total: usize) -> bool {
+        total <= MAX_REQUEST_BYTES
     }
 
     pub fn kind(&self) -> u32 {
@@ -120,5 +137,14 @@ mod tests {
         assert_eq!(f.arg(1), b"");
         assert_eq!(f.arg(2), b"data\0x");
         assert_eq!(f.arg(3), b"");
+    }
+
+    #[test]
+    fn the_request_bound_leaves_room_for_a_handle_within_u32() {
+        assert!(Frame::holds(0));
+        assert!(Frame::holds(MAX_REQUEST_BYTES));
+        assert!(!Frame::holds(MAX_REQUEST_BYTES + 1));
+        assert_eq!(MAX_REQUEST_BYTES, 4095 << 20);
+        assert!(MAX_REQUEST_BYTES + MAX_JOB_HANDLE <= u32::MAX as usize);
     }
 }

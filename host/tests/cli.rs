@@ -1,13 +1,14 @@
 //! The command line (cli.md, issue 2): --help with plugin options grouped, -V, --check-args, error
-//! exits (one line, exit 1), --verbose, -j range (D5), config files. Where C gearmand behaves the
-//! same the test runs against both; our deliberate differences (D5, D17) run against ours only.
-//! Plugin loading errors are tested in `plugin_loader.rs`.
+//! exits (one line, exit 1), --verbose and -v (D20), -j range (D5), config files, and size limits
+//! a request frame cannot hold (issue 17). Where C gearmand behaves the same the test runs against
+//! both; our deliberate differences (D5, D17, D20) run against ours only. Plugin loading errors
+//! are tested in `plugin_loader.rs`.
 
 #[macro_use]
 mod common;
-use common::server::{our_binary, run_with_timeout, C_GEARMAND};
+use common::server::{our_binary, run_with_timeout, spawn_listening, C_GEARMAND};
 use common::*;
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 use std::time::Duration;
 
 fn binary(kind: Kind) -> &'static str {
@@ -84,7 +85,7 @@ both!(check_args_exits_0, |kind| {
 
 both!(unknown_option_exits_1, |kind| {
     assert_error_exit(kind, &["--bogus-option"], "--bogus-option");
-    assert_error_exit(kind, &["-v"], "-v");
+    assert_error_exit(kind, &["-x"], "-x");
 });
 
 both!(positional_argument_exits_1, |kind| {
@@ -258,4 +259,96 @@ fn ours_module_names_and_aliases() {
         err.contains("gear") && err.contains("http") && err.contains("looked in"),
         "{err}"
     );
+}
+
+/// D20, the 1.1.20 side: `-v` is not an option there (only the 1.0 man page lists it).
+#[test]
+fn c_refuses_dash_v() {
+    if skip_unless(server::c_gearmand_available(), "C gearmand") {
+        return;
+    }
+    assert_error_exit(Kind::C, &["--check-args", "-v"], "-v");
+}
+
+/// A server process of ours, killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The admin `verbose` answer of our server started with exactly `-p 0 -L 127.0.0.1 -l stderr`
+/// and `args` (no `--verbose`, which would conflict with `-v`).
+fn verbose_reported(args: &[&str]) -> String {
+    let mut cmd = Command::new(our_binary());
+    cmd.args(["-p", "0", "-L", "127.0.0.1", "-l", "stderr"])
+        .args(args);
+    let (child, _log, port) = spawn_listening(cmd).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let _running = Running(child);
+    Conn::connect(port).admin_line("verbose")
+}
+
+/// D20: each `-v` raises the level one step from ERROR, as the gearmand 1.0 man page says.
+#[test]
+fn ours_dash_v_raises_the_log_level() {
+    // The port is read from the INFO line `listening on`: NOTICE and up show it.
+    assert_eq!(verbose_reported(&["-vv"]), "OK NOTICE\n");
+    assert_eq!(verbose_reported(&["-v", "-vvv"]), "OK DEBUG\n");
+}
+
+/// D20: `-v` and `--verbose` are one setting; both on one command line is an error.
+#[test]
+fn ours_dash_v_with_verbose_exits_1() {
+    assert_error_exit(
+        Kind::Ours,
+        &["--check-args", "-v", "--verbose", "INFO"],
+        "cannot be used with",
+    );
+}
+
+/// `--help` lists `--check-args` and `-v`, and says which options are accepted but do nothing.
+#[test]
+fn ours_help_lists_check_args_dash_v_and_what_has_no_effect() {
+    let (code, out, _) = run(Kind::Ours, &["--help"]);
+    assert_eq!(code, 0);
+    for opt in ["--check-args", "-v..."] {
+        assert!(out.contains(opt), "--help lacks {opt}:\n{out}");
+    }
+    for opt in ["--hashtable-buckets", "--round-robin", "--coredump"] {
+        let line = out.lines().find(|l| l.contains(opt)).unwrap();
+        assert!(line.contains("no effect"), "{opt}: {line}");
+    }
+}
+
+/// Issue 17: a size limit larger than a request frame can hold (argument offsets are u32) stops
+/// the server at startup with one line and exit 1, before it listens.
+#[test]
+fn ours_limits_a_frame_cannot_hold_are_refused_at_startup() {
+    let base = ["-p", "0", "-L", "127.0.0.1", "-l", "stderr"];
+    let cases: [&[&str]; 3] = [
+        &["--max-packet-size", "4G"],
+        &["--max-packet-size", "4293918721"],
+        &["-r", "http", "--http-port", "0", "--http-max-body", "4095M"],
+    ];
+    for extra in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let option = extra[extra.len() - 2];
+        assert_error_exit(Kind::Ours, &args, option);
+    }
+}
+
+/// Issue 17: the largest limits that do fit are accepted.
+#[test]
+fn ours_the_largest_limits_a_frame_holds_are_accepted() {
+    for extra in [
+        &["--max-packet-size", "4095M"][..],
+        &["-r", "http", "--http-port", "0", "--http-max-body", "4094M"],
+    ] {
+        if let Err(e) = Server::try_start(extra) {
+            panic!("{extra:?} refused: {e}");
+        }
+    }
 }

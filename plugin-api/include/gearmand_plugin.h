@@ -127,8 +127,9 @@ typedef struct GmHostApi {
     /* Writes one record into the host's log, attributed to plugin (the plugin's name). */
     void (*log)(void *ctx, uint32_t level, GmSlice plugin, GmSlice message);
     /* v1.3 (present when size covers it): the most detailed GM_LOG_* level the host's log keeps
-     * right now (0: none); records above it are dropped, so skip formatting them. It changes
-     * with the host's verbosity: ask each time. */
+     * right now (0: none); records above it are dropped, so skip formatting them. The host sets
+     * it at startup from --verbose / -v (the admin verbose command only reports it); ask each
+     * time rather than caching, so a host that changes it later is followed. */
     uint32_t (*max_level)(void *ctx);
 } GmHostApi;
 
@@ -197,6 +198,11 @@ typedef struct GmRequest {
     const GmSlice *args;
     size_t n_args;
 } GmRequest;
+
+/* The most bytes the arguments of one request may add up to (4095 MiB): the host keeps argument
+ * offsets as uint32_t and leaves 1 MiB of room for a job handle added in a reply. The host drops
+ * a bigger request and closes its connection; keep a codec's size limits within it. */
+#define GM_MAX_REQUEST_BYTES ((size_t)4095 << 20)
 
 /* A response for the wire, shaped like a request. */
 typedef GmRequest GmResponse;

@@ -204,8 +204,10 @@ pub struct GmHostApi {
     pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice),
     // ---- v1.3 (present when `size` covers it) ----
     /// The most detailed [`level`] the host's log keeps right now (0: none). A record above it is
-    /// dropped, so a plugin can skip formatting it; the answer changes when the host's verbosity
-    /// does (the admin `verbose` command), so ask each time.
+    /// dropped, so a plugin can skip formatting it. Today's host fixes it at startup from
+    /// `--verbose` / `-v` (the admin `verbose` command only reports the level, as in C
+    /// gearmand); ask each time anyway rather than caching, so a host that changes it later is
+    /// followed.
     pub max_level: unsafe extern "C" fn(ctx: *mut c_void) -> u32,
 }
 
@@ -346,6 +348,12 @@ pub struct GmRequest {
     pub n_args: usize,
 }
 
+/// The most bytes the arguments of one request may add up to: 4095 MiB. The host keeps argument
+/// offsets as `u32` and answers some requests with their arguments plus a job handle, so this
+/// leaves 1 MiB of `u32` room. The host drops a bigger request and closes its connection; a
+/// protocol plugin's size options must keep its requests within it.
+pub const MAX_REQUEST_BYTES: usize = 4095 << 20;
+
 /// A response for the wire, shaped like [`GmRequest`]; kinds are server-to-client packet types
 /// (JOB_CREATED, WORK_*, ERROR, ...) or [`kind::RAW`].
 pub type GmResponse = GmRequest;
@@ -355,7 +363,8 @@ pub type GmResponse = GmRequest;
 pub struct GmRequestSink {
     /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
-    /// Hands one request to the host (copied before the call returns).
+    /// Hands one request to the host (copied before the call returns); one whose arguments add
+    /// up to more than [`MAX_REQUEST_BYTES`] is dropped and the connection closed.
     pub request: unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest),
 }
 

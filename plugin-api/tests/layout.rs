@@ -59,7 +59,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
     c = c
         .replace("offsetof(GmStatus, 0)", "offsetof(GmStatus, code)")
         .replace("offsetof(GmPluginKind, 0)", "offsetof(GmPluginKind, kind)");
-    let constants: [(&str, usize); 20] = [
+    let constants: [(&str, usize); 21] = [
         ("GM_PLUGIN_MAGIC", PLUGIN_MAGIC as usize),
         ("GM_ABI_MAJOR", ABI_MAJOR as usize),
         ("GM_ABI_MINOR", ABI_MINOR as usize),
@@ -79,6 +79,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         ("GM_PRIORITY_LOW", priority::LOW as usize),
         ("GM_KIND_ADMIN_LINE", kind::ADMIN_LINE as usize),
         ("GM_KIND_RAW", kind::RAW as usize),
+        ("GM_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES),
         ("sizeof(GM_ENTRY_SYMBOL)", ENTRY_SYMBOL.len()),
     ];
     for (name, value) in constants {

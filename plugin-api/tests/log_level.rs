@@ -89,7 +89,8 @@ fn records_above_the_hosts_level_are_not_formatted_and_a_change_applies_at_once(
         "a dropped record was formatted"
     );
 
-    // The admin `verbose` command raised the host's level: the next add's debug record goes out.
+    // The host's level went up (a host may change it at run time; the SDK asks every time): the
+    // next add's debug record goes out.
     HOST_LEVEL.store(level::DEBUG, Ordering::SeqCst);
     assert_eq!(add(), GmStatus::OK);
     assert_eq!(FORMATTED.load(Ordering::SeqCst), 1);

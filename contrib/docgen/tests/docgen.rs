@@ -182,6 +182,47 @@ fn man_page_and_completions_cover_every_option_of_help() {
     );
 }
 
+/// Every short option `--help` lists (`-b, --backlog`, `-v...`), as its letter.
+fn short_options(help: &str) -> Vec<char> {
+    help.lines()
+        .filter_map(|l| {
+            let mut c = l.trim_start().strip_prefix('-')?.chars();
+            let letter = c.next().filter(char::is_ascii_alphanumeric)?;
+            matches!(c.next(), Some(',' | '.' | ' ')).then_some(letter)
+        })
+        .collect()
+}
+
+#[test]
+fn man_page_and_completions_cover_every_short_option_of_help() {
+    let dir = plugin_dir();
+    if !plugins_built(&dir) {
+        return;
+    }
+    let help = server_help(&dir);
+    let shorts = short_options(&help);
+    // -v has no long name (the 1.0 man page's "Increase verbosity level by one"); --check-args
+    // was hidden in 1.1.20.
+    assert!(shorts.contains(&'v') && shorts.contains(&'p'), "{shorts:?}");
+    assert!(
+        mentions(&help, "check-args"),
+        "--check-args missing:\n{help}"
+    );
+    let docs = generate(&dir);
+    for c in shorts {
+        let man = docs.man.lines().any(|l| {
+            l.strip_prefix(&format!("-{c}"))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(", "))
+        });
+        assert!(man, "man page lacks -{c}");
+        let bash = docs.bash.split([' ', '"']).any(|w| w == format!("-{c}"));
+        assert!(bash, "bash lacks -{c}");
+        let zsh = docs.zsh.contains(&format!("-{c}[")) || docs.zsh.contains(&format!("-{c}+["));
+        assert!(zsh, "zsh lacks -{c}");
+        assert!(docs.fish.contains(&format!(" -s {c} ")), "fish lacks -{c}");
+    }
+}
+
 #[test]
 fn man_page_is_valid_roff_for_section_8() {
     let dir = plugin_dir();
@@ -245,6 +286,12 @@ fn bash_completion_is_valid_shell() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(docs.zsh.starts_with("#compdef gearmand"), "zsh header");
+}
+
+#[test]
+fn short_options_reads_the_help_columns() {
+    let help = "  -b, --backlog <arg>  x\n  -v...  more -x\n      --ssl  y\n  -p <arg>  z\n";
+    assert_eq!(short_options(help), ['b', 'v', 'p']);
 }
 
 #[test]

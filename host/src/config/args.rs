@@ -5,8 +5,12 @@
 //! `plugin:<plugin>:<option>` so that two plugins can never clash inside clap; their long names
 //! are the plugin's own. A plugin option whose long or short name is already taken (by the host
 //! or an earlier plugin) is left out rather than letting clap panic on the duplicate.
+//!
+//! `--hashtable-buckets`, `-R` and `--coredump` are parsed so that 1.1.20 command lines keep
+//! working, and change nothing (their help says so; `Config` has no field for them).
 
 use super::catalog::{OptionInfo, PluginInfo};
+use super::verbose;
 use clap::{value_parser, Arg, ArgAction, Command};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -87,7 +91,7 @@ fn host_command() -> Command {
             ),
             value(
                 "hashtable-buckets",
-                "Number of buckets in the internal job hash tables.",
+                "Accepted for compatibility, no effect (0 is refused, as in 1.1.20).",
             )
             .value_parser(value_parser!(u32))
             .default_value("991"),
@@ -130,7 +134,7 @@ fn host_command() -> Command {
                 .action(ArgAction::Append),
             switch(
                 "round-robin",
-                "Assign work in round-robin order per worker connection.",
+                "Accepted for compatibility, no effect: work is always assigned round robin (gearmand 2.0).",
             )
             .short('R'),
             value("queue-type", "Persistent queue type to use.")
@@ -143,7 +147,10 @@ fn host_command() -> Command {
             .value_parser(value_parser!(PathBuf))
             .default_value(DEFAULT_CONFIG_FILE),
             switch("syslog", "Use syslog."),
-            switch("coredump", "Allow core dumps on uncaught signals."),
+            switch(
+                "coredump",
+                "Accepted for compatibility, no effect: core dumps are always left to the system's limits.",
+            ),
             value(
                 "threads",
                 "Number of I/O threads; 0 = one thread does everything.",
@@ -153,10 +160,16 @@ fn host_command() -> Command {
             .default_value("4"),
             value("user", "Switch to given user after startup.").short('u'),
             value(
-                "verbose",
+                verbose::LEVEL_ID,
                 "Log level (FATAL, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG).",
             )
-            .default_value("ERROR"),
+            .default_value(verbose::DEFAULT.name()),
+            Arg::new(verbose::STEP_ID)
+                .short('v')
+                .help("Increase verbosity level by one, from ERROR (-vvvv = DEBUG); not with --verbose.")
+                .action(ArgAction::Count)
+                .conflicts_with(verbose::LEVEL_ID)
+                .help_heading(GENERAL),
             switch("version", "Display the version of gearmand and exit.").short('V'),
             value("worker-wakeup", "Workers to wake up per job; 0 = all.")
                 .short('w')
@@ -177,8 +190,7 @@ fn host_command() -> Command {
             switch(
                 "check-args",
                 "Check the command line and configuration, then exit.",
-            )
-            .hide(true),
+            ),
             value("plugin-dir", "Directory searched first for plugins.")
                 .value_parser(value_parser!(PathBuf)),
         ])

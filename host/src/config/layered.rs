@@ -29,11 +29,17 @@ impl Layered {
     /// The matches that decide `id`: the command line if it gave it, else the file if it did,
     /// else the command line (which holds the default).
     fn source(&self, id: &str) -> &ArgMatches {
-        if given(&self.cli, id) {
+        self.source_among(&[id])
+    }
+
+    /// Like [`Layered::source`] for a setting with several spellings (`--verbose` and `-v`):
+    /// the first source that gave any of `ids` decides them all.
+    fn source_among(&self, ids: &[&str]) -> &ArgMatches {
+        if ids.iter().any(|id| given(&self.cli, id)) {
             return &self.cli;
         }
         match &self.file {
-            Some(f) if given(f, id) => f,
+            Some(f) if ids.iter().any(|id| given(f, id)) => f,
             _ => &self.cli,
         }
     }
@@ -44,8 +50,18 @@ impl Layered {
     }
 
     pub fn one<T: Clone + Send + Sync + 'static>(&self, id: &str) -> Option<T> {
+        self.one_among(&[id], id)
+    }
+
+    /// `id`, one of the spellings `ids` of one setting, from the source that gave any of them:
+    /// so the command line's `-v` replaces the file's `verbose = "INFO"`.
+    pub fn one_among<T: Clone + Send + Sync + 'static>(&self, ids: &[&str], id: &str) -> Option<T> {
         // try_: an id that was left out of the command (a clashing plugin option) reads as unset.
-        self.source(id).try_get_one::<T>(id).ok().flatten().cloned()
+        self.source_among(ids)
+            .try_get_one::<T>(id)
+            .ok()
+            .flatten()
+            .cloned()
     }
 
     pub fn string(&self, id: &str) -> Option<String> {

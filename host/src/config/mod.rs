@@ -18,12 +18,14 @@ mod security;
 mod selection;
 #[cfg(test)]
 mod tests;
+mod verbose;
 
 pub use admin::{AdminPolicy, Allow, Restrict};
 pub use catalog::{Catalog, Kind, OptionInfo, PluginInfo};
 pub use prescan::Prescan;
 pub use security::{parse_size, Limits, TlsFiles};
 pub use selection::SelectedPlugin;
+pub use verbose::Verbose;
 
 use layered::Layered;
 use std::ffi::OsString;
@@ -42,57 +44,6 @@ pub enum LogTarget {
     File(PathBuf),
     Stderr,
     Off,
-}
-
-/// `--verbose`: the original's levels, most severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verbose {
-    Fatal,
-    Alert,
-    Critical,
-    Error,
-    Warning,
-    Notice,
-    Info,
-    Debug,
-}
-
-const VERBOSE_NAMES: [(&str, Verbose); 8] = [
-    ("FATAL", Verbose::Fatal),
-    ("ALERT", Verbose::Alert),
-    ("CRITICAL", Verbose::Critical),
-    ("ERROR", Verbose::Error),
-    ("WARNING", Verbose::Warning),
-    ("NOTICE", Verbose::Notice),
-    ("INFO", Verbose::Info),
-    ("DEBUG", Verbose::Debug),
-];
-
-impl Verbose {
-    /// Parses a level name in any case (the original took upper case only).
-    pub fn parse(s: &str) -> Option<Verbose> {
-        VERBOSE_NAMES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map(|(_, v)| *v)
-    }
-
-    /// The upper-case name, as the admin `verbose` command reports it.
-    pub fn name(self) -> &'static str {
-        VERBOSE_NAMES.iter().find(|(_, v)| *v == self).unwrap().0
-    }
-
-    /// The `log` crate level this maps to.
-    pub fn level_filter(self) -> log::LevelFilter {
-        match self {
-            Verbose::Fatal | Verbose::Alert | Verbose::Critical | Verbose::Error => {
-                log::LevelFilter::Error
-            }
-            Verbose::Warning => log::LevelFilter::Warn,
-            Verbose::Notice | Verbose::Info => log::LevelFilter::Info,
-            Verbose::Debug => log::LevelFilter::Debug,
-        }
-    }
 }
 
 /// `--keepalive*`: applied to listening sockets when enabled; -1 leaves the system default.
@@ -114,7 +65,6 @@ pub struct Config {
     /// -1 unlimited, 0 no retries, 1..=255 attempts (gearmand 2.0).
     pub job_retries: i32,
     pub job_handle_prefix: Option<String>,
-    pub hashtable_buckets: u32,
     pub keepalive: Keepalive,
     pub log: LogTarget,
     /// `-l` as given, for messages.
@@ -123,9 +73,7 @@ pub struct Config {
     pub pid_file: PathBuf,
     /// The pid file was named explicitly (an error to fail creating it).
     pub pid_file_explicit: bool,
-    pub round_robin: bool,
     pub syslog: bool,
-    pub coredump: bool,
     pub threads: u32,
     pub user: Option<String>,
     pub verbose: Verbose,
@@ -240,11 +188,9 @@ fn build(
     catalog: &dyn Catalog,
     installed: &[PluginInfo],
 ) -> Result<Config, ConfigError> {
-    let verbose_text = l.string("verbose").unwrap_or_default();
-    let verbose = Verbose::parse(&verbose_text)
-        .ok_or_else(|| ConfigError::Invalid("Invalid value for --verbose supplied".into()))?;
-    let hashtable_buckets = l.one::<u32>("hashtable-buckets").unwrap_or(991);
-    if hashtable_buckets == 0 {
+    let verbose = verbose::resolve(l)?;
+    // Accepted for compatibility and otherwise ignored (args.rs), but 0 is refused as in 1.1.20.
+    if l.one::<u32>("hashtable-buckets") == Some(0) {
         return Err(ConfigError::Invalid(
             "hashtable-buckets has to be greater than 0".into(),
         ));
@@ -258,7 +204,6 @@ fn build(
         file_descriptors: l.one("file-descriptors"),
         job_retries: job_retries(l.one::<i64>("job-retries").unwrap_or(-1))?,
         job_handle_prefix: handle_prefix(l.string("job-handle-prefix"))?,
-        hashtable_buckets,
         keepalive: Keepalive {
             enabled: l.flag("keepalive"),
             idle: l.one("keepalive-idle").unwrap_or(-1),
@@ -274,9 +219,7 @@ fn build(
         listen: l.string("listen"),
         pid_file: l.one("pid-file").unwrap_or_default(),
         pid_file_explicit: l.explicit("pid-file"),
-        round_robin: l.flag("round-robin"),
         syslog: l.flag("syslog"),
-        coredump: l.flag("coredump"),
         threads: l.one("threads").unwrap_or(4),
         user: l.string("user"),
         verbose,
@@ -304,10 +247,13 @@ fn job_retries(n: i64) -> Result<i32, ConfigError> {
     }
 }
 
-/// Job handles are `<prefix>:<n>` in a 64-byte buffer: the prefix must leave room for
-/// `:` and 10 digits within 63 bytes (spec gear-protocol.md, Recommended fix).
+/// The longest job handle: the original keeps handles in a 64-byte buffer, NUL included.
+pub const MAX_JOB_HANDLE: usize = 63;
+
+/// Job handles are `<prefix>:<n>`: the prefix must leave room for `:` and 10 digits within
+/// [`MAX_JOB_HANDLE`] bytes (spec gear-protocol.md, Recommended fix).
 fn handle_prefix(p: Option<String>) -> Result<Option<String>, ConfigError> {
-    const MAX: usize = 63 - 11;
+    const MAX: usize = MAX_JOB_HANDLE - 11;
     match p {
         Some(p) if p.len() > MAX => Err(ConfigError::Invalid(format!(
             "--job-handle-prefix is {} bytes long; at most {MAX} fit in a job handle",

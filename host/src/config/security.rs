@@ -7,7 +7,9 @@
 //! overrides, which (as in the original) replace the option values whenever `--ssl` is on.
 //!
 //! Sizes accept a plain byte count or a binary suffix: `65536`, `64K`, `16M`, `1G` (also `KiB`,
-//! `MiB`, `GiB`, any case). 0 means "no limit" where the option says so.
+//! `MiB`, `GiB`, any case). 0 means "no limit" where the option says so. These limits are totals
+//! (over a connection's replies, over every job), never the size of one request, so the request
+//! bound `abi::MAX_REQUEST_BYTES` that the protocol plugins' size options obey does not apply.
 
 use super::admin::AdminPolicy;
 use super::layered::Layered;

@@ -131,11 +131,10 @@ fn get(p: &SelectedPlugin, name: &str) -> Option<String> {
 fn defaults_match_the_original() {
     let c = run("").unwrap();
     assert_eq!(c.backlog, 32);
-    assert!(!c.daemon && !c.exceptions && !c.round_robin && !c.syslog && !c.coredump);
+    assert!(!c.daemon && !c.exceptions && !c.syslog);
     assert_eq!(c.file_descriptors, None);
     assert_eq!(c.job_retries, -1);
     assert_eq!(c.job_handle_prefix, None);
-    assert_eq!(c.hashtable_buckets, 991);
     assert_eq!(
         c.keepalive,
         Keepalive {
@@ -170,11 +169,10 @@ fn every_general_option_long_form() {
     )
     .unwrap();
     assert_eq!(c.backlog, 64);
-    assert!(c.daemon && c.exceptions && c.round_robin && c.syslog && c.coredump);
+    assert!(c.daemon && c.exceptions && c.syslog);
     assert_eq!(c.file_descriptors, Some(4096));
     assert_eq!(c.job_retries, 3);
     assert_eq!(c.job_handle_prefix.as_deref(), Some("P"));
-    assert_eq!(c.hashtable_buckets, 7);
     assert_eq!(
         c.keepalive,
         Keepalive {
@@ -198,7 +196,7 @@ fn every_general_option_long_form() {
 fn every_short_form() {
     let c = run("-b 5 -d -f 100 -j 0 -l none -L ::1 -P /tmp/p -R -t 0 -u root -w 2 -p 0").unwrap();
     assert_eq!(c.backlog, 5);
-    assert!(c.daemon && c.round_robin);
+    assert!(c.daemon);
     assert_eq!(c.file_descriptors, Some(100));
     assert_eq!(c.job_retries, 0);
     assert_eq!(c.log, LogTarget::Off);
@@ -230,7 +228,17 @@ fn help_version_and_check_args_exit_zero() {
     ] {
         assert!(help.contains(needle), "help lacks {needle}:\n{help}");
     }
-    assert!(!help.contains("--check-args"));
+    // The gearmand 1.0 man page lists both; 1.1.20 hid --check-args and dropped -v.
+    assert!(help.contains("      --check-args "), "{help}");
+    assert!(help.contains("  -v... "), "{help}");
+    assert!(help.contains("-R, --round-robin"), "{help}");
+    for compat in ["--hashtable-buckets", "--round-robin", "--coredump"] {
+        let line = help.lines().find(|l| l.contains(compat)).unwrap();
+        assert!(
+            line.contains("Accepted for compatibility, no effect"),
+            "{line}"
+        );
+    }
     let Outcome::Print(v) = parse(&args("-V"), &pre, &Fake::standard()).unwrap() else {
         panic!("version")
     };
@@ -242,6 +250,45 @@ fn help_version_and_check_args_exit_zero() {
         parse(&args("--check-args -t 2"), &pre, &Fake::standard()).unwrap(),
         Outcome::CheckArgs
     ));
+}
+
+#[test]
+fn each_dash_v_raises_the_level_one_step_from_error() {
+    assert_eq!(run("-v").unwrap().verbose, Verbose::Warning);
+    assert_eq!(run("-v -v").unwrap().verbose, Verbose::Notice);
+    assert_eq!(run("-vvv").unwrap().verbose, Verbose::Info);
+    assert_eq!(run("-vv -vv").unwrap().verbose, Verbose::Debug);
+    assert_eq!(run("-vvvvvvvvvv").unwrap().verbose, Verbose::Debug);
+    // Bundled with other switches, as getopt and clap allow.
+    let c = run("-dv").unwrap();
+    assert!(c.daemon);
+    assert_eq!(c.verbose, Verbose::Warning);
+}
+
+#[test]
+fn dash_v_and_verbose_are_one_setting() {
+    // Both in one source: refused, like gearmand 1.0's one `-v [ --verbose ]` given twice.
+    for line in ["-v --verbose INFO", "--verbose=DEBUG -vv"] {
+        let e = err(line);
+        assert!(e.contains("cannot be used with"), "{line}: {e}");
+    }
+    let e = run_with("", &with_file("-v --verbose INFO\n")).unwrap_err();
+    assert!(e.to_string().starts_with("test.conf: "), "{e}");
+    // Across sources the command line wins whole, whichever spelling each uses.
+    let toml = with_file("verbose = \"DEBUG\"\n");
+    assert_eq!(run_with("-v", &toml).unwrap().verbose, Verbose::Warning);
+    assert_eq!(run_with("", &toml).unwrap().verbose, Verbose::Debug);
+    let tokens = with_file("-vvv\n");
+    assert_eq!(run_with("", &tokens).unwrap().verbose, Verbose::Info);
+    let c = run_with("--verbose CRITICAL", &tokens).unwrap();
+    assert_eq!(c.verbose, Verbose::Critical);
+    assert_eq!(run_with("-v", &tokens).unwrap().verbose, Verbose::Warning);
+}
+
+#[test]
+fn compatibility_options_parse_and_are_checked() {
+    assert!(run("-R --coredump --hashtable-buckets 7").is_ok());
+    assert!(run_with("", &with_file("round-robin = true\ncoredump = true\n")).is_ok());
 }
 
 #[test]
@@ -277,7 +324,7 @@ fn invalid_values_are_refused_with_one_line() {
 #[test]
 fn unknown_and_repeated_options() {
     assert_eq!(err("--bogus"), "unrecognised option '--bogus'");
-    assert_eq!(err("-v"), "unrecognised option '-v'");
+    assert_eq!(err("-x"), "unrecognised option '-x'");
     assert_eq!(err("stray"), "unrecognised option 'stray'");
     assert!(err("--port 1 --port 2").contains("cannot be used multiple times"));
     assert!(err("-t 1 --threads 2").contains("cannot be used multiple times"));
@@ -336,7 +383,6 @@ fn original_config_file_format() {
     assert_eq!(get(&c.protocols[0], "port").as_deref(), Some("4792"));
     assert_eq!(c.listen.as_deref(), Some("127.0.0.1"));
     assert_eq!(c.verbose, Verbose::Info);
-    assert!(c.round_robin);
     let bad = with_file("--no-such-option 1\n");
     let e = run_with("", &bad).unwrap_err().to_string();
     assert_eq!(e, "test.conf: unrecognised option '--no-such-option'");
@@ -351,7 +397,6 @@ fn toml_config_file_with_plugin_tables() {
     let c = run_with("", &pre).unwrap();
     assert_eq!(c.threads, 2);
     assert_eq!(c.verbose, Verbose::Debug);
-    assert!(c.round_robin);
     assert_eq!(
         get(c.queue.as_ref().unwrap(), "libsqlite3-db").as_deref(),
         Some("/tmp/q.db")

@@ -48,9 +48,13 @@
 //!   `--grab-hold-us 0` restores. Tests: `grab_hold.rs`.
 //!
 //! Command line (issue 2):
-//! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name;
+//! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name,
+//!   and `--check-args` (hidden in 1.1.20, listed in the man page);
 //!   `--verbose` accepts lower case; `-q`/`-r` accept the aliases `sqlite`, `libpq`, `postgres`,
 //!   `mysql`, `memcached`, `tokyocabinet` that 1.1.20 rejects; unknown names list installed plugins.
+//! - **D20** `-v` (repeatable) raises the log level one step from ERROR per `-v`, as the gearmand
+//!   1.0 man page documents ("Increase verbosity level by one"); with `--verbose` in the same
+//!   source it is refused. 1.1.20 refuses `-v` as an unknown option. Tests: `cli.rs`.
 //!
 //! Not differences, but not byte-comparable between the two servers either (normalised in the
 //! differential test): `workers` fd numbers and line order, listing order of `status`,

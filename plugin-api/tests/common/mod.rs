@@ -30,8 +30,8 @@ pub static HOST: HostApi = HostApi(GmHostApi {
 });
 
 /// The level [`HOST`] reports as the most verbose it keeps: every record unless a test lowers
-/// it (as the admin `verbose` command does in the server). Process-wide, so a test that changes
-/// it has its own test binary.
+/// it (standing for a server started with another `--verbose`, or a host that changes its level
+/// at run time). Process-wide, so a test that changes it has its own test binary.
 pub static HOST_LEVEL: AtomicU32 = AtomicU32::new(level::TRACE);
 
 /// `GmHostApi::max_level`: [`HOST_LEVEL`], read on every call.

@@ -18,6 +18,7 @@ pub mod scan;
 pub use codec::GearCodec;
 pub use limits::GearLimits;
 
+use gearmand_plugin_api::abi::MAX_REQUEST_BYTES;
 use gearmand_plugin_api::{export_protocol_plugin, OptionDef, Options, PluginInfo, ProtocolPlugin};
 
 /// The gear port when neither `-p` nor `GEARMAND_PORT` says otherwise.
@@ -106,6 +107,13 @@ fn read_limits(options: &Options) -> Result<GearLimits, String> {
     if limits.max_packet < scan::HEADER_LEN {
         return Err("--max-packet-size must leave room for a 12-byte header".into());
     }
+    if limits.max_packet > MAX_REQUEST_BYTES {
+        return Err(format!(
+            "--max-packet-size {} is over {}M, the largest request the host holds",
+            limits.max_packet,
+            MAX_REQUEST_BYTES >> 20
+        ));
+    }
     Ok(limits)
 }
 
@@ -152,6 +160,23 @@ mod tests {
         assert_eq!(gear.limits.max_unique, 64);
         assert!(Gear::create(&Options::from_pairs([("max-unique", "65")])).is_err());
         assert!(Gear::create(&Options::from_pairs([("max-packet-size", "x")])).is_err());
+    }
+
+    #[test]
+    fn the_packet_limit_is_bounded_by_what_a_request_frame_holds() {
+        let packet = |v: &str| Gear::create(&Options::from_pairs([("max-packet-size", v)]));
+        assert_eq!(
+            packet("4095M").unwrap().limits.max_packet,
+            MAX_REQUEST_BYTES
+        );
+        let over = (MAX_REQUEST_BYTES + 1).to_string();
+        for v in ["4G", "8G", over.as_str()] {
+            let e = packet(v).unwrap_err();
+            assert!(
+                e.contains("--max-packet-size") && e.contains("4095M"),
+                "{v}: {e}"
+            );
+        }
     }
 
     #[test]

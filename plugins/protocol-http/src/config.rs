@@ -4,6 +4,7 @@
 //! once, at startup, so a typo stops the server with a clear message instead of silently running
 //! with a default.
 
+use gearmand_plugin_api::abi::MAX_REQUEST_BYTES;
 use gearmand_plugin_api::{OptionDef, Options};
 use std::fmt;
 use std::time::Duration;
@@ -20,9 +21,9 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 pub const MAX_HEADER_LINES: usize = 100;
 /// Smallest and largest accepted `http-max-header`.
 const HEADER_RANGE: (usize, usize) = (1024, 1024 * 1024);
-/// Largest accepted `http-max-body`: a gear packet length is a u32, and the function name and
-/// unique travel in the same packet.
-const BODY_MAX: usize = (u32::MAX as usize) - 64 * 1024;
+/// Largest accepted `http-max-body`: the body, the function name and the unique (both from the
+/// request head) travel to the host as one request, which may not exceed its limit.
+const BODY_MAX: usize = MAX_REQUEST_BYTES - HEADER_RANGE.1;
 
 /// The options this plugin declares (shown by `--help`, accepted on the command line and in the
 /// config file).
@@ -188,6 +189,21 @@ mod tests {
         assert_eq!(l.header_timeout, Duration::from_secs(30));
         let l = Limits::from_options(&opts(&[("http-max-body", "2m")])).unwrap();
         assert_eq!(l.max_body, 2 << 20);
+    }
+
+    #[test]
+    fn the_body_and_the_largest_head_fit_in_one_request() {
+        let body = |v: &str| Limits::from_options(&opts(&[("http-max-body", v)]));
+        assert_eq!(body("4094M").unwrap().max_body, BODY_MAX);
+        assert_eq!(BODY_MAX + HEADER_RANGE.1, MAX_REQUEST_BYTES);
+        let over = (BODY_MAX + 1).to_string();
+        for v in ["4095M", "4G", over.as_str()] {
+            let e = body(v).unwrap_err().to_string();
+            assert!(
+                e.starts_with("--http-max-body: ") && e.contains("outside"),
+                "{v}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -158,6 +158,14 @@ unsafe extern "C" fn replay_job(ctx: *mut c_void, item: *const GmQueueItem) -> G
         priority: item.priority,
         when: item.when,
     };
+    // A row no request could have created (a hand-made one) would overflow the job's frames.
+    let size = job.unique.len() + job.function.len() + job.data.len();
+    if !Frame::holds(size) {
+        ctx.error = Some(format!(
+            "a stored job of {size} bytes is over the {MAX_REQUEST_BYTES}-byte request limit"
+        ));
+        return GmStatus::ERROR;
+    }
     match catch_unwind(AssertUnwindSafe(|| (ctx.sink)(&job))) {
         Ok(Ok(())) => GmStatus::OK,
         Ok(Err(e)) => {
@@ -250,6 +258,8 @@ fn status(s: GmStatus) -> Status {
 struct SinkCtx<'a> {
     on_request: &'a mut dyn FnMut(Frame),
     panic: HostPanic,
+    /// The plugin handed over a request over [`MAX_REQUEST_BYTES`]: close the connection.
+    oversized: bool,
 }
 
 impl ConnInstance {
@@ -262,6 +272,7 @@ impl ConnInstance {
         let mut ctx = SinkCtx {
             on_request,
             panic: None,
+            oversized: false,
         };
         let sink = GmRequestSink {
             ctx: &mut ctx as *mut SinkCtx<'_> as *mut c_void,
@@ -277,7 +288,12 @@ impl ConnInstance {
         if let Some(payload) = ctx.panic {
             resume_unwind(payload);
         }
-        (consumed.min(input.len()), status(s))
+        let s = if ctx.oversized {
+            Status::Close
+        } else {
+            status(s)
+        };
+        (consumed.min(input.len()), s)
     }
 
     /// When the plugin wants [`ConnInstance::timeout`] called, from now; `None` for no deadline
@@ -361,11 +377,118 @@ unsafe extern "C" fn take_request(ctx: *mut c_void, request: *const GmRequest) {
     for (slot, a) in args.iter_mut().zip(raw) {
         *slot = a.as_bytes();
     }
+    // The frame's offsets are u32: a plugin whose limits let more through loses the connection.
+    let size: usize = args[..n].iter().map(|a| a.len()).sum();
+    if !ctx.oversized && !Frame::holds(size) {
+        log::warn!(
+            "a protocol plugin sent a request of {size} bytes, over the {MAX_REQUEST_BYTES}-byte limit; closing the connection"
+        );
+        ctx.oversized = true;
+    }
+    if ctx.oversized {
+        return; // nothing after it on this connection is delivered either
+    }
     // One allocation per request: the frame's buffer, sized up front.
     let frame = Frame::with_args(request.kind, &args[..n]);
     if ctx.panic.is_none() {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (ctx.on_request)(frame))) {
             ctx.panic = Some(payload);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `len` readable zero bytes that cost no memory: mapped, never touched.
+    struct Untouched(GmSlice);
+
+    impl Untouched {
+        fn new(len: usize) -> Untouched {
+            use libc::{MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ};
+            // SAFETY: a fresh anonymous read-only mapping, unmapped on drop.
+            let ptr = unsafe {
+                libc::mmap(
+                    null_mut(),
+                    len,
+                    PROT_READ,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            assert_ne!(ptr, MAP_FAILED, "mmap of {len} bytes");
+            Untouched(GmSlice {
+                ptr: ptr as *const u8,
+                len,
+            })
+        }
+    }
+
+    impl Drop for Untouched {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, unmapped once.
+            unsafe { libc::munmap(self.0.ptr as *mut c_void, self.0.len) };
+        }
+    }
+
+    fn hand_over(ctx: &mut SinkCtx<'_>, args: &[GmSlice]) {
+        let request = GmRequest {
+            kind: gearmand_plugin_api::gear::ptype::ECHO_REQ,
+            args: args.as_ptr(),
+            n_args: args.len(),
+        };
+        // SAFETY: `ctx` and `request` (and the memory its slices name) outlive the call.
+        unsafe { take_request(ctx as *mut SinkCtx<'_> as *mut c_void, &request) }
+    }
+
+    #[test]
+    fn a_request_over_the_limit_is_dropped_and_closes_the_connection() {
+        let mut got = Vec::new();
+        let mut on_request = |f: Frame| got.push(f.payload_len());
+        let mut ctx = SinkCtx {
+            on_request: &mut on_request,
+            panic: None,
+            oversized: false,
+        };
+        let big = Untouched::new(MAX_REQUEST_BYTES);
+        let x = GmSlice::new(b"x");
+        hand_over(&mut ctx, &[x]);
+        // One byte over, counting every argument: the u32 offsets would not hold a reply.
+        hand_over(&mut ctx, &[x, big.0]);
+        hand_over(&mut ctx, &[x]);
+        assert!(ctx.oversized);
+        assert_eq!(got, [1]);
+    }
+
+    #[test]
+    fn a_stored_job_over_the_limit_stops_the_replay() {
+        let mut replayed = 0;
+        let mut sink = |_: &StoredJob<'_>| -> Result<(), String> {
+            replayed += 1;
+            Ok(())
+        };
+        let mut ctx = ReplayCtx {
+            sink: &mut sink,
+            error: None,
+            panic: None,
+        };
+        let big = Untouched::new(MAX_REQUEST_BYTES);
+        let item = |data: GmSlice| GmQueueItem {
+            unique: GmSlice::new(b"u"),
+            function: GmSlice::new(b""),
+            data,
+            priority: priority::NORMAL,
+            when: 0,
+        };
+        let ctx_ptr = &mut ctx as *mut ReplayCtx<'_> as *mut c_void;
+        // SAFETY: `ctx` and the items outlive each call.
+        let small = unsafe { replay_job(ctx_ptr, &item(GmSlice::new(b"d"))) };
+        let over = unsafe { replay_job(ctx_ptr, &item(big.0)) };
+        assert_eq!((small, over), (GmStatus::OK, GmStatus::ERROR));
+        let error = ctx.error.unwrap();
+        assert!(error.contains("request limit"), "{error}");
+        assert_eq!(replayed, 1);
     }
 }
