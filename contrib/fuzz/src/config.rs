@@ -80,7 +80,6 @@ fn parse(args: &[OsString], file: &[u8]) {
             if let Some(p) = &c.job_handle_prefix {
                 assert!(p.len() <= 52, "handle prefix of {} bytes accepted", p.len());
             }
-            assert!(c.hashtable_buckets > 0);
             assert!(c.worker_wakeup < 256);
             assert_eq!(c.protocols.first().map(|p| p.name.as_str()), Some("gear"));
         }
