@@ -118,10 +118,7 @@ fn exceptions_are_converted_for_clients_that_did_not_ask() {
     let out = h.req(w, WORK_EXCEPTION, &[b"H:t:1", b"boom"]);
     assert_eq!(
         out,
-        v(&[
-            "c2 WORK_EXCEPTION [H:t:1] [boom]",
-            "c1 WORK_FAIL [H:t:1\\x00]"
-        ])
+        v(&["c2 WORK_EXCEPTION [H:t:1] [boom]", "c1 WORK_FAIL [H:t:1]"])
     );
     assert_eq!(h.eng.job_count(), 0);
 }
