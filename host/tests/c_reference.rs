@@ -135,3 +135,22 @@ fn c_version() {
     let Some(s) = c(&[]) else { return };
     assert_eq!(s.connect().admin_line("version"), "OK 1.1.20+ds\n");
 }
+
+/// D20: 1.1.20 converts a WORK_EXCEPTION for a client without exceptions into a WORK_FAIL whose
+/// body is the handle plus a trailing NUL (`T:1\0`, 4 bytes); a worker's own WORK_FAIL is bare.
+#[test]
+fn c_converted_exception_has_a_trailing_nul() {
+    let Some(s) = c(&[]) else { return };
+    let mut cl = s.connect();
+    submit(&mut cl, ptype::SUBMIT_JOB, "f", "", b"d");
+    let mut w = worker(&s, &["f"]);
+    w.call(
+        ptype::GRAB_JOB,
+        &[],
+        ptype::JOB_ASSIGN,
+        &[&h(1), b"f", b"d"],
+    );
+    w.send(ptype::WORK_EXCEPTION, &[&h(1), b"boom"]);
+    let fail = cl.recv();
+    assert_eq!(fail.to_bytes(), frame_res(ptype::WORK_FAIL, &[b"T:1\0"]));
+}

@@ -1,7 +1,7 @@
 //! The command line (cli.md, issue 2): --help with plugin options grouped, -V, --check-args, error
-//! exits (one line, exit 1), --verbose and -v (D20), -j range (D5), config files, and size limits
+//! exits (one line, exit 1), --verbose and -v (D21), -j range (D5), config files, and size limits
 //! a request frame cannot hold (issue 17). Where C gearmand behaves the same the test runs against
-//! both; our deliberate differences (D5, D17, D20) run against ours only. Plugin loading errors
+//! both; our deliberate differences (D5, D17, D21) run against ours only. Plugin loading errors
 //! are tested in `plugin_loader.rs`.
 
 #[macro_use]
@@ -261,7 +261,7 @@ fn ours_module_names_and_aliases() {
     );
 }
 
-/// D20, the 1.1.20 side: `-v` is not an option there (only the 1.0 man page lists it).
+/// D21, the 1.1.20 side: `-v` is not an option there (only the 1.0 man page lists it).
 #[test]
 fn c_refuses_dash_v() {
     if skip_unless(server::c_gearmand_available(), "C gearmand") {
@@ -291,7 +291,7 @@ fn verbose_reported(args: &[&str]) -> String {
     Conn::connect(port).admin_line("verbose")
 }
 
-/// D20: each `-v` raises the level one step from ERROR, as the gearmand 1.0 man page says.
+/// D21: each `-v` raises the level one step from ERROR, as the gearmand 1.0 man page says.
 #[test]
 fn ours_dash_v_raises_the_log_level() {
     // The port is read from the INFO line `listening on`: NOTICE and up show it.
@@ -299,7 +299,7 @@ fn ours_dash_v_raises_the_log_level() {
     assert_eq!(verbose_reported(&["-v", "-vvv"]), "OK DEBUG\n");
 }
 
-/// D20: `-v` and `--verbose` are one setting; both on one command line is an error.
+/// D21: `-v` and `--verbose` are one setting; both on one command line is an error.
 #[test]
 fn ours_dash_v_with_verbose_exits_1() {
     assert_error_exit(

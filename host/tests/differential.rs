@@ -3,7 +3,9 @@
 //! after normalising what the spec lets differ: pid, version (D6), `workers` fd numbers, and the
 //! order of list replies. Handles are made comparable with `--job-handle-prefix T` on both.
 //! The scripts avoid the deliberate differences of `common/differences.rs` (no multi-function
-//! workers whose order would differ (D1, D2), no epoch timers (D3), no buggy inputs (D7..D15)).
+//! workers whose order would differ (D1, D2), no epoch timers (D3), no buggy inputs (D7..D15));
+//! the WORK_FAIL converted from an exception is read with `RecvConverted`, which drops the
+//! trailing NUL that 1.1.20 adds (D20).
 
 mod common;
 use common::gear::{frame, frame_req, ReadEnd};
@@ -16,6 +18,9 @@ enum Step {
     Send(usize, Vec<u8>),
     /// Read one packet and record it.
     Recv(usize),
+    /// Read the WORK_FAIL that a client without exceptions gets for a WORK_EXCEPTION and record
+    /// it without the trailing NUL that 1.1.20 adds (D20).
+    RecvConverted(usize),
     /// Send an admin line; record its one-line reply.
     Admin(usize, &'static str),
     /// Send an admin list command; record its reply (normalised).
@@ -61,6 +66,10 @@ fn run(kind: Kind, args: &[&str], script: &[Step]) -> Vec<String> {
                 Ok(p) => out.push(format!("{i} c{n} <- {p:?}")),
                 Err(e) => out.push(format!("{i} c{n} <- {e:?}")),
             },
+            RecvConverted(_) => match c.try_recv(Duration::from_secs(5)) {
+                Ok(p) => out.push(format!("{i} c{n} <- {:?}", without_d20_nul(kind, p))),
+                Err(e) => out.push(format!("{i} c{n} <- {e:?}")),
+            },
             Admin(_, line) => {
                 let r = c.admin_line(line);
                 out.push(format!(
@@ -100,8 +109,16 @@ fn run(kind: Kind, args: &[&str], script: &[Step]) -> Vec<String> {
 fn step_conn(s: &Step) -> usize {
     match s {
         Send(n, _) | Recv(n) | Admin(n, _) | List(n, _) | Sync(n) | Close(n) | Closed(n) => *n,
-        AwaitList(n, _, _) => *n,
+        RecvConverted(n) | AwaitList(n, _, _) => *n,
     }
+}
+
+/// C's converted WORK_FAIL `handle\0` as ours sends it, `handle` (D20); anything else unchanged.
+fn without_d20_nul(kind: Kind, mut p: Packet) -> Packet {
+    if kind == Kind::C && p.ptype == ptype::WORK_FAIL && p.body.last() == Some(&0) {
+        p.body.pop();
+    }
+    p
 }
 
 fn normalise_line(line: &str, reply: &str) -> String {
@@ -462,4 +479,27 @@ fn session_server_wide_exceptions() {
         Recv(1),
     ];
     differential("server_wide_exceptions", &["--exceptions"], s);
+}
+
+#[test]
+fn session_exception_to_a_client_without_exceptions() {
+    let job = |c| Send(c, req(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"]));
+    let s = vec![
+        Send(0, req(ptype::OPTION_REQ, &[b"exceptions"])),
+        Recv(0),
+        job(0),
+        Recv(0),
+        job(1),
+        Recv(1),
+        Send(2, req(ptype::CAN_DO, &[b"f"])),
+        Send(2, req(ptype::GRAB_JOB, &[])),
+        Recv(2),
+        Send(2, req(ptype::WORK_EXCEPTION, &[b"T:1", b"bad"])),
+        Recv(0),
+        RecvConverted(1),
+        Send(2, req(ptype::WORK_EXCEPTION, &[b"T:1", b"again"])),
+        Recv(2),
+        List(3, "status"),
+    ];
+    differential("exception_to_a_client_without_exceptions", &[], s);
 }

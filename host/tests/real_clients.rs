@@ -2,12 +2,21 @@
 //! and `gearadmin`, Perl Gearman::Client / Gearman::Worker, PHP's gearman extension, Python's
 //! pygearman and Node's `gearman` package (scripts in `tests/clients/`), and libgearman's C API
 //! from threads (the benchmark's `slap.c`, built here with gcc). Each expects exactly the
-//! outcome C gearmand gives. A missing client skips loudly, or fails when CI is set.
+//! outcome C gearmand gives, except the `*_without_exceptions_sees_a_failure` tests: a worker's
+//! WORK_EXCEPTION reaching a client that did not turn exceptions on, where each library fails on
+//! C's WORK_FAIL `handle\0` and gets a clean failure from ours (D20). A missing client skips
+//! loudly, or fails when CI is set.
 
 #[macro_use]
 mod common;
+#[path = "common/libs.rs"]
+mod libs;
+#[path = "common/ops.rs"]
+mod ops;
 use common::server::run_with_timeout;
 use common::*;
+use libs::Lib;
+use ops::{Behaviour, Worker};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -354,4 +363,66 @@ both!(libgearman_threads_with_tasks_in_flight, |kind| {
         jobs >= 4,
         "no batch completed in the measured second: {out}"
     );
+});
+
+/// D20: `lib`'s client (the matrix script, without exceptions) runs job `boom` while a worker
+/// that sends WORK_EXCEPTION serves it; ours must give a clean failure, C its D20 failure.
+fn plain_client_sees_failure(s: &Server, lib: Lib) {
+    await_workers(s, "boom", 1);
+    let timeout = lib.exception_as_fail_timeout(s.kind);
+    let ran = lib.run(s.port(), "job", "boom", "plain", timeout);
+    let want = lib.exception_as_fail(s.kind);
+    assert!(
+        ran.is(&want),
+        "{lib:?} on {:?}: got {ran:?}, want {want:?}",
+        s.kind
+    );
+}
+
+both!(perl_client_without_exceptions_sees_a_failure, |kind| {
+    if Lib::Perl.skip() {
+        return;
+    }
+    let s = start(kind, &[]);
+    // Gearman::Worker's function dies: it sends WORK_EXCEPTION, then WORK_FAIL.
+    let _w = spawn("perl", &["perl_worker.pl", &s.port().to_string(), "1"]);
+    plain_client_sees_failure(&s, Lib::Perl);
+});
+
+both!(node_client_without_exceptions_sees_a_failure, |kind| {
+    if Lib::Node.skip() {
+        return;
+    }
+    let s = start(kind, &[]);
+    let _w = spawn("node", &["node/worker.js", &s.port().to_string()]);
+    plain_client_sees_failure(&s, Lib::Node);
+});
+
+both!(php_client_without_exceptions_sees_a_failure, |kind| {
+    if Lib::Php.skip() {
+        return;
+    }
+    let s = start(kind, &[]);
+    let _w = spawn("php", &["php_worker.php", &s.port().to_string(), "1"]);
+    plain_client_sees_failure(&s, Lib::Php);
+});
+
+both!(python_client_without_exceptions_sees_a_failure, |kind| {
+    if Lib::Python.skip() {
+        return;
+    }
+    let s = start(kind, &[]);
+    // pygearman's worker cannot raise WORK_EXCEPTION (an exception there is a WORK_FAIL).
+    let _w = Worker::start(s.port(), "thrower", &["boom"], Behaviour::Exception);
+    plain_client_sees_failure(&s, Lib::Python);
+});
+
+both!(gearman_cli_without_exceptions_sees_a_failure, |kind| {
+    if Lib::Cli.skip() {
+        return;
+    }
+    let s = start(kind, &[]);
+    // The tool's worker cannot send WORK_EXCEPTION either.
+    let _w = Worker::start(s.port(), "thrower", &["boom"], Behaviour::Exception);
+    plain_client_sees_failure(&s, Lib::Cli);
 });

@@ -157,8 +157,11 @@ both!(
         );
         w.send(ptype::WORK_EXCEPTION, &[b"T:1", b"boom"]);
         c1.expect(ptype::WORK_EXCEPTION, &[b"T:1", b"boom"]);
-        // Converted to WORK_FAIL whose body is the handle plus a trailing NUL.
-        c2.expect(ptype::WORK_FAIL, &[b"T:1", b""]);
+        // Converted to WORK_FAIL: the bare handle from ours, a trailing NUL from 1.1.20 (D20).
+        c2.expect(
+            ptype::WORK_FAIL,
+            &differences::d20_converted_fail(kind, b"T:1"),
+        );
         w.call(
             ptype::WORK_EXCEPTION,
             &[b"T:1", b"again"],

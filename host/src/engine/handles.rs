@@ -5,9 +5,9 @@
 //! Parsing accepts only the canonical spelling, which keeps lookups exact byte compares as in the
 //! original.
 
-/// Longest handle the engine prints: prefix, `:`, ten digits (and a NUL for converted exceptions).
+/// Room for the longest handle the engine prints: prefix, `:`, ten digits, and one spare byte.
 const HANDLE_CAP: usize = 128;
-/// Longest prefix that leaves room for `:<u32>` and a NUL in [`HANDLE_CAP`].
+/// Longest prefix that leaves room for `:<u32>` and the spare byte in [`HANDLE_CAP`].
 pub(super) const MAX_PREFIX: usize = HANDLE_CAP - 12;
 
 /// A printed job handle, on the stack.

@@ -3,7 +3,9 @@
 //! A WORK_* packet is accepted only for a job currently assigned to the sending connection. It is
 //! forwarded to every attached client, newest first, as the very frame that arrived (the last
 //! client gets it without a copy). WORK_EXCEPTION goes as such only to clients that asked for
-//! exceptions; the others get WORK_FAIL with the handle and a trailing NUL, as the original does.
+//! exceptions; the others get WORK_FAIL with the bare handle, exactly as a worker's own WORK_FAIL
+//! (1.1.20 adds a trailing NUL, which Perl, Node, Python and libgearman clients cannot match to
+//! their job: D20 in `tests/common/differences.rs`).
 
 use super::handles::parse_handle;
 use super::jobs::{JobState, MAX_UNIQUE};
@@ -76,7 +78,7 @@ impl Engine {
         out.send(oldest, f);
     }
 
-    /// WORK_EXCEPTION to clients with exceptions on; WORK_FAIL `handle\0` to the others.
+    /// WORK_EXCEPTION to clients with exceptions on; WORK_FAIL `handle` to the others.
     fn forward_exception(&self, h: u32, f: Frame, out: &mut Outbox) {
         let Some(job) = self.jobs.get(h) else {
             return;

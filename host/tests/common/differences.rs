@@ -46,13 +46,21 @@
 //!   arriving meanwhile is answered with JOB_ASSIGN, else NO_JOB comes when the time is up (or
 //!   before the reply to the worker's next packet); 1.1.20 answers NO_JOB at once, which
 //!   `--grab-hold-us 0` restores. Tests: `grab_hold.rs`.
+//! - **D20** a WORK_EXCEPTION forwarded to a client without the `exceptions` option becomes a
+//!   WORK_FAIL whose body is the bare handle, like a worker's own WORK_FAIL; 1.1.20 sends the
+//!   handle plus a trailing NUL, which no real client matches to its job: Perl Gearman::Client
+//!   croaks "Got work_fail for unknown handle", pygearman raises KeyError, a Node `gearman`
+//!   client sees a handle it never created, and libgearman (PHP without exceptions, the `gearman`
+//!   tool) ignores the packet and waits until it times out. Tests: [`d20_converted_fail`] in
+//!   `results.rs` (both servers), `differential.rs` (normalised), `c_reference.rs`,
+//!   `real_clients.rs`, `client_matrix.rs`.
 //!
 //! Command line (issue 2):
 //! - **D17** `--help` lists every installed plugin's options grouped under the plugin's name,
 //!   and `--check-args` (hidden in 1.1.20, listed in the man page);
 //!   `--verbose` accepts lower case; `-q`/`-r` accept the aliases `sqlite`, `libpq`, `postgres`,
 //!   `mysql`, `memcached`, `tokyocabinet` that 1.1.20 rejects; unknown names list installed plugins.
-//! - **D20** `-v` (repeatable) raises the log level one step from ERROR per `-v`, as the gearmand
+//! - **D21** `-v` (repeatable) raises the log level one step from ERROR per `-v`, as the gearmand
 //!   1.0 man page documents ("Increase verbosity level by one"); with `--verbose` in the same
 //!   source it is refused. 1.1.20 refuses `-v` as an unknown option. Tests: `cli.rs`.
 //!
@@ -64,3 +72,15 @@
 //!
 //! A quirk of 1.1.20 the tests step around: a GET_STATUS with a handle of 64+ bytes gets no reply,
 //! but when the next packet is already buffered behind it 1.1.20 sometimes closes the connection.
+
+use super::Kind;
+
+/// D20: the args of the WORK_FAIL that a client without `exceptions` gets when the worker of job
+/// `handle` sends WORK_EXCEPTION: the bare handle from ours, the handle and an empty arg (so a
+/// trailing NUL) from 1.1.20.
+pub fn d20_converted_fail(kind: Kind, handle: &[u8]) -> Vec<&[u8]> {
+    match kind {
+        Kind::Ours => vec![handle],
+        Kind::C => vec![handle, b""],
+    }
+}

@@ -1,5 +1,5 @@
 // Node.js `gearman` (npm) worker for the integration tests: `rev` reverses the payload, `fail`
-// sends WORK_FAIL. Runs until killed.  Usage: node worker.js PORT
+// sends WORK_FAIL, `boom` sends WORK_EXCEPTION. Runs until killed.  Usage: node worker.js PORT
 'use strict'
 const gearman = require('gearman')
 
@@ -9,6 +9,8 @@ const worker = gearman('127.0.0.1', port)
 worker.on('JOB_ASSIGN', (job) => {
   if (job.func_name === 'rev') {
     worker.sendWorkComplete(job.handle, job.payload.toString().split('').reverse().join(''))
+  } else if (job.func_name === 'boom') {
+    worker.sendWorkException(job.handle, 'boom')
   } else {
     worker.sendWorkFail(job.handle)
   }
@@ -19,5 +21,6 @@ worker.on('NO_JOB', () => worker.preSleep())
 worker.connect(() => {
   worker.addFunction('rev')
   worker.addFunction('fail')
+  worker.addFunction('boom')
   worker.preSleep()
 })
