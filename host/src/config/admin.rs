@@ -1,7 +1,8 @@
 //! Who may use which admin commands (`--admin-restrict`, `--admin-allow`).
 //!
 //! Admin commands fall in three classes: reading (`status`, `workers`, `show`, `version`, ...),
-//! changing state (`cancel`, `create`, `drop`, `maxqueue`, `verbose`) and `shutdown`.
+//! changing state (`cancel`, `create`, `drop`, `maxqueue`) and `shutdown`; `verbose` only reports
+//! the log level, so it is a read.
 //! `--admin-restrict` says which classes only trusted connections may use:
 //! - `shutdown` (default): only `shutdown`, which keeps the original's rule;
 //! - `changes`: `shutdown` and the state-changing commands;

@@ -99,7 +99,7 @@ enum AdminClass {
 }
 
 fn admin_class(t: &Tokens<'_>) -> AdminClass {
-    const CHANGES: [&str; 5] = ["cancel", "create", "drop", "maxqueue", "verbose"];
+    const CHANGES: [&str; 4] = ["cancel", "create", "drop", "maxqueue"];
     if t.is(0, "shutdown") {
         AdminClass::Shutdown
     } else if CHANGES.iter().any(|w| t.is(0, w)) {
