@@ -71,7 +71,10 @@ run_kits() {
         --option "appendfile-path=$WORK/kit.af"
     conformance cfile "$PLUGINS/libgearmand_queue_cfile.so" --option "cfile-path=$WORK/kit.cfile"
     conformance sqlite "$DEBUG/libgearmand_queue_sqlite.so" --option "libsqlite3-db=$WORK/kit.db"
-    conformance testfile "$DEBUG/libgearmand_queue_testfile.so" \
+    # Cargo builds the test-only queue under a name no gearmand finds; install it as a plugin.
+    mkdir -p "$WORK/testfile"
+    cp "$DEBUG/libgearmand_testonly_queue_testfile.so" "$WORK/testfile/libgearmand_queue_testfile.so"
+    conformance testfile "$WORK/testfile/libgearmand_queue_testfile.so" \
         --option "testfile-path=$WORK/kit.testfile"
     if [ -f "$DEBUG/libgearmand_queue_tokyocabinet.so" ]; then
         conformance tokyocabinet "$DEBUG/libgearmand_queue_tokyocabinet.so" \
