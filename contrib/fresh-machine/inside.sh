@@ -65,7 +65,7 @@ phase_run() {
 
     local bin=target/release/gearmand
     say "$bin without libtokyocabinet"
-    ! ldconfig -p | grep -q libtokyocabinet || die "libtokyocabinet is installed here"
+    ! grep -q libtokyocabinet <<<"$(ldconfig -p)" || die "libtokyocabinet is installed here"
     rc=0
     out=$("$bin" -p 0 -q tokyocabinet --libtokyocabinet-file /tmp/fresh-q.tch 2>&1) || rc=$?
     printf '%s\n' "$out"
