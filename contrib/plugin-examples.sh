@@ -71,13 +71,19 @@ run_kits() {
         --option "appendfile-path=$WORK/kit.af"
     conformance cfile "$PLUGINS/libgearmand_queue_cfile.so" --option "cfile-path=$WORK/kit.cfile"
     conformance sqlite "$DEBUG/libgearmand_queue_sqlite.so" --option "libsqlite3-db=$WORK/kit.db"
-    conformance testfile "$DEBUG/libgearmand_queue_testfile.so" \
+    # Cargo builds the test-only queue under a name no gearmand finds; install it as a plugin.
+    mkdir -p "$WORK/testfile"
+    cp "$DEBUG/libgearmand_testonly_queue_testfile.so" "$WORK/testfile/libgearmand_queue_testfile.so"
+    conformance testfile "$WORK/testfile/libgearmand_queue_testfile.so" \
         --option "testfile-path=$WORK/kit.testfile"
-    if [ -f "$DEBUG/libgearmand_queue_tokyocabinet.so" ]; then
+    # The plugin opens libtokyocabinet.so.9 when it starts, so it needs the library installed.
+    if [ ! -f "$DEBUG/libgearmand_queue_tokyocabinet.so" ]; then
+        printf 'skip tokyocabinet: not built (cargo build -p gearmand-queue-tokyocabinet)\n'
+    elif ! grep -q 'libtokyocabinet\.so\.9 ' <<<"$(/sbin/ldconfig -p)"; then
+        printf 'skip tokyocabinet: libtokyocabinet.so.9 is not installed (package libtokyocabinet9)\n'
+    else
         conformance tokyocabinet "$DEBUG/libgearmand_queue_tokyocabinet.so" \
             --option "libtokyocabinet-file=$WORK/kit.tch"
-    else
-        printf 'skip tokyocabinet: not built (cargo build -p gearmand-queue-tokyocabinet)\n'
     fi
 }
 

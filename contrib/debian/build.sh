@@ -16,8 +16,9 @@
 #
 # The host is built with GEARMAND_PLUGIN_DIR=/usr/lib/gearmand, so the installed server finds
 # the plugins installed by the plugin packages. Depends are computed by dpkg-shlibdeps from the
-# ELF files themselves: the tokyocabinet plugin gets libtokyocabinet9, the rest only libc6 and
-# libgcc-s1 (their database clients are compiled in), and each plugin gets gearmand (= version).
+# ELF files themselves (libc6 and libgcc-s1: the database clients are compiled in), each plugin
+# gets gearmand (= version), and a plugin that opens a system library at run time gets that
+# library's package from PLUGIN_DEPENDS below (dpkg-shlibdeps cannot see a dlopen).
 # Prints the paths of the .deb files, one per line, on stdout; everything else goes to stderr.
 set -euo pipefail
 umask 022
@@ -39,6 +40,13 @@ PLUGINS=(
     "memcached queue gearmand-queue-memcached memcached persistent queue"
     "tokyocabinet queue gearmand-queue-tokyocabinet Tokyo Cabinet file persistent queue"
     "http protocol gearmand-protocol-http HTTP protocol (submit jobs and watch the server over HTTP)"
+)
+
+# Libraries a plugin opens with dlopen, so no ELF file names them: the package that provides
+# each. tokyocabinet opens libtokyocabinet.so.9; 1.4.47 is the version Debian's symbols file
+# gives every tc* function it resolves (what dpkg-shlibdeps said when the plugin linked it).
+declare -A PLUGIN_DEPENDS=(
+    [tokyocabinet]="libtokyocabinet9 (>= 1.4.47)"
 )
 
 say() { printf '== %s\n' "$*" >&2; }
@@ -184,7 +192,8 @@ Enhances: gearmand
 Description: gearmand plugin: $desc
  The $name $kind plugin of gearmand, installed into $PLUGIN_DIR. Select it
  with $select in /etc/gearmand/gearmand.toml
- and restart gearmand; its options are listed in gearmand(8)." "gearmand (= $DEBVER)"
+ and restart gearmand; its options are listed in gearmand(8)." \
+        "gearmand (= $DEBVER)${PLUGIN_DEPENDS[$name]:+, ${PLUGIN_DEPENDS[$name]}}"
 }
 
 package_gearmand

@@ -352,3 +352,38 @@ fn ours_the_largest_limits_a_frame_holds_are_accepted() {
         }
     }
 }
+
+/// The test-only `testfile` queue is not among what users see: cargo builds it beside the
+/// binary, but not under a plugin's file name, so `--help` and the list of installed plugins
+/// that an unknown `-q` prints leave it out. `target/debug` is laid out as `target/release`
+/// (both come from one `cargo build --workspace`), so this is what a release build shows;
+/// contrib/fresh-machine/check.sh checks a real release build the same way.
+#[test]
+fn ours_test_only_plugins_are_not_installed() {
+    let dir = std::path::Path::new(our_binary()).parent().unwrap();
+    let stale = dir.join("libgearmand_queue_testfile.so");
+    let why = format!(
+        "(is {} left there by an older build? remove it)",
+        stale.display()
+    );
+    let (code, help, err) = run(Kind::Ours, &["--help"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        help.contains("--libsqlite3-db"),
+        "no plugin options in --help:\n{help}"
+    );
+    assert!(
+        !help.contains("testfile"),
+        "testfile in --help {why}:\n{help}"
+    );
+    let (code, _, err) = run(Kind::Ours, &["--check-args", "-q", "nosuch"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("installed queue plugins: builtin, "), "{err}");
+    assert!(err.contains("sqlite"), "{err}");
+    assert!(!err.contains("testfile"), "testfile listed {why}: {err}");
+    // Built all the same, for the tests that install it.
+    assert!(
+        dir.join("libgearmand_testonly_queue_testfile.so").exists(),
+        "run `cargo build --workspace` first"
+    );
+}

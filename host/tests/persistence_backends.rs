@@ -190,6 +190,9 @@ fn unreachable_at_startup(backend: Backend) {
         backend.plugin_file().exists(),
         "run `cargo build --workspace` first"
     );
+    if backend.skip_without_library() {
+        return;
+    }
     let dir = TempDir::new("unreach");
     let (queue, mention) = unreachable_args(backend, &dir);
     let mut cmd = Command::new(our_binary());

@@ -18,7 +18,7 @@ const MINOR: u16 = gearmand_plugin_api::abi::ABI_MINOR;
 
 #[path = "common/loader.rs"]
 mod loader;
-use loader::{install_built, opts, TempDir};
+use loader::{install_built, install_testfile, opts, TempDir};
 
 // ----- helpers --------------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ fn capture_logs() {
 #[test]
 fn unknown_name_lists_installed_plugins_and_searched_dirs() {
     let dir = TempDir::new("unknown");
-    install_built(dir.path(), "libgearmand_queue_testfile.so");
+    install_testfile(dir.path());
     let err = find_err(dir.path(), PluginKind::Queue, "nosuchqueue");
     assert!(matches!(err, PluginError::NotFound { .. }), "{err:?}");
     let msg = err.to_string();
@@ -274,7 +274,7 @@ fn a_failing_init_reports_the_plugins_own_message() {
 #[test]
 fn a_failing_rust_init_reports_the_plugins_own_message() {
     let dir = TempDir::new("rustinit");
-    install_built(dir.path(), "libgearmand_queue_testfile.so");
+    install_testfile(dir.path());
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     let err = reg
         .find(PluginKind::Queue, "testfile")
@@ -292,7 +292,7 @@ fn a_failing_rust_init_reports_the_plugins_own_message() {
 fn failures_do_not_hide_other_plugins() {
     let dir = TempDir::new("mixed");
     std::fs::write(dir.path().join("libgearmand_queue_bogus.so"), "junk").unwrap();
-    install_built(dir.path(), "libgearmand_queue_testfile.so");
+    install_testfile(dir.path());
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     assert_eq!(reg.installed().len(), 1);
     assert_eq!(reg.failures().len(), 1);
@@ -305,7 +305,7 @@ fn failures_do_not_hide_other_plugins() {
 fn the_testfile_queue_persists_across_a_restart() {
     capture_logs();
     let dir = TempDir::new("testfile");
-    install_built(dir.path(), "libgearmand_queue_testfile.so");
+    install_testfile(dir.path());
     let file = dir.path().join("queue.log");
     let options = opts(&[("testfile-path", file.to_str().unwrap())]);
     let reg = Registry::discover(&search_path(Some(dir.path())));
@@ -393,7 +393,7 @@ fn the_testfile_queue_persists_across_a_restart() {
 #[test]
 fn store_queue_on_shutdown_is_reported() {
     let dir = TempDir::new("sqos");
-    install_built(dir.path(), "libgearmand_queue_testfile.so");
+    install_testfile(dir.path());
     let file = dir.path().join("q");
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     let q = reg
@@ -456,7 +456,7 @@ fn the_first_directory_in_the_search_path_wins() {
     let first = TempDir::new("first");
     let second = TempDir::new("second");
     std::fs::write(first.path().join("libgearmand_queue_testfile.so"), "junk").unwrap();
-    install_built(second.path(), "libgearmand_queue_testfile.so");
+    install_testfile(second.path());
     let reg = Registry::discover(&[first.path().to_path_buf(), second.path().to_path_buf()]);
     let err = reg.find(PluginKind::Queue, "testfile").unwrap_err();
     assert!(matches!(err, PluginError::NotAPlugin { .. }), "{err:?}");

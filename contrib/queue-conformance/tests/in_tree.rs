@@ -16,18 +16,36 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `target/debug/libgearmand_queue_<name>.so` of the workspace, which must have been built.
-fn in_tree_plugin(name: &str) -> PathBuf {
+/// `target/debug/<file>` of the workspace, which must have been built by package `package`.
+fn built(file: &str, package: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"));
-    let path = target.join(format!("debug/libgearmand_queue_{name}.so"));
+    let path = target.join("debug").join(file);
     assert!(
         path.exists(),
-        "{} is missing: build it first with cargo build -p gearmand-queue-{name}",
+        "{} is missing: build it first with cargo build -p {package}",
         path.display()
     );
     path
+}
+
+/// `target/debug/libgearmand_queue_<name>.so` of the workspace, which must have been built.
+fn in_tree_plugin(name: &str) -> PathBuf {
+    let file = format!("libgearmand_queue_{name}.so");
+    built(&file, &format!("gearmand-queue-{name}"))
+}
+
+/// The test-only testfile queue installed in `dir` under its plugin file name (cargo builds it
+/// under another name, so that no gearmand lists it; plugins/queue-testfile/Cargo.toml).
+fn installed_testfile(dir: &Path) -> PathBuf {
+    let src = built(
+        "libgearmand_testonly_queue_testfile.so",
+        "gearmand-queue-testfile",
+    );
+    let dst = dir.join("libgearmand_queue_testfile.so");
+    std::fs::copy(src, &dst).unwrap();
+    dst
 }
 
 /// Compiles a C plugin with cc against the ABI header alone.
@@ -66,7 +84,7 @@ fn reason<'a>(report: &'a Report, check: &str) -> &'a str {
 fn testfile_keeps_the_contract_and_keeps_both_duplicates() {
     let dir = TempDir::new().unwrap();
     let queue = dir.path().join("queue");
-    let report = Config::new(in_tree_plugin("testfile"))
+    let report = Config::new(installed_testfile(dir.path()))
         .option("testfile-path", queue.to_str().unwrap())
         .jobs(JOBS)
         .run();
@@ -198,7 +216,7 @@ fn files_that_are_not_queue_plugins_are_refused() {
 fn the_tool_prints_a_line_per_check_and_the_summary() {
     let dir = TempDir::new().unwrap();
     let tool = env!("CARGO_BIN_EXE_gearmand-queue-conformance");
-    let plugin = in_tree_plugin("testfile");
+    let plugin = installed_testfile(dir.path());
     let run = |args: &[&str]| {
         let out = Command::new(tool)
             .arg("--plugin")

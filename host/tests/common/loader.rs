@@ -32,17 +32,36 @@ pub fn built_plugins_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+/// The test-only `testfile` queue as cargo builds it: not under a plugin's file name, so that no
+/// gearmand lists it beside the binary (plugins/queue-testfile/Cargo.toml).
+pub const TESTFILE_BUILT: &str = "libgearmand_testonly_queue_testfile.so";
+/// The name the `testfile` queue is installed under.
+pub const TESTFILE: &str = "libgearmand_queue_testfile.so";
+
+/// Installs the test-only `testfile` queue into `dir` under its plugin file name.
+pub fn install_testfile(dir: &Path) -> PathBuf {
+    let dst = dir.join(TESTFILE);
+    std::fs::copy(built(TESTFILE_BUILT), &dst).unwrap();
+    dst
+}
+
 /// Copies a built plugin into `dir`, as an installer would.
 pub fn install_built(dir: &Path, file: &str) -> PathBuf {
+    let src = built(file);
+    let dst = dir.join(file);
+    std::fs::copy(&src, &dst).unwrap();
+    dst
+}
+
+/// `file` as cargo built it, which must exist.
+fn built(file: &str) -> PathBuf {
     let src = built_plugins_dir().join(file);
     assert!(
         src.exists(),
         "{} is missing: run `cargo build -p gearmand-queue-testfile -p gearmand-protocol-gear` first",
         src.display()
     );
-    let dst = dir.join(file);
-    std::fs::copy(&src, &dst).unwrap();
-    dst
+    src
 }
 
 /// Plugin options as the loader takes them.

@@ -3,45 +3,18 @@
 //! Only what the queue needs: open by name (the `tcadbopen` name syntax picks the file type by
 //! suffix: `.tch` hash, `.tcb` B+tree, ...), put, out, get, size of a value, sync, optimize and
 //! iteration over all keys. Every buffer the library returns is malloc'ed by it and released with
-//! `tcfree`; [`TcBuf`] owns one such buffer so nothing leaks on early returns.
+//! `tcfree`; [`TcBuf`] owns one such buffer so nothing leaks on early returns. The functions come
+//! from the table of [`crate::library`], which loads the library at run time.
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use crate::library::{self, Api, RawAdb};
+use std::ffi::{c_int, c_void, CStr, CString};
 use std::ptr::NonNull;
-
-/// Opaque `TCADB`.
-#[repr(C)]
-struct RawAdb {
-    _private: [u8; 0],
-}
 
 /// `tcadbomode` results we translate into error messages (enum order in tcadb.h).
 const ADBOHDB: c_int = 3;
 const ADBOBDB: c_int = 4;
 /// `TCEMISC` in tcutil.h: "miscellaneous error".
 const TCEMISC: c_int = 9999;
-
-// The library's `bool` is C99 `_Bool`, which has the same ABI as Rust's `bool`.
-extern "C" {
-    fn tcadbnew() -> *mut RawAdb;
-    fn tcadbdel(adb: *mut RawAdb);
-    fn tcadbopen(adb: *mut RawAdb, name: *const c_char) -> bool;
-    fn tcadbclose(adb: *mut RawAdb) -> bool;
-    fn tcadbput(adb: *mut RawAdb, k: *const c_void, ks: c_int, v: *const c_void, vs: c_int)
-        -> bool;
-    fn tcadbout(adb: *mut RawAdb, k: *const c_void, ks: c_int) -> bool;
-    fn tcadbget(adb: *mut RawAdb, k: *const c_void, ks: c_int, sp: *mut c_int) -> *mut c_void;
-    fn tcadbvsiz(adb: *mut RawAdb, k: *const c_void, ks: c_int) -> c_int;
-    fn tcadbiterinit(adb: *mut RawAdb) -> bool;
-    fn tcadbiternext(adb: *mut RawAdb, sp: *mut c_int) -> *mut c_void;
-    fn tcadbsync(adb: *mut RawAdb) -> bool;
-    fn tcadboptimize(adb: *mut RawAdb, params: *const c_char) -> bool;
-    fn tcadbomode(adb: *mut RawAdb) -> c_int;
-    fn tcadbreveal(adb: *mut RawAdb) -> *mut c_void;
-    fn tchdbecode(hdb: *mut c_void) -> c_int;
-    fn tcbdbecode(bdb: *mut c_void) -> c_int;
-    fn tcerrmsg(ecode: c_int) -> *const c_char;
-    fn tcfree(ptr: *mut c_void);
-}
 
 /// Errors of this module: what failed, with the library's own message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +25,8 @@ pub enum TcError {
     TooLarge,
     /// A library call failed; `op` names it, `msg` is `tcerrmsg` of the last error.
     Call { op: &'static str, msg: String },
+    /// The library could not be loaded ([`library::api`]'s message).
+    Library(String),
 }
 
 impl std::fmt::Display for TcError {
@@ -60,6 +35,7 @@ impl std::fmt::Display for TcError {
             TcError::BadName => write!(f, "database name contains a NUL byte"),
             TcError::TooLarge => write!(f, "key or value larger than 2 GiB"),
             TcError::Call { op, msg } => write!(f, "{op} failed: {msg}"),
+            TcError::Library(msg) => f.write_str(msg),
         }
     }
 }
@@ -68,14 +44,16 @@ impl std::fmt::Display for TcError {
 struct TcBuf {
     ptr: NonNull<c_void>,
     len: usize,
+    api: &'static Api,
 }
 
 impl TcBuf {
     /// Takes ownership of a returned buffer (null = none).
-    fn take(ptr: *mut c_void, len: c_int) -> Option<TcBuf> {
+    fn take(api: &'static Api, ptr: *mut c_void, len: c_int) -> Option<TcBuf> {
         NonNull::new(ptr).map(|ptr| TcBuf {
             ptr,
             len: usize::try_from(len).unwrap_or(0),
+            api,
         })
     }
     fn bytes(&self) -> &[u8] {
@@ -87,12 +65,13 @@ impl TcBuf {
 impl Drop for TcBuf {
     fn drop(&mut self) {
         // SAFETY: the buffer came from the library's allocator and is freed exactly once.
-        unsafe { tcfree(self.ptr.as_ptr()) }
+        unsafe { (self.api.tcfree)(self.ptr.as_ptr()) }
     }
 }
 
 /// An open abstract database. Closed (and synced by the library) on drop.
 pub struct Adb {
+    api: &'static Api,
     raw: NonNull<RawAdb>,
     /// `tcadbopen` succeeded, so drop must close.
     opened: bool,
@@ -107,17 +86,23 @@ fn int_len(bytes: &[u8]) -> Result<c_int, TcError> {
 }
 
 impl Adb {
-    /// Opens `name` with `tcadbopen` (e.g. `/var/lib/gearman/q.tch`, `/tmp/q.tcb#mode=wc`).
+    /// Opens `name` with `tcadbopen` (e.g. `/var/lib/gearman/q.tch`, `/tmp/q.tcb#mode=wc`),
+    /// loading the library first if nothing has yet.
     pub fn open(name: &str) -> Result<Adb, TcError> {
+        let api = library::api().map_err(TcError::Library)?;
         let cname = CString::new(name).map_err(|_| TcError::BadName)?;
         // SAFETY: tcadbnew has no preconditions; null means out of memory.
-        let raw = NonNull::new(unsafe { tcadbnew() }).ok_or(TcError::Call {
+        let raw = NonNull::new(unsafe { (api.tcadbnew)() }).ok_or(TcError::Call {
             op: "tcadbnew",
             msg: "out of memory".into(),
         })?;
-        let mut adb = Adb { raw, opened: false };
+        let mut adb = Adb {
+            api,
+            raw,
+            opened: false,
+        };
         // SAFETY: `raw` is a fresh handle and `cname` a valid C string for the call.
-        if !unsafe { tcadbopen(adb.raw.as_ptr(), cname.as_ptr()) } {
+        if !unsafe { (api.tcadbopen)(adb.raw.as_ptr(), cname.as_ptr()) } {
             return Err(adb.error("tcadbopen"));
         }
         adb.opened = true;
@@ -126,17 +111,17 @@ impl Adb {
 
     /// The last error of the underlying database, as `tcerrmsg` words it.
     fn error(&self, op: &'static str) -> TcError {
-        let raw = self.raw.as_ptr();
+        let (api, raw) = (self.api, self.raw.as_ptr());
         // SAFETY: `raw` is valid; reveal returns the concrete database of the reported mode.
         let code = unsafe {
-            match tcadbomode(raw) {
-                ADBOHDB => tchdbecode(tcadbreveal(raw)),
-                ADBOBDB => tcbdbecode(tcadbreveal(raw)),
+            match (api.tcadbomode)(raw) {
+                ADBOHDB => (api.tchdbecode)((api.tcadbreveal)(raw)),
+                ADBOBDB => (api.tcbdbecode)((api.tcadbreveal)(raw)),
                 _ => TCEMISC,
             }
         };
         // SAFETY: tcerrmsg returns a static NUL-terminated string for any code.
-        let msg = unsafe { CStr::from_ptr(tcerrmsg(code)) };
+        let msg = unsafe { CStr::from_ptr((api.tcerrmsg)(code)) };
         TcError::Call {
             op,
             msg: msg.to_string_lossy().into_owned(),
@@ -148,7 +133,7 @@ impl Adb {
         let (ks, vs) = (int_len(key)?, int_len(value)?);
         // SAFETY: pointers and lengths describe live slices for the duration of the call.
         let ok = unsafe {
-            tcadbput(
+            (self.api.tcadbput)(
                 self.raw.as_ptr(),
                 key.as_ptr().cast(),
                 ks,
@@ -163,7 +148,7 @@ impl Adb {
     pub fn out(&mut self, key: &[u8]) -> Result<bool, TcError> {
         let ks = int_len(key)?;
         // SAFETY: as in `put`.
-        if unsafe { tcadbout(self.raw.as_ptr(), key.as_ptr().cast(), ks) } {
+        if unsafe { (self.api.tcadbout)(self.raw.as_ptr(), key.as_ptr().cast(), ks) } {
             return Ok(true);
         }
         // The abstract API does not say why `out` failed; a missing record has no value size.
@@ -177,7 +162,7 @@ impl Adb {
     pub fn exists(&self, key: &[u8]) -> Result<bool, TcError> {
         let ks = int_len(key)?;
         // SAFETY: as in `put`.
-        Ok(unsafe { tcadbvsiz(self.raw.as_ptr(), key.as_ptr().cast(), ks) } >= 0)
+        Ok(unsafe { (self.api.tcadbvsiz)(self.raw.as_ptr(), key.as_ptr().cast(), ks) } >= 0)
     }
 
     /// The value stored under `key`, if any.
@@ -185,21 +170,22 @@ impl Adb {
         let ks = int_len(key)?;
         let mut len: c_int = 0;
         // SAFETY: as in `put`; the result is owned by us (TcBuf frees it).
-        let ptr = unsafe { tcadbget(self.raw.as_ptr(), key.as_ptr().cast(), ks, &mut len) };
-        Ok(TcBuf::take(ptr, len).map(|b| b.bytes().to_vec()))
+        let ptr =
+            unsafe { (self.api.tcadbget)(self.raw.as_ptr(), key.as_ptr().cast(), ks, &mut len) };
+        Ok(TcBuf::take(self.api, ptr, len).map(|b| b.bytes().to_vec()))
     }
 
     /// Writes everything to the device (`fsync`).
     pub fn sync(&mut self) -> Result<(), TcError> {
         // SAFETY: valid handle.
-        let ok = unsafe { tcadbsync(self.raw.as_ptr()) };
+        let ok = unsafe { (self.api.tcadbsync)(self.raw.as_ptr()) };
         ok.then_some(()).ok_or_else(|| self.error("tcadbsync"))
     }
 
     /// Rebuilds the file with default tuning (what `--libtokyocabinet-optimize` does at open).
     pub fn optimize(&mut self) -> Result<(), TcError> {
         // SAFETY: valid handle; null params = library defaults.
-        let ok = unsafe { tcadboptimize(self.raw.as_ptr(), std::ptr::null()) };
+        let ok = unsafe { (self.api.tcadboptimize)(self.raw.as_ptr(), std::ptr::null()) };
         ok.then_some(()).ok_or_else(|| self.error("tcadboptimize"))
     }
 
@@ -210,14 +196,14 @@ impl Adb {
         mut each: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<Result<(), E>, TcError> {
         // SAFETY: valid handle.
-        if !unsafe { tcadbiterinit(self.raw.as_ptr()) } {
+        if !unsafe { (self.api.tcadbiterinit)(self.raw.as_ptr()) } {
             return Err(self.error("tcadbiterinit"));
         }
         loop {
             let mut len: c_int = 0;
             // SAFETY: valid handle; the returned key is owned by us.
-            let key = match TcBuf::take(unsafe { tcadbiternext(self.raw.as_ptr(), &mut len) }, len)
-            {
+            let next = unsafe { (self.api.tcadbiternext)(self.raw.as_ptr(), &mut len) };
+            let key = match TcBuf::take(self.api, next, len) {
                 Some(key) => key,
                 None => return Ok(Ok(())),
             };
@@ -234,10 +220,10 @@ impl Drop for Adb {
     fn drop(&mut self) {
         // SAFETY: the handle is valid and released exactly once; close syncs and unlocks the file.
         unsafe {
-            if self.opened && !tcadbclose(self.raw.as_ptr()) {
+            if self.opened && !(self.api.tcadbclose)(self.raw.as_ptr()) {
                 log::warn!("{}", self.error("tcadbclose"));
             }
-            tcadbdel(self.raw.as_ptr());
+            (self.api.tcadbdel)(self.raw.as_ptr());
         }
     }
 }

@@ -5,6 +5,9 @@
 //! (`tcadbopen` name syntax, tuning parameters after `#`). Records use C gearmand's layout
 //! exactly ([`layout`]), so a file written by either server replays in the other.
 //!
+//! The library itself, `libtokyocabinet.so.9`, is loaded at run time when the first queue is
+//! created ([`library`]), so building needs no Tokyo Cabinet and `--help` works without it.
+//!
 //! Durability: `add` and `done` write to the file, `flush` calls `tcadbsync` (msync + fsync) once
 //! for everything since the last flush, which is the group commit. Epoch jobs keep their time, as in the
 //! original (this is the one original key-value backend that stored it).
@@ -19,13 +22,21 @@
 
 mod ffi;
 pub mod layout;
+mod library;
 
 use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
 
 pub use ffi::{Adb, TcError};
 use layout::Record;
+pub use library::{DEBIAN_PACKAGE, SONAME};
 
 gearmand_plugin_api::export_queue_plugin!(TokyoCabinetQueue);
+
+/// Loads `libtokyocabinet.so.9` if nothing has yet: `Err` is the one-line message naming it and
+/// its Debian package (tests skip on it where the library is not installed).
+pub fn load_library() -> Result<(), String> {
+    library::api().map(|_| ())
+}
 
 /// Option names, as C gearmand spells them.
 const OPT_FILE: &str = "libtokyocabinet-file";
@@ -133,6 +144,8 @@ impl QueuePlugin for TokyoCabinetQueue {
             .ok_or("missing required --libtokyocabinet-file=<file> argument")?;
         // A switch defaulting to true in the original; the config file may say `false` here.
         let optimize = !matches!(options.get(OPT_OPTIMIZE).as_deref(), Some("false" | "0"));
+        // Resolved here, once: without the library this is the one line the user sees.
+        library::api()?;
         let mut db = Adb::open(&file).map_err(|e| format!("tokyocabinet {file}: {e}"))?;
         if optimize {
             log::info!("optimizing tokyocabinet database {file}");
