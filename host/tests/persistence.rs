@@ -204,7 +204,7 @@ per_backend!(pipelining);
 fn sqlite_store_queue_on_shutdown() {
     let store = Store::new(Backend::Sqlite, "sqos", Via::Direct).unwrap();
     let db = store.file("queue.db");
-    let count = || sqlite_rows(&db, &store.name).expect("count rows (needs sqlite3 or python3)");
+    let count = || sqlite_rows(&db, &store.name).expect("count rows");
     let jobs: Vec<Job> = every_kind(now_epoch() + 3600)
         .into_iter()
         .filter(|j| j.unique != b"e-future")

@@ -243,24 +243,10 @@ pub fn reply_within(c: &mut Conn, limit: Duration) -> Result<crate::common::Pack
     c.try_recv(limit)
 }
 
-/// Rows of the sqlite table `table` in `db` (sqlite3 CLI, else Python's sqlite3 module).
+/// Rows of the sqlite table `table` in `db`, read with the same SQLite the plugin embeds (no
+/// sqlite3 or python3 program needed: the fresh-machine check has neither).
 pub fn sqlite_rows(db: &str, table: &str) -> Option<u64> {
+    let conn = rusqlite::Connection::open(db).ok()?;
     let sql = format!("SELECT count(*) FROM {table}");
-    let tries: [(&str, Vec<String>); 2] = [
-        ("sqlite3", vec![db.into(), sql.clone()]),
-        (
-            "python3",
-            vec![
-                "-c".into(),
-                "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])".into(),
-                db.into(),
-                sql.clone(),
-            ],
-        ),
-    ];
-    tries.iter().find_map(|(prog, args)| {
-        let out = std::process::Command::new(prog).args(args).output().ok()?;
-        out.status.success().then_some(())?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-    })
+    conn.query_row(&sql, [], |row| row.get(0)).ok()
 }
