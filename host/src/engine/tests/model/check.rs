@@ -269,6 +269,18 @@ proptest! {
     }
 }
 
+/// SUBMIT_JOB_BG of `f0` with unique `u1` from connection 0.
+fn background_submit() -> Op {
+    Op::Submit {
+        c: 0,
+        t: 1,
+        func: 0,
+        unique: 2,
+        data: 0,
+        later: 0,
+    }
+}
+
 #[test]
 fn a_job_cancelled_while_being_stored_does_not_run_and_leaves_no_row() {
     let ops = [
@@ -277,14 +289,7 @@ fn a_job_cancelled_while_being_stored_does_not_run_and_leaves_no_row() {
             func: 0,
             timeout: None,
         },
-        Op::Submit {
-            c: 0,
-            t: 1,
-            func: 0,
-            unique: 2,
-            data: 0,
-            later: 0,
-        },
+        background_submit(),
         Op::Cancel { pick: 0 },
         Op::Ack { n: 1, fail: 0 },
         Op::Grab { c: 1, kind: 0 },
@@ -295,14 +300,7 @@ fn a_job_cancelled_while_being_stored_does_not_run_and_leaves_no_row() {
 #[test]
 fn held_replies_are_released_when_a_cancelled_job_is_acknowledged() {
     let ops = [
-        Op::Submit {
-            c: 0,
-            t: 1,
-            func: 0,
-            unique: 2,
-            data: 0,
-            later: 0,
-        },
+        background_submit(),
         Op::Cancel { pick: 0 },
         Op::Submit {
             c: 0,
