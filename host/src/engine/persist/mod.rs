@@ -22,6 +22,11 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+#[cfg(test)]
+mod manual;
+#[cfg(test)]
+pub(super) use manual::{ManualQueue, QueueOp};
+
 /// Wakes whoever drives the engine, so that it calls [`Engine::poll_background`].
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
@@ -79,19 +84,6 @@ impl Persister {
             acks,
             join: Some(join),
         })
-    }
-
-    /// A persister without a thread: the test plays the queue thread through [`ManualQueue`].
-    #[cfg(test)]
-    fn manual() -> (Persister, ManualQueue) {
-        let (tx, ops) = channel();
-        let (acks_tx, acks) = channel();
-        let p = Persister {
-            tx: Some(tx),
-            acks,
-            join: None,
-        };
-        (p, ManualQueue { ops, acks: acks_tx })
     }
 
     fn send(&self, op: Op) {
@@ -190,58 +182,6 @@ pub(super) fn store_done(
         }
         // In place, the removal is made durable at once, as the original's done was.
         None => queue.done(unique, function).and_then(|()| queue.flush()),
-    }
-}
-
-/// The queue thread's end of a [`Persister::manual`], driven by a test.
-#[cfg(test)]
-pub(super) struct ManualQueue {
-    ops: Receiver<Op>,
-    acks: Sender<Vec<Ack>>,
-}
-
-/// What the engine asked the queue thread to do, as a test sees it.
-#[cfg(test)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum QueueOp {
-    Add {
-        handle: u32,
-        function: Vec<u8>,
-        unique: Vec<u8>,
-    },
-    Done {
-        function: Vec<u8>,
-        unique: Vec<u8>,
-    },
-}
-
-#[cfg(test)]
-impl ManualQueue {
-    /// The operations sent since the last call, in order.
-    pub(super) fn take_ops(&self) -> Vec<QueueOp> {
-        self.ops
-            .try_iter()
-            .map(|op| match op {
-                Op::Add(handle, j) => QueueOp::Add {
-                    handle,
-                    function: j.function.into(),
-                    unique: j.unique.into(),
-                },
-                Op::Done(unique, function) => QueueOp::Done {
-                    function: function.into(),
-                    unique: unique.into(),
-                },
-            })
-            .collect()
-    }
-
-    /// Acknowledges adds as one group: each handle with its outcome.
-    pub(super) fn ack(&self, group: Vec<(u32, Result<(), String>)>) {
-        let group = group
-            .into_iter()
-            .map(|(handle, result)| Ack { handle, result })
-            .collect();
-        let _ = self.acks.send(group);
     }
 }
 
@@ -359,15 +299,6 @@ impl Engine {
             }
             Err(e) => log::error!("cannot start the queue thread ({e}); the {name} queue is lost"),
         }
-    }
-
-    /// Like [`Engine::start_background`], with the test as the queue thread.
-    #[cfg(test)]
-    pub(super) fn start_manual_background(&mut self) -> ManualQueue {
-        let (p, manual) = Persister::manual();
-        self.queue_name = "manual".into();
-        self.persister = Some(p);
-        manual
     }
 
     /// Whether background jobs are written by the persister thread.
