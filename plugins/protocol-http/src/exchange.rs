@@ -333,7 +333,8 @@ fn first<'a>(args: &[&'a [u8]]) -> &'a [u8] {
     args.first().copied().unwrap_or(b"")
 }
 
-/// Handles are compared up to the first NUL (a WORK_FAIL converted from an exception carries one).
+/// Handles are compared up to the first NUL, so that a WORK_FAIL with a trailing NUL (as C gearmand
+/// 1.1.20 converts an exception) still finds its exchange.
 fn cut_nul(v: &[u8]) -> &[u8] {
     v.iter().position(|&b| b == 0).map_or(v, |i| &v[..i])
 }
