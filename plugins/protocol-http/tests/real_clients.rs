@@ -11,6 +11,7 @@ use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
 use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
 use gearmand_protocol_http::{HttpCodec, Limits};
+use gearmand_queue_testkit::kv::{skip, which};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
@@ -110,6 +111,15 @@ fn start() -> String {
     format!("http://{addr}")
 }
 
+/// Whether `program` is installed; if not, a loud SKIP (a failure under CI).
+fn have(program: &str) -> bool {
+    let found = which(program).is_some();
+    if !found {
+        skip(&format!("{program} is not installed"));
+    }
+    found
+}
+
 fn curl(args: &[&str]) -> (String, String) {
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "10"])
@@ -129,6 +139,9 @@ fn curl(args: &[&str]) -> (String, String) {
 
 #[test]
 fn curl_keep_alive_reuses_one_connection() {
+    if !have("curl") {
+        return;
+    }
     let base = start();
     let url = format!("{base}/reverse");
     let (out, err) = curl(&[
@@ -144,6 +157,9 @@ fn curl_keep_alive_reuses_one_connection() {
 
 #[test]
 fn curl_chunked_upload() {
+    if !have("curl") {
+        return;
+    }
     let base = start();
     let (out, _) = curl(&[
         "-H",
@@ -157,6 +173,9 @@ fn curl_chunked_upload() {
 
 #[test]
 fn curl_expect_100_continue_does_not_wait_for_the_timeout() {
+    if !have("curl") {
+        return;
+    }
     let base = start();
     let started = Instant::now();
     let (out, err) = curl(&[
@@ -180,6 +199,9 @@ fn curl_expect_100_continue_does_not_wait_for_the_timeout() {
 
 #[test]
 fn curl_http10_and_background_and_errors() {
+    if !have("curl") {
+        return;
+    }
     let base = start();
     let (out, _) = curl(&["-i", "--http1.0", "-d", "a", &format!("{base}/f")]);
     assert!(out.starts_with("HTTP/1.0 200 OK\r\n"), "{out}");
@@ -221,6 +243,9 @@ fn curl_http10_and_background_and_errors() {
 
 #[test]
 fn python_http_client_keep_alive_head_and_errors() {
+    if !have("python3") {
+        return;
+    }
     let base = start();
     let port = base.rsplit(':').next().unwrap();
     let script = format!(
