@@ -8,8 +8,11 @@
 # Environment:
 #   FRESH_CACHE   kept between runs (default /var/cache/gearmand-fresh-machine): the pristine
 #                 Debian root, remade only when the suite or package list changes, and the crates
-#                 cargo downloaded; the root each run uses is a fresh copy of the pristine one
-#   FRESH_CLEAN=1 forget that cache first (a cold run)
+#                 cargo downloaded. Each run works in a fresh copy of the pristine root of its own
+#                 (run.XXXXXX there, removed after a pass, kept after a failure for its logs), so
+#                 runs side by side do not disturb each other
+#   FRESH_CLEAN=1 forget the pristine root and the crates first (a cold run; it waits for the
+#                 runs using the cache to end)
 #   FRESH_SUITE   Debian suite (default: this machine's codename, else bookworm)
 #   FRESH_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 #
@@ -30,7 +33,6 @@ MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
 PACKAGES=gcc,libc6-dev
 CA_FILE=/etc/ssl/certs/ca-certificates.crt
 BASE=$CACHE/base-$SUITE
-RUN=$CACHE/run
 INNER_PATH=/opt/rust/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -38,7 +40,7 @@ die() { printf 'FAIL %s\n' "$*" >&2; exit 1; }
 
 # PID 1 of the namespaces of one phase: the mounts the root needs, then the phase in the root.
 enter() {
-    local phase=$1 sysroot=$2 cainfo=()
+    local phase=$1 sysroot=$2 RUN=$3 cainfo=()
     if [ "$phase" = fetch ]; then
         touch "$RUN/opt/ca-certificates.crt"
         mount --bind -o ro "$CA_FILE" "$RUN/opt/ca-certificates.crt"
@@ -58,7 +60,7 @@ enter() {
         /bin/bash /root/gearmand/contrib/fresh-machine/inside.sh "$phase"
 }
 if [ "${1:-}" = --enter ]; then
-    enter "$2" "$3"
+    enter "$2" "$3" "$4"
 fi
 
 # One phase in fresh namespaces: `fetch` keeps this machine's network, the others get their own.
@@ -67,13 +69,13 @@ phase() {
     [ "$name" = fetch ] && net=()
     say "phase $name"
     unshare --mount --propagation private --pid --fork --kill-child "${net[@]}" -- \
-        "$HERE/check.sh" --enter "$name" "$SYSROOT" || die "phase $name failed"
+        "$HERE/check.sh" --enter "$name" "$SYSROOT" "$RUN" || die "phase $name failed"
     printf '=== phase %s: %d s\n' "$name" $((SECONDS - start))
     TIMES+=("$name $((SECONDS - start)) s")
 }
 
 [ "$(id -u)" = 0 ] || die "run as root (debootstrap, chroot and namespaces)"
-for c in debootstrap unshare chroot ip git rustc; do
+for c in debootstrap unshare chroot ip git rustc flock; do
     command -v "$c" >/dev/null || die "needs $c"
 done
 [ -f "$CA_FILE" ] || die "needs $CA_FILE (package ca-certificates) to download crates"
@@ -82,7 +84,14 @@ SYSROOT=$(rustc --print sysroot)
 TIMES=()
 total=$SECONDS
 
-[ "${FRESH_CLEAN:-0}" = 1 ] && rm -rf "$CACHE"
+mkdir -p "$CACHE"
+# Every run holds this lock, shared, while it uses the cache; making, replacing or forgetting
+# the cache takes it exclusive, so it waits until no other run is using the root or the crates.
+exec 9>"$CACHE/cache.lock"
+flock 9
+if [ "${FRESH_CLEAN:-0}" = 1 ]; then
+    rm -rf "$BASE" "$BASE.stamp" "$CACHE/cargo-home"
+fi
 mkdir -p "$CACHE/cargo-home"
 if [ "$(cat "$BASE.stamp" 2>/dev/null)" != "$SUITE $PACKAGES $MIRROR" ]; then
     say "debootstrap $SUITE (minbase + $PACKAGES) from $MIRROR into $BASE"
@@ -98,10 +107,13 @@ else
     say "Debian root cached in $BASE"
 fi
 
+RUN=$(mktemp -d "$CACHE/run.XXXXXX")
 say "fresh root $RUN: a copy of $BASE, a clean clone of $ROOT"
 start=$SECONDS
-rm -rf "$RUN"
-cp -a "$BASE" "$RUN"
+trap 'printf "kept %s for its logs (root/*.log); remove it when done\n" "$RUN" >&2' EXIT
+flock -s 9
+cp -a "$BASE/." "$RUN"
+chmod 755 "$RUN"
 cp /etc/resolv.conf "$RUN/etc/resolv.conf"
 mkdir -p "$RUN/opt"
 commit=$(git -C "$ROOT" rev-parse HEAD)
@@ -127,4 +139,8 @@ phase test
 
 say "fresh machine: both README commands passed"
 printf '  %s\n' "${TIMES[@]}" "total $((SECONDS - total)) s"
-printf 'logs: %s/root/run-command.log, %s/root/test-command.log\n' "$RUN" "$RUN"
+mkdir -p "$CACHE/logs"
+cp "$RUN/root/run-command.log" "$RUN/root/test-command.log" "$CACHE/logs/"
+printf 'logs: %s/logs/run-command.log, %s/logs/test-command.log\n' "$CACHE" "$CACHE"
+trap - EXIT
+rm -rf "$RUN"
