@@ -15,7 +15,7 @@ mod libs;
 mod ops;
 use common::server::run_with_timeout;
 use common::*;
-use libs::Lib;
+use libs::{clients_dir, probe, Lib};
 use ops::{Behaviour, Worker};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -31,10 +31,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn clients_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
 fn spawn(program: &str, args: &[&str]) -> Proc {
@@ -75,16 +71,6 @@ fn await_workers(s: &Server, func: &str, n: usize) {
             })
         },
     );
-}
-
-fn probe(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 both!(gearman_cli_worker_and_client, |kind| {
@@ -198,8 +184,7 @@ both!(gearadmin_commands, |kind| {
 });
 
 both!(perl_client_and_worker, |kind| {
-    let have = probe("perl", &["-MGearman::Client", "-MGearman::Worker", "-e1"]);
-    if skip_unless(have, "Perl Gearman::Client (Debian libgearman-client-perl)") {
+    if Lib::Perl.skip() {
         return;
     }
     let s = start(kind, &[]);
@@ -215,11 +200,7 @@ both!(perl_client_and_worker, |kind| {
 });
 
 both!(php_client_and_worker, |kind| {
-    let have = probe("php", &["-r", "exit(extension_loaded('gearman') ? 0 : 1);"]);
-    if skip_unless(
-        have,
-        "PHP with the gearman extension (Debian php-cli php-gearman)",
-    ) {
+    if Lib::Php.skip() {
         return;
     }
     let s = start(kind, &[]);
@@ -235,8 +216,7 @@ both!(php_client_and_worker, |kind| {
 });
 
 both!(python_client_and_worker, |kind| {
-    let have = probe("python3", &["-c", "import gearman"]);
-    if skip_unless(have, "Python pygearman (pip install pygearman)") {
+    if Lib::Python.skip() {
         return;
     }
     let s = start(kind, &[]);
@@ -252,11 +232,7 @@ both!(python_client_and_worker, |kind| {
 });
 
 both!(node_client_and_worker, |kind| {
-    let have = have_program("node") && clients_dir().join("node/node_modules/gearman").exists();
-    if skip_unless(
-        have,
-        "Node.js with the `gearman` npm package (npm install in tests/clients/node)",
-    ) {
+    if Lib::Node.skip() {
         return;
     }
     let s = start(kind, &[]);

@@ -64,7 +64,8 @@ pub fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
-fn probe(program: &str, args: &[&str]) -> bool {
+/// Whether `program args` runs and exits 0 (a library probe).
+pub fn probe(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
         .stdout(Stdio::null())
