@@ -75,14 +75,11 @@ impl Engine {
     /// What a job that left the job table leaves behind elsewhere: its worker's running list,
     /// its timeout timer, its clients' attachments.
     pub(super) fn forget_job(&mut self, h: u32, job: &Job) {
-        if let Some(w) = job.worker() {
-            if let Some(conn) = self.conns.get_mut(w) {
-                conn.forget_running(h);
-            }
-        }
-        if job.deadline().is_some() {
-            self.timers.cancelled();
-        }
+        let run = EndedRun {
+            worker: job.worker(),
+            had_deadline: job.deadline().is_some(),
+        };
+        self.run_ended(h, &run);
         for &c in job.clients() {
             if let Some(conn) = self.conns.get_mut(c) {
                 conn.detached(1);
@@ -90,7 +87,7 @@ impl Engine {
         }
     }
 
-    /// A run ended with the job kept (requeued): its worker and timeout timer let go of it.
+    /// A run ended (the job requeued or gone): its worker and timeout timer let go of it.
     fn run_ended(&mut self, h: u32, ended: &EndedRun) {
         if let Some(w) = ended.worker {
             if let Some(conn) = self.conns.get_mut(w) {
