@@ -13,40 +13,19 @@ use common::*;
 /// resize and email and is running the email job. Returns (client of img3, worker).
 fn capture_state(s: &Server) -> (Conn, Conn) {
     let mut c = s.connect();
-    c.call(
+    c.created(
         ptype::SUBMIT_JOB_HIGH_BG,
         &[b"resize", b"img1", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"resize", b"img2", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_LOW,
-        &[b"resize", b"img3", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"email", b"m1", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(4)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"resize", b"img2", b"d"], &h(2));
+    c.created(ptype::SUBMIT_JOB_LOW, &[b"resize", b"img3", b"d"], &h(3));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"email", b"m1", b"d"], &h(4));
     let mut w = s.connect();
     w.send(ptype::SET_CLIENT_ID, &[b"worker-7"]);
     // Register email first and grab it, so both servers (whatever their function order) pick it.
     w.send(ptype::CAN_DO, &[b"email"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(4), b"email", b"d"],
-    );
+    w.assigned(&[&h(4), b"email", b"d"]);
     w.send(ptype::CAN_DO, &[b"resize"]);
     w.sync();
     (c, w)
@@ -214,31 +193,15 @@ both!(pipelined_lines_and_mixed_binary, |kind| {
 both!(lists_count_jobs_by_state, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_HIGH,
-        &[b"f", b"a", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_LOW_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
-    c.call(
+    c.created(ptype::SUBMIT_JOB_HIGH, &[b"f", b"a", b"d"], &h(1));
+    c.created(ptype::SUBMIT_JOB_LOW_BG, &[b"f", b"", b"d"], &h(2));
+    c.created(
         ptype::SUBMIT_JOB_EPOCH,
         &[b"f", b"e", b"4000000000", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
+        &h(3),
     );
     let mut w = worker(&s, &["f", "f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     let mut a = s.connect();
     // Running jobs are not in prioritystatus; the future epoch job is (normal).
     assert_eq!(

@@ -47,12 +47,7 @@ fn c_function_order_beats_priority() {
     submit(&mut cl, ptype::SUBMIT_JOB_BG, "email", "", b"e");
     submit(&mut cl, ptype::SUBMIT_JOB_HIGH_BG, "resize", "", b"r");
     let mut w = worker(&s, &["resize", "email"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"email", b"e"],
-    );
+    w.assigned(&[&h(1), b"email", b"e"]);
     let s = c(&[]).unwrap();
     assert_eq!(
         grab_order(&s),
@@ -76,18 +71,8 @@ fn c_unique_of_64_bytes_does_not_coalesce() {
     let Some(s) = c(&[]) else { return };
     let mut cl = s.connect();
     let u = vec![b'u'; 64];
-    cl.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", &u, b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    cl.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", &u, b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    cl.created(ptype::SUBMIT_JOB_BG, &[b"f", &u, b"d"], &h(1));
+    cl.created(ptype::SUBMIT_JOB_BG, &[b"f", &u, b"d"], &h(2));
 }
 
 /// D12: 1.1.20 applies the 64-byte check to the reducer of a reduce job.
@@ -119,12 +104,7 @@ fn c_create_function_without_cr_loses_a_character() {
 fn c_drop_function_with_queued_jobs() {
     let Some(s) = c(&[]) else { return };
     let mut cl = s.connect();
-    cl.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    cl.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(1));
     assert_eq!(cl.admin_line("drop function f\r"), "OK\r\n");
     assert_eq!(cl.admin_list("status"), ".\n");
 }
@@ -144,12 +124,7 @@ fn c_converted_exception_has_a_trailing_nul() {
     let mut cl = s.connect();
     submit(&mut cl, ptype::SUBMIT_JOB, "f", "", b"d");
     let mut w = worker(&s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     w.send(ptype::WORK_EXCEPTION, &[&h(1), b"boom"]);
     let fail = cl.recv();
     assert_eq!(fail.to_bytes(), frame_res(ptype::WORK_FAIL, &[b"T:1\0"]));

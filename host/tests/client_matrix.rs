@@ -275,12 +275,7 @@ fn running_with_status(s: &Server) -> (Conn, Conn) {
     let mut c = s.connect();
     submit(&mut c, ptype::SUBMIT_JOB, "mx", "uq", b"in");
     let mut w = worker(s, &["mx"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"mx", b"in"],
-    );
+    w.assigned(&[&h(1), b"mx", b"in"]);
     w.send(ptype::WORK_STATUS, &[&h(1), b"1", b"2"]);
     c.expect(ptype::WORK_STATUS, &[&h(1), b"1", b"2"]);
     (c, w)
@@ -316,12 +311,7 @@ fn worker_case(
         tap.hold();
         submit(&mut c, ptype::SUBMIT_JOB_BG, "mx", "decoy", b"decoy");
         tap.await_count(true, ptype::NOOP, 1);
-        other.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(1), b"mx", b"decoy"],
-        );
+        other.assigned(&[&h(1), b"mx", b"decoy"]);
         other.send(ptype::WORK_COMPLETE, &[&h(1), b""]);
         other.sync();
         tap.release();

@@ -81,12 +81,7 @@ both!(
         // Large data after small arguments is fine.
         let mut c = s.connect();
         let data = vec![b'd'; 100_000];
-        c.call(
-            ptype::SUBMIT_JOB_BG,
-            &[b"f", b"", &data],
-            ptype::JOB_CREATED,
-            &[&h(1)],
-        );
+        c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", &data], &h(1));
     }
 );
 

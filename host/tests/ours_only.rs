@@ -22,43 +22,13 @@ fn grab_until_job(w: &mut Conn, timeout: Duration) -> Packet {
 fn d1_high_job_of_any_function_goes_first() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"email", b"", b"e"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_HIGH_BG,
-        &[b"resize", b"", b"r"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_LOW_BG,
-        &[b"email", b"", b"l"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"email", b"", b"e"], &h(1));
+    c.created(ptype::SUBMIT_JOB_HIGH_BG, &[b"resize", b"", b"r"], &h(2));
+    c.created(ptype::SUBMIT_JOB_LOW_BG, &[b"email", b"", b"l"], &h(3));
     let mut w = worker(&s, &["resize", "email"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(2), b"resize", b"r"],
-    );
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"email", b"e"],
-    );
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(3), b"email", b"l"],
-    );
+    w.assigned(&[&h(2), b"resize", b"r"]);
+    w.assigned(&[&h(1), b"email", b"e"]);
+    w.assigned(&[&h(3), b"email", b"l"]);
 }
 
 /// D2: round robin across a worker's functions is the default (and `-R` is still accepted).
@@ -114,11 +84,10 @@ fn d3_epoch_job_wakes_sleepers_when_due() {
         + 2;
     let mut c = s.connect();
     let epoch = when.to_string();
-    c.call(
+    c.created(
         ptype::SUBMIT_JOB_EPOCH,
         &[b"e", b"", epoch.as_bytes(), b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
     // Like a real worker: on NOOP grab; on NO_JOB (a spurious wake-up) sleep again.
     let deadline = Instant::now() + Duration::from_secs(6);
@@ -153,35 +122,15 @@ fn d3_epoch_job_wakes_sleepers_when_due() {
 fn d4_timeout_cancelled_when_the_job_ends() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"one"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"two"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"one"], &h(1));
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"two"], &h(2));
     let mut w1 = s.connect();
     w1.send(ptype::CAN_DO_TIMEOUT, &[b"f", b"1000"]);
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"one"],
-    );
+    w1.assigned(&[&h(1), b"f", b"one"]);
     w1.send(ptype::WORK_COMPLETE, &[&h(1), b"done"]);
     c.expect(ptype::WORK_COMPLETE, &[&h(1), b"done"]);
     let mut w2 = worker(&s, &["f"]);
-    w2.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(2), b"f", b"two"],
-    );
+    w2.assigned(&[&h(2), b"f", b"two"]);
     // Well past the 1 s timeout of the finished job: job 2 must still be w2's, never requeued.
     let until = Instant::now() + Duration::from_millis(2500);
     while Instant::now() < until {
@@ -197,32 +146,12 @@ fn d4_timeout_cancelled_when_the_job_ends() {
 fn d4_every_assigned_job_has_its_own_timer() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"one"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"two"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"one"], &h(1));
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"two"], &h(2));
     let mut w1 = s.connect();
     w1.send(ptype::CAN_DO_TIMEOUT, &[b"f", b"1000"]);
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"one"],
-    );
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(2), b"f", b"two"],
-    );
+    w1.assigned(&[&h(1), b"f", b"one"]);
+    w1.assigned(&[&h(2), b"f", b"two"]);
     let mut w2 = worker(&s, &["f"]);
     let a = grab_until_job(&mut w2, Duration::from_secs(6));
     let b = grab_until_job(&mut w2, Duration::from_secs(6));
@@ -236,12 +165,7 @@ fn d4_every_assigned_job_has_its_own_timer() {
 fn d5_job_retries_default_unlimited_and_zero_means_none() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"a"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"a"], &h(1));
     for attempt in 1..=4 {
         let mut w = worker(&s, &["f"]);
         grab_until_job(&mut w, Duration::from_secs(5));
@@ -253,19 +177,9 @@ fn d5_job_retries_default_unlimited_and_zero_means_none() {
     }
     let s = ours(&["-j", "0"]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"a"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"a"], &h(1));
     let mut w = worker(&s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"a"],
-    );
+    w.assigned(&[&h(1), b"f", b"a"]);
     w.close();
     c.expect(ptype::WORK_FAIL, &[&h(1)]);
     assert_eq!(c.admin_list("show jobs"), ".\n");
@@ -310,18 +224,8 @@ fn d8_unique_of_64_bytes_is_kept_whole() {
     let s = ours(&[]);
     let mut c = s.connect();
     let u = vec![b'u'; 64];
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", &u, b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", &u, b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", &u, b"d"], &h(1));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", &u, b"d"], &h(1));
     let mut w = worker(&s, &["f"]);
     w.call(
         ptype::GRAB_JOB_UNIQ,
@@ -364,25 +268,14 @@ fn d10_overlong_handle_prefix_is_refused() {
 fn d11_future_epoch_does_not_hide_lower_priorities() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
+    c.created(
         ptype::SUBMIT_JOB_EPOCH,
         &[b"f", b"", b"4000000000", b"later"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
-    c.call(
-        ptype::SUBMIT_JOB_LOW_BG,
-        &[b"f", b"", b"now"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB_LOW_BG, &[b"f", b"", b"now"], &h(2));
     let mut w = worker(&s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(2), b"f", b"now"],
-    );
+    w.assigned(&[&h(2), b"f", b"now"]);
     w.call(ptype::GRAB_JOB, &[], ptype::NO_JOB, &[]);
 }
 
@@ -400,11 +293,10 @@ fn d12_reduce_checks_unique_not_reducer() {
         ptype::ERROR,
         err,
     );
-    c.call(
+    c.created(
         ptype::SUBMIT_REDUCE_JOB,
         &[b"m", b"u", &r, b"a", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
     c.send(
         ptype::SUBMIT_REDUCE_JOB_BACKGROUND,
@@ -430,19 +322,9 @@ fn d12_reduce_checks_unique_not_reducer() {
 fn d13_background_job_survives_joined_client() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"u", b"d"], &h(1));
     let mut fg = s.connect();
-    fg.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    fg.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
     fg.close();
     c.sync();
     // Give the disconnect a chance to be processed, observed through a status query of fg's
@@ -457,12 +339,7 @@ fn d13_background_job_survives_joined_client() {
     });
     assert_eq!(c.admin_list("show jobs"), "T:1\t0\t0\t1\n.\n");
     let mut w = worker(&s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
 }
 
 /// D14: `create function NAME\n` creates NAME.
@@ -479,12 +356,7 @@ fn d14_create_function_without_cr_keeps_the_name() {
 fn d15_drop_function_refused_with_queued_jobs() {
     let s = ours(&[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(1));
     let r = c.admin_line("drop function f");
     assert!(r.starts_with("ERR ") && r.ends_with("\r\n"), "{r:?}");
     assert_eq!(c.admin_list("show jobs"), "T:1\t0\t0\t1\n.\n");

@@ -130,12 +130,7 @@ both!(gearadmin_commands, |kind| {
     w.send(ptype::CAN_DO, &[b"rev"]);
     w.sync();
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_HIGH_BG,
-        &[b"nobody", b"uq", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_HIGH_BG, &[b"nobody", b"uq", b"d"], &h(1));
     let ga = |args: &[&str]| {
         let mut cmd = Command::new("gearadmin");
         cmd.args(["-h", "127.0.0.1", "-p", &port]).args(args);

@@ -11,25 +11,10 @@ use std::time::Duration;
 /// Two foreground clients attached to job T:1 of `f` (unique `u`) and a worker running it.
 fn running_job(s: &Server) -> (Conn, Conn, Conn) {
     let (mut c1, mut c2) = (s.connect(), s.connect());
-    c1.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c2.call(
-        ptype::SUBMIT_JOB_LOW,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c1.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
+    c2.created(ptype::SUBMIT_JOB_LOW, &[b"f", b"u", b"d"], &h(1));
     let mut w = worker(s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     (c1, c2, w)
 }
 
@@ -136,25 +121,10 @@ both!(
             &[b"exceptions"],
         );
         let mut c2 = s.connect();
-        c1.call(
-            ptype::SUBMIT_JOB,
-            &[b"f", b"u", b"d"],
-            ptype::JOB_CREATED,
-            &[&h(1)],
-        );
-        c2.call(
-            ptype::SUBMIT_JOB,
-            &[b"f", b"u", b"d"],
-            ptype::JOB_CREATED,
-            &[&h(1)],
-        );
+        c1.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
+        c2.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
         let mut w = worker(&s, &["f"]);
-        w.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(1), b"f", b"d"],
-        );
+        w.assigned(&[&h(1), b"f", b"d"]);
         w.send(ptype::WORK_EXCEPTION, &[b"T:1", b"boom"]);
         c1.expect(ptype::WORK_EXCEPTION, &[b"T:1", b"boom"]);
         // Converted to WORK_FAIL: the bare handle from ours, a trailing NUL from 1.1.20 (D20).
@@ -177,19 +147,9 @@ both!(
 both!(exceptions_flag_for_every_connection, |kind| {
     let s = start(kind, &["--exceptions"]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(1));
     let mut w = worker(&s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     w.send(ptype::WORK_EXCEPTION, &[b"T:1", b"boom"]);
     c.expect(ptype::WORK_EXCEPTION, &[b"T:1", b"boom"]);
 });
@@ -273,12 +233,7 @@ both!(status_queries_of_unknown_and_queued_jobs, |kind| {
         ptype::STATUS_RES_UNIQUE,
         &[b"nope", b"0", b"0", b"0", b"0", b"0"],
     );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"bg", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"bg", b"d"], &h(1));
     c.call(
         ptype::GET_STATUS,
         &[b"T:1"],
@@ -315,18 +270,8 @@ both!(status_queries_of_unknown_and_queued_jobs, |kind| {
 both!(get_status_unique_ignores_the_function, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"g", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"u", b"d"], &h(1));
+    c.created(ptype::SUBMIT_JOB, &[b"g", b"u", b"d"], &h(2));
     // The most recently created job with that unique wins: g's, with one client.
     c.call(
         ptype::GET_STATUS_UNIQUE,
@@ -361,12 +306,7 @@ both!(set_client_id_shows_in_workers, |kind| {
 both!(client_disconnect_ignores_its_queued_job, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
     c.close();
     let mut a = s.connect();
     wait_for(
@@ -407,12 +347,7 @@ both!(
 both!(cancel_job_fails_the_clients_and_ignores_the_job, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(1));
     let mut a = s.connect();
     assert_eq!(a.admin_line("cancel job T:1"), "OK\r\n");
     c.expect(ptype::WORK_FAIL, &[b"T:1"]);

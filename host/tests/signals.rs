@@ -30,12 +30,7 @@ both!(sigterm_exits_0_and_removes_the_pid_file, |kind| {
         format!("{}\n", s.pid())
     );
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(1));
     s.signal(libc::SIGTERM);
     assert_exits_0(&mut s);
     assert!(!pid_file.exists(), "pid file removed at exit");
@@ -58,12 +53,7 @@ both!(sigusr1_without_jobs_exits_0, |kind| {
 both!(sigusr1_stops_listening_and_finishes_jobs, |kind| {
     let mut s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(1));
     let mut w = worker(&s, &["f"]);
     s.signal(libc::SIGUSR1);
     let port = s.port();
@@ -72,12 +62,7 @@ both!(sigusr1_stops_listening_and_finishes_jobs, |kind| {
     });
     assert!(s.is_running(), "jobs are still in memory");
     // Existing connections keep being served.
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     w.send(ptype::WORK_COMPLETE, &[&h(1), b"r"]);
     c.expect(ptype::WORK_COMPLETE, &[&h(1), b"r"]);
     // 1.1.20 checks the job count when a connection has activity: poke it (the server may
@@ -123,24 +108,14 @@ fn ours_admin_shutdown() {
 fn ours_admin_shutdown_graceful() {
     let mut s = start(Kind::Ours, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(1));
     let mut w = worker(&s, &["f"]);
     assert_eq!(c.admin_line("shutdown graceful"), "OK\r\n");
     let port = s.port();
     wait_for("the listener to close", EXIT_WAIT, || {
         TcpStream::connect(("127.0.0.1", port)).is_err()
     });
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     w.send(ptype::WORK_COMPLETE, &[&h(1), b"r"]);
     c.expect(ptype::WORK_COMPLETE, &[&h(1), b"r"]);
     assert_exits_0(&mut s);

@@ -39,12 +39,7 @@ both!(all_priorities_get_handles_and_run_high_normal_low, |kind| {
         (3, "l-fg"),
         (6, "l-bg"),
     ] {
-        w.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(n), b"f", data.as_bytes()],
-        );
+        w.assigned(&[&h(n), b"f", data.as_bytes()]);
     }
     w.call(ptype::GRAB_JOB, &[], ptype::NO_JOB, &[]);
     assert_eq!(sorted_lines(&c.admin_list("status")), ["f\t6\t6\t1"]);
@@ -54,12 +49,7 @@ both!(job_data_is_opaque_and_function_may_be_empty, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
     let data: &[u8] = b"a\0b\0\0c\xff";
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"", b"u", data],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"", b"u", data], &h(1));
     let mut w = worker(&s, &[""]);
     w.call(
         ptype::GRAB_JOB_UNIQ,
@@ -73,51 +63,21 @@ both!(large_data_is_accepted, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
     let data = vec![b'x'; 5 * 1024 * 1024];
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"big", b"", &data],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"big", b"", &data], &h(1));
     let mut w = worker(&s, &["big"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"big", &data],
-    );
+    w.assigned(&[&h(1), b"big", &data]);
 });
 
 both!(unique_coalesces_foreground_clients_per_function, |kind| {
     let s = start(kind, &[]);
     let (mut c1, mut c2, mut c3) = (s.connect(), s.connect(), s.connect());
-    c1.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"u", b"one"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c1.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"one"], &h(1));
     // Another priority and other data: still the same job; the new data is discarded.
-    c2.call(
-        ptype::SUBMIT_JOB_HIGH,
-        &[b"f", b"u", b"two"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c2.created(ptype::SUBMIT_JOB_HIGH, &[b"f", b"u", b"two"], &h(1));
     // Background submit of the same key: existing handle, nothing attached.
-    c3.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"u", b"three"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c3.created(ptype::SUBMIT_JOB_BG, &[b"f", b"u", b"three"], &h(1));
     // The same unique under another function is another job (handle 2, not consumed above).
-    c3.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"g", b"u", b"x"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c3.created(ptype::SUBMIT_JOB_BG, &[b"g", b"u", b"x"], &h(2));
     c3.call(
         ptype::GET_STATUS_UNIQUE,
         &[b"u"],
@@ -141,26 +101,11 @@ both!(unique_coalesces_foreground_clients_per_function, |kind| {
 both!(coalescing_matches_running_jobs, |kind| {
     let s = start(kind, &[]);
     let mut c1 = s.connect();
-    c1.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c1.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
     let mut w = worker(&s, &["f"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     let mut c2 = s.connect();
-    c2.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"u", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c2.created(ptype::SUBMIT_JOB, &[b"f", b"u", b"d"], &h(1));
     w.send(ptype::WORK_DATA, &[&h(1), b"part"]);
     c1.expect(ptype::WORK_DATA, &[&h(1), b"part"]);
     c2.expect(ptype::WORK_DATA, &[&h(1), b"part"]);
@@ -169,43 +114,13 @@ both!(coalescing_matches_running_jobs, |kind| {
 both!(dash_unique_coalesces_on_data, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"-", b"same"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"-", b"same"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"-", b"other"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"g", b"-", b"same"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"-", b"same"], &h(1));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"-", b"same"], &h(1));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"-", b"other"], &h(2));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"g", b"-", b"same"], &h(3));
     // `-` with empty data never coalesces.
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"-", b""],
-        ptype::JOB_CREATED,
-        &[&h(4)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"-", b""],
-        ptype::JOB_CREATED,
-        &[&h(5)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"-", b""], &h(4));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"-", b""], &h(5));
     let mut w = worker(&s, &["f"]);
     // The job's unique stays `-`.
     w.call(
@@ -223,24 +138,9 @@ both!(dash_unique_coalesces_on_data, |kind| {
 both!(empty_unique_never_coalesces, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(1));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(2));
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(3));
 });
 
 both!(
@@ -263,33 +163,18 @@ both!(
             ptype::ERROR,
             err,
         );
-        c.call(
-            ptype::SUBMIT_JOB_BG,
-            &[b"f", b"ok", b"d"],
-            ptype::JOB_CREATED,
-            &[&h(1)],
-        );
+        c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"ok", b"d"], &h(1));
     }
 );
 
 both!(maxqueue_limits_new_jobs_by_total_count, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"first", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"first", b"d"], &h(1));
     assert_eq!(c.admin_line("maxqueue f 5 3 2"), "OK\r\n");
     let full: &[&[u8]] = &[b"QUEUE_ERROR", b"Job queue is full"];
     // total 1: low allowed while total < 2.
-    c.call(
-        ptype::SUBMIT_JOB_LOW_BG,
-        &[b"f", b"l1", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB_LOW_BG, &[b"f", b"l1", b"d"], &h(2));
     c.call(
         ptype::SUBMIT_JOB_LOW_BG,
         &[b"f", b"l2", b"d"],
@@ -303,36 +188,16 @@ both!(maxqueue_limits_new_jobs_by_total_count, |kind| {
         full,
     );
     // A coalesced submit skips the check.
-    c.call(
-        ptype::SUBMIT_JOB_LOW_BG,
-        &[b"f", b"l1", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"n1", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
+    c.created(ptype::SUBMIT_JOB_LOW_BG, &[b"f", b"l1", b"d"], &h(2));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"n1", b"d"], &h(3));
     c.call(
         ptype::SUBMIT_JOB_BG,
         &[b"f", b"n2", b"d"],
         ptype::ERROR,
         full,
     );
-    c.call(
-        ptype::SUBMIT_JOB_HIGH_BG,
-        &[b"f", b"h1", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(4)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_HIGH,
-        &[b"f", b"h2", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(5)],
-    );
+    c.created(ptype::SUBMIT_JOB_HIGH_BG, &[b"f", b"h1", b"d"], &h(4));
+    c.created(ptype::SUBMIT_JOB_HIGH, &[b"f", b"h2", b"d"], &h(5));
     c.call(
         ptype::SUBMIT_JOB_HIGH_BG,
         &[b"f", b"h3", b"d"],
@@ -340,19 +205,9 @@ both!(maxqueue_limits_new_jobs_by_total_count, |kind| {
         full,
     );
     // Other functions are not limited; `maxqueue f` alone clears the limits.
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"g", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(6)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"g", b"", b"d"], &h(6));
     assert_eq!(c.admin_line("maxqueue f"), "OK\r\n");
-    c.call(
-        ptype::SUBMIT_JOB_LOW_BG,
-        &[b"f", b"l4", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(7)],
-    );
+    c.created(ptype::SUBMIT_JOB_LOW_BG, &[b"f", b"l4", b"d"], &h(7));
 });
 
 both!(maxqueue_one_value_applies_to_every_priority, |kind| {
@@ -363,12 +218,7 @@ both!(maxqueue_one_value_applies_to_every_priority, |kind| {
     assert_eq!(c.admin_line("create function f\r"), "OK\r\n");
     assert_eq!(c.admin_line("maxqueue f 1"), "OK\r\n");
     let full: &[&[u8]] = &[b"QUEUE_ERROR", b"Job queue is full"];
-    c.call(
-        ptype::SUBMIT_JOB_HIGH_BG,
-        &[b"f", b"a", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_HIGH_BG, &[b"f", b"a", b"d"], &h(1));
     c.call(
         ptype::SUBMIT_JOB_HIGH_BG,
         &[b"f", b"b", b"d"],
@@ -392,28 +242,13 @@ both!(maxqueue_one_value_applies_to_every_priority, |kind| {
 both!(handles_are_only_consumed_by_new_jobs, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"x", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"x", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"x", b"d"], &h(1));
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"x", b"d"], &h(1));
     c.call(
         ptype::SUBMIT_JOB_BG,
         &[b"f", &[b'z'; 65], b"d"],
         ptype::ERROR,
         &[b"ARGUMENT_TOO_LARGE", b"Unique value too large"],
     );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"y", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"y", b"d"], &h(2));
 });

@@ -10,24 +10,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 both!(reduce_jobs_carry_the_reducer_to_grab_job_all, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
+    c.created(
         ptype::SUBMIT_REDUCE_JOB,
         &[b"map", b"u1", b"red", b"agg", b"in"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
-    c.call(
+    c.created(
         ptype::SUBMIT_REDUCE_JOB_BACKGROUND,
         &[b"map", b"u2", b"red2", b"agg", b"in2"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
+        &h(2),
     );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"map", b"u3", b"plain"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"map", b"u3", b"plain"], &h(3));
     let mut w = worker(&s, &["map"]);
     w.call(
         ptype::GRAB_JOB_ALL,
@@ -57,19 +50,13 @@ both!(reduce_jobs_carry_the_reducer_to_grab_job_all, |kind| {
 both!(reduce_job_seen_by_plain_grab_job, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
+    c.created(
         ptype::SUBMIT_REDUCE_JOB_BACKGROUND,
         &[b"m", b"u", b"r", b"a", b"x"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
     let mut w = worker(&s, &["m"]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"m", b"x"],
-    );
+    w.assigned(&[&h(1), b"m", b"x"]);
 });
 
 fn now() -> u64 {
@@ -83,11 +70,10 @@ both!(epoch_job_waits_for_its_time, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
     let when = (now() + 2).to_string();
-    c.call(
+    c.created(
         ptype::SUBMIT_JOB_EPOCH,
         &[b"e", b"later", when.as_bytes(), b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
+        &h(1),
     );
     // Counted at once, but not handed out before its time.
     assert_eq!(sorted_lines(&c.admin_list("status")), ["e\t1\t0\t0"]);
@@ -110,31 +96,19 @@ both!(
     |kind| {
         let s = start(kind, &[]);
         let mut c = s.connect();
-        c.call(
+        c.created(
             ptype::SUBMIT_JOB_EPOCH,
             &[b"e", b"a", b"1000", b"past"],
-            ptype::JOB_CREATED,
-            &[&h(1)],
+            &h(1),
         );
-        c.call(
+        c.created(
             ptype::SUBMIT_JOB_EPOCH,
             &[b"e", b"b", b"junk", b"garbage"],
-            ptype::JOB_CREATED,
-            &[&h(2)],
+            &h(2),
         );
         let mut w = worker(&s, &["e"]);
-        w.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(1), b"e", b"past"],
-        );
-        w.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(2), b"e", b"garbage"],
-        );
+        w.assigned(&[&h(1), b"e", b"past"]);
+        w.assigned(&[&h(2), b"e", b"garbage"]);
         // Epoch jobs are background: the submitter gets no result.
         w.send(ptype::WORK_COMPLETE, &[&h(1), b"r"]);
         w.sync();

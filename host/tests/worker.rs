@@ -53,19 +53,9 @@ both!(grab_variants_and_no_job, |kind| {
     w.call(ptype::GRAB_JOB_ALL, &[], ptype::NO_JOB, &[]);
     let mut c = s.connect();
     for (n, u) in [(1, "u1"), (2, "u2"), (3, "u3")] {
-        c.call(
-            ptype::SUBMIT_JOB_BG,
-            &[b"f", u.as_bytes(), b"d"],
-            ptype::JOB_CREATED,
-            &[&h(n)],
-        );
+        c.created(ptype::SUBMIT_JOB_BG, &[b"f", u.as_bytes(), b"d"], &h(n));
     }
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     w.call(
         ptype::GRAB_JOB_UNIQ,
         &[],
@@ -82,24 +72,14 @@ both!(grab_variants_and_no_job, |kind| {
     assert_eq!(sorted_lines(&c.admin_list("status")), ["f\t3\t3\t1"]);
     // A connection without abilities gets nothing.
     let mut idle = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(4)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(4));
     idle.call(ptype::GRAB_JOB, &[], ptype::NO_JOB, &[]);
 });
 
 both!(pre_sleep_noops_at_once_when_work_is_queued, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(1));
     let mut w = worker(&s, &["f"]);
     w.call(ptype::PRE_SLEEP, &[], ptype::NOOP, &[]);
     // Again, regardless of the earlier NOOP.
@@ -112,39 +92,19 @@ both!(sleeping_worker_is_woken_by_a_new_job, |kind| {
     w.send(ptype::PRE_SLEEP, &[]);
     w.sync(); // nothing queued: no reply
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"d"], &h(1));
     w.expect(ptype::NOOP, &[]);
-    w.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"d"],
-    );
+    w.assigned(&[&h(1), b"f", b"d"]);
     // After a GRAB the worker can be woken again.
     w.send(ptype::PRE_SLEEP, &[]);
     w.sync();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"e"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"e"], &h(2));
     w.expect(ptype::NOOP, &[]);
     // A worker of another function is not woken.
     let mut other = worker(&s, &["g"]);
     other.send(ptype::PRE_SLEEP, &[]);
     other.sync();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"x"],
-        ptype::JOB_CREATED,
-        &[&h(3)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"x"], &h(3));
     other.sync();
 });
 
@@ -180,20 +140,10 @@ both!(every_sleeper_is_woken_by_default, |kind| {
     let s = start(kind, &[]);
     let mut ws = sleepers(&s, 3);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(1));
     assert_eq!(woken(&mut ws), [true, true, true]);
     // NOOPed workers that did not GRAB are not NOOPed again.
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"e"],
-        ptype::JOB_CREATED,
-        &[&h(2)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"e"], &h(2));
     assert_eq!(woken(&mut ws), [false, false, false]);
 });
 
@@ -203,12 +153,7 @@ both!(worker_wakeup_limits_noops_per_job, |kind| {
     let mut c = s.connect();
     let mut total = vec![false; 3];
     for n in 1..=3 {
-        c.call(
-            ptype::SUBMIT_JOB_BG,
-            &[b"f", b"", b"d"],
-            ptype::JOB_CREATED,
-            &[&h(n)],
-        );
+        c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(n));
         let now = woken(&mut ws);
         assert_eq!(
             now.iter().filter(|b| **b).count(),
@@ -225,41 +170,21 @@ both!(worker_wakeup_limits_noops_per_job, |kind| {
         [true, true, true],
         "successive jobs wake successive sleepers"
     );
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"d"],
-        ptype::JOB_CREATED,
-        &[&h(4)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"d"], &h(4));
     assert_eq!(woken(&mut ws), [false, false, false]);
 });
 
 both!(cant_do_and_reset_requeue_running_jobs, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"one"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"one"], &h(1));
     let mut w1 = worker(&s, &["f"]);
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"one"],
-    );
+    w1.assigned(&[&h(1), b"f", b"one"]);
     w1.send(ptype::CANT_DO, &[b"f"]);
     w1.sync();
     assert_eq!(c.admin_list("show jobs"), "T:1\t1\t0\t0\n.\n");
     let mut w2 = worker(&s, &["f"]);
-    w2.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"one"],
-    );
+    w2.assigned(&[&h(1), b"f", b"one"]);
     w2.send(ptype::RESET_ABILITIES, &[]);
     w2.sync();
     assert_eq!(c.admin_list("show jobs"), "T:1\t2\t0\t0\n.\n");
@@ -271,12 +196,7 @@ both!(cant_do_and_reset_requeue_running_jobs, |kind| {
         &[b"JOB_NOT_FOUND", b"Job given in work result not found"],
     );
     let mut w3 = worker(&s, &["f"]);
-    w3.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"one"],
-    );
+    w3.assigned(&[&h(1), b"f", b"one"]);
     w3.send(ptype::WORK_COMPLETE, &[&h(1), b"ok"]);
     c.expect(ptype::WORK_COMPLETE, &[&h(1), b"ok"]);
 });
@@ -286,25 +206,10 @@ both!(
     |kind| {
         let s = start(kind, &[]);
         let mut c = s.connect();
-        c.call(
-            ptype::SUBMIT_JOB,
-            &[b"f", b"", b"a"],
-            ptype::JOB_CREATED,
-            &[&h(1)],
-        );
-        c.call(
-            ptype::SUBMIT_JOB,
-            &[b"f", b"", b"b"],
-            ptype::JOB_CREATED,
-            &[&h(2)],
-        );
+        c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"a"], &h(1));
+        c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"b"], &h(2));
         let mut w1 = worker(&s, &["f"]);
-        w1.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(1), b"f", b"a"],
-        );
+        w1.assigned(&[&h(1), b"f", b"a"]);
         w1.send(ptype::WORK_STATUS, &[&h(1), b"1", b"4"]);
         c.expect(ptype::WORK_STATUS, &[&h(1), b"1", b"4"]);
         w1.close();
@@ -318,67 +223,32 @@ both!(
             &[&h(1), b"1", b"0", b"0", b"0"],
         );
         let mut w2 = worker(&s, &["f"]);
-        w2.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(2), b"f", b"b"],
-        );
-        w2.call(
-            ptype::GRAB_JOB,
-            &[],
-            ptype::JOB_ASSIGN,
-            &[&h(1), b"f", b"a"],
-        );
+        w2.assigned(&[&h(2), b"f", b"b"]);
+        w2.assigned(&[&h(1), b"f", b"a"]);
     }
 );
 
 both!(requeue_wakes_sleeping_workers, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB_BG,
-        &[b"f", b"", b"a"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB_BG, &[b"f", b"", b"a"], &h(1));
     let mut w1 = worker(&s, &["f"]);
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"a"],
-    );
+    w1.assigned(&[&h(1), b"f", b"a"]);
     let mut w2 = worker(&s, &["f"]);
     w2.call(ptype::GRAB_JOB, &[], ptype::NO_JOB, &[]);
     w2.send(ptype::PRE_SLEEP, &[]);
     w2.sync();
     w1.close();
     w2.expect(ptype::NOOP, &[]);
-    w2.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"a"],
-    );
+    w2.assigned(&[&h(1), b"f", b"a"]);
 });
 
 both!(job_retries_drop_the_job_with_work_fail, |kind| {
     let s = start(kind, &["-j", "2"]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"a"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"a"], &h(1));
     let mut w1 = worker(&s, &["f"]);
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"a"],
-    );
+    w1.assigned(&[&h(1), b"f", b"a"]);
     w1.close();
     let mut w2 = worker(&s, &["f"]);
     let p = eventually("the requeued job", Duration::from_secs(5), || {
@@ -400,22 +270,12 @@ both!(job_retries_drop_the_job_with_work_fail, |kind| {
 both!(can_do_timeout_requeues_and_forgets_the_worker, |kind| {
     let s = start(kind, &[]);
     let mut c = s.connect();
-    c.call(
-        ptype::SUBMIT_JOB,
-        &[b"f", b"", b"a"],
-        ptype::JOB_CREATED,
-        &[&h(1)],
-    );
+    c.created(ptype::SUBMIT_JOB, &[b"f", b"", b"a"], &h(1));
     let mut w1 = s.connect();
     w1.send(ptype::CAN_DO_TIMEOUT, &[b"f", b"1500"]);
     w1.sync();
     let grabbed = Instant::now();
-    w1.call(
-        ptype::GRAB_JOB,
-        &[],
-        ptype::JOB_ASSIGN,
-        &[&h(1), b"f", b"a"],
-    );
+    w1.assigned(&[&h(1), b"f", b"a"]);
     let mut w2 = worker(&s, &["f"]);
     let p = eventually(
         "the timed-out job to be requeued",

@@ -3,6 +3,7 @@
 //!
 //! Expected replies are compared as whole frames (`frame_res`), i.e. byte for byte.
 
+use gearmand_plugin_api::gear::ptype;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
@@ -169,6 +170,18 @@ impl Conn {
         self.expect(rtype, rargs);
     }
 
+    /// Submit a job (`kind` with function, unique and data) and expect JOB_CREATED with `handle`.
+    #[track_caller]
+    pub fn created(&mut self, kind: u32, args: &[&[u8]], handle: &[u8]) {
+        self.call(kind, args, ptype::JOB_CREATED, &[handle]);
+    }
+
+    /// Send GRAB_JOB and expect the JOB_ASSIGN of `assign` (handle, function, data).
+    #[track_caller]
+    pub fn assigned(&mut self, assign: &[&[u8]]) {
+        self.call(ptype::GRAB_JOB, &[], ptype::JOB_ASSIGN, assign);
+    }
+
     /// Round-trip an ECHO_REQ and assert nothing else arrived before its ECHO_RES. Since the
     /// server handles one connection's packets in order, this proves every packet sent earlier on
     /// this connection has been processed and produced no reply.
@@ -176,8 +189,8 @@ impl Conn {
     pub fn sync(&mut self) {
         self.echo_seq += 1;
         let tag = format!("sync-{}", self.echo_seq);
-        self.send(ptype_echo_req(), &[tag.as_bytes()]);
-        self.expect(ptype_echo_res(), &[tag.as_bytes()]);
+        self.send(ptype::ECHO_REQ, &[tag.as_bytes()]);
+        self.expect(ptype::ECHO_RES, &[tag.as_bytes()]);
     }
 
     /// Assert the server closes this connection (within [`REPLY_TIMEOUT`]) without sending anything.
@@ -307,12 +320,4 @@ impl Conn {
             Err(_) => Err(ReadEnd::Closed),
         }
     }
-}
-
-fn ptype_echo_req() -> u32 {
-    gearmand_plugin_api::gear::ptype::ECHO_REQ
-}
-
-fn ptype_echo_res() -> u32 {
-    gearmand_plugin_api::gear::ptype::ECHO_RES
 }
