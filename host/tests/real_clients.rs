@@ -45,6 +45,25 @@ fn spawn(program: &str, args: &[&str]) -> Proc {
     Proc(child)
 }
 
+/// The `gearman` tool as a worker for `rev` (it pipes each job through `rev`), registered.
+fn cli_rev_worker(s: &Server) -> Proc {
+    let port = s.port().to_string();
+    let args = [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-w",
+        "-f",
+        "rev",
+        "--",
+        "rev",
+    ];
+    let w = spawn("gearman", &args);
+    await_workers(s, "rev", 1);
+    w
+}
+
 /// Run a client to completion; assert exit 0; return stdout.
 #[track_caller]
 fn run_ok(program: &str, args: &[&str]) -> String {
@@ -82,21 +101,7 @@ both!(gearman_cli_worker_and_client, |kind| {
     }
     let s = start(kind, &[]);
     let port = s.port().to_string();
-    let _w = spawn(
-        "gearman",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-w",
-            "-f",
-            "rev",
-            "--",
-            "rev",
-        ],
-    );
-    await_workers(&s, "rev", 1);
+    let _w = cli_rev_worker(&s);
     let g = |args: &[&str]| {
         let mut all = vec!["-h", "127.0.0.1", "-p", &port, "-f", "rev"];
         all.extend_from_slice(args);
@@ -249,21 +254,7 @@ both!(perl_client_with_gearman_cli_worker, |kind| {
     }
     let s = start(kind, &[]);
     let port = s.port().to_string();
-    let _w = spawn(
-        "gearman",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-w",
-            "-f",
-            "rev",
-            "--",
-            "rev",
-        ],
-    );
-    await_workers(&s, "rev", 1);
+    let _w = cli_rev_worker(&s);
     let script = format!(
         "use Gearman::Client; my $c = Gearman::Client->new(job_servers => ['127.0.0.1:{port}']); \
          print ${{ $c->do_task(rev => 'cross') }};"
