@@ -9,7 +9,7 @@
  * every task of a batch completes with the bytes it sent, and reports jobs/s, latency
  * percentiles (of a whole batch: one job with the default --inflight 1) and, with --pid, the
  * server's CPU per job from /proc. Exit status 1 if any task failed or came back wrong.
- * Build and use: contrib/bench/libgearman/compare.sh, contrib/bench/README.md (finding 14).
+ * Build and use: contrib/bench/libgearman/compare.sh, contrib/bench/README.md.
  */
 #include <libgearman-1.0/gearman.h>
 #include <pthread.h>

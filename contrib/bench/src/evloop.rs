@@ -4,7 +4,7 @@
 //!
 //! The threaded driver (scenarios.rs) gives each connection a thread that blocks in `recv`, as a
 //! libgearman client or worker does. On a small machine those threads' wake-ups cost about as
-//! much CPU as the server under test, on the same cores (finding 12 in contrib/bench/README.md).
+//! much CPU as the server under test, on the same cores (docs/performance.md, "Method").
 //! This driver wakes once for everything that is ready, answers all of it, and sends at most once
 //! per connection per wake-up, so more of the machine is left to the server. It checks the same
 //! things: each JOB_CREATED asked for, each result the payload echoed, no job handed out twice.

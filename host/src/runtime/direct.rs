@@ -10,8 +10,7 @@
 //! can cost an extra syscall when more replies for the same connection follow in the same round,
 //! which is why smaller pieces are still buffered, where several replies share one send. The
 //! line at 32 KiB is a judgement, not a sweep: a send of that size is mostly the kernel copying
-//! the bytes, so one extra call costs less than the copy it saves (fg-64k in the benchmark:
-//! 8 % more jobs per second, 9 % less server CPU per job; finding 12 in contrib/bench/README.md).
+//! the bytes, so one extra call costs less than the copy it saves.
 
 use super::wire::Sink;
 use mio::net::TcpStream;

@@ -90,15 +90,10 @@ fn bind_one(opts: &BindOptions, addr: SocketAddr) -> io::Result<TcpListener> {
 const MIN_BACKLOG: i32 = 4096;
 
 /// The `-b` value, raised to [`MIN_BACKLOG`]. The original's default of 32 is a relic: when
-/// clients connect in a burst while the accepting thread waits for a CPU (two busy cores), a
-/// 32-entry queue overflows, the kernel drops SYNs and each dropped client stalls for the 1 s
-/// (then 3 s, ...) SYN retransmit timer — measured: 5,000 connections took ~50-60 s to open
-/// against C gearmand and against this server with a queue of 32. 1024 was not always enough
-/// either: on one 2-vCPU machine the accepting thread fell more than 1,024 connections behind a
-/// single client connecting in a loop, twice per 5,000 (`nstat`: 2 ListenOverflows, 2 SYN
-/// retransmits; 2,380 connections/s); with 4096, none (34,600/s). Queued connections cost a
-/// few hundred bytes of kernel memory each, only while they wait; the kernel still caps the
-/// value at `net.core.somaxconn`.
+/// clients connect in a burst while the accepting thread waits for a CPU, a short queue
+/// overflows, the kernel drops SYNs and each dropped client stalls for the SYN retransmit timer
+/// (a second, then more). Queued connections cost a few hundred bytes of kernel memory each,
+/// only while they wait; the kernel still caps the value at `net.core.somaxconn`.
 fn effective_backlog(requested: i32) -> i32 {
     requested.max(MIN_BACKLOG)
 }

@@ -34,9 +34,8 @@ const TRIM_THRESHOLD: i32 = 2 << 20;
 ///
 /// Why: by default glibc shrinks the heap as soon as 128 KiB at its top are free. A server that
 /// allocates and frees a 64 KiB payload per packet then hands the same pages back and faults
-/// them in again (zeroed) over and over: 8 minor faults per 64 KiB foreground job with `-t 0`,
-/// 2 with `-t 1`. With 2 MiB kept, about 0.15. (Raising the `mmap` threshold as well helped no
-/// further and left 5,000 idle connections 60 % larger, from the holes of grown tables.)
+/// them in again (zeroed) over and over. The `mmap` threshold stays as it is: raising it leaves
+/// the holes of grown tables in the heap, which makes idle connections dearer.
 pub fn tune_allocator() {
     // SAFETY: mallopt only changes an allocator parameter; no other thread exists yet.
     if unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) } != 1 {

@@ -10,12 +10,10 @@
 //! at once, so the looks do not starve anyone, and they are bounded, so an idle server still
 //! sleeps. `--spin-us 0` sleeps at once.
 //!
-//! The budget is a time, not a number of looks: the first version looked 20 times, which took
-//! about 5 µs on a faster VM than the one it was tuned on; there it no longer bridged the gap
-//! between one packet of a client or worker and its next, and one client doing one job at a
-//! time ran at less than half the speed it reaches with 50 µs (contrib/bench/README.md,
-//! findings 13 and 15). The cost is CPU while work is scarce: at most one budget per sleep per
-//! thread.
+//! The budget is a time, not a number of looks, because what it has to bridge is a time (the gap
+//! between one packet of a client or worker and its next), and a fixed number of looks takes
+//! less of it the faster the machine. The cost is CPU while work is scarce: at most one budget
+//! per sleep per thread (docs/performance.md).
 
 use mio::{Events, Poll};
 use std::io;

@@ -37,10 +37,9 @@ use std::time::{Duration, Instant};
 const SCRATCH: usize = 256 * 1024;
 /// Where in its allocation the read buffer starts. glibc serves a buffer this large with its own
 /// `mmap`, so it would start 16 bytes into a page, which is also where the kernel's copy of a
-/// received segment tends to read from: source and destination then share their offset within
-/// a page, and the copy (`_copy_to_iter`, a third of the server's time on 64 KiB jobs) runs
-/// several times slower, a known effect of 4 KiB aliasing between loads and stores. Half a page
-/// further in, fg-64k took 0.46–0.54 s of server CPU per 5,000 jobs instead of 0.68–0.85.
+/// received segment tends to read from: source and destination would share their offset within
+/// a page, and the copy runs several times slower then (4 KiB aliasing between loads and
+/// stores). Half a page further in, they never do (docs/performance.md).
 const SCRATCH_SKEW: usize = 2048;
 
 /// What every I/O thread shares: the protocols (by listener index), TLS, and the limits.
