@@ -262,7 +262,7 @@ impl Engine {
         self.persisting.shrink_to_fit();
     }
 
-    /// Jobs in memory (queued or running); graceful shutdown waits for 0.
+    /// Jobs in memory (waiting or running); graceful shutdown waits for 0.
     pub fn job_count(&self) -> usize {
         self.jobs.len()
     }
