@@ -42,12 +42,13 @@ pub struct ConnInfo {
     pub admin: AdminRights,
 }
 
-/// Which classes of admin command a connection may use.
+/// Which classes of admin command a connection may use (each command's class is
+/// `Command::class` in engine/admin/command.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdminRights {
-    /// `status`, `workers`, `show`, `version`, `getpid`, ... (and unknown commands).
+    /// `status`, `workers`, `show`, `version`, `verbose`, `getpid`, ... (and unknown commands).
     pub read: bool,
-    /// `cancel`, `create`, `drop`, `maxqueue`, `verbose`.
+    /// `cancel`, `create`, `drop`, `maxqueue`.
     pub change: bool,
     /// `shutdown`.
     pub shutdown: bool,

@@ -6,6 +6,7 @@
 //! every client's list (a client may wait on thousands), the list is compacted when mostly stale.
 
 use super::hash::FxBuild;
+use super::request::Grab;
 use crate::msg::{AdminRights, ConnId, ConnInfo};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -38,8 +39,8 @@ pub(super) struct Conn {
     pub noop_sent: bool,
     /// Bumped every time the worker goes to sleep; tells live sleeper entries from stale ones.
     pub sleep_gen: u32,
-    /// The GRAB_JOB kind this worker waits with, while its grab is parked (parking.rs).
-    pub parked: Option<u32>,
+    /// The grab this worker waits with, while it is parked (parking.rs).
+    pub parked: Option<Grab>,
     /// Handles of jobs assigned to this worker, in assignment order.
     pub running: Vec<u32>,
     /// Handles of jobs this client attached to (may hold finished jobs, see module doc).

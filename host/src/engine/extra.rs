@@ -1,4 +1,4 @@
-//! The job fields a queued background job leaves empty: its foreground clients, its epoch time,
+//! The job fields a waiting background job leaves empty: its foreground clients, its epoch time,
 //! and everything about its current run (worker, WORK_STATUS progress, CAN_DO_TIMEOUT deadline).
 //!
 //! A deep queue holds a million jobs that use none of them, so they live in one boxed [`Extra`]

@@ -10,7 +10,7 @@ impl Engine {
     /// Checks every table against the others; the error names the first broken invariant.
     ///
     /// - the job table's own invariants (counts equal what they count, one run-list entry per
-    ///   queued job, exactly the running jobs have a worker);
+    ///   job in state `InRunList`, exactly the running jobs have a worker);
     /// - each function's worker count is the number of registrations connections hold;
     /// - each connection runs exactly the jobs whose worker it is, and its live attachment count
     ///   is the number of times it is a client of a job;

@@ -10,7 +10,7 @@ use super::Engine;
 /// The limits; 0 means none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineLimits {
-    /// Jobs in memory in total, queued or running.
+    /// Jobs in memory in total, waiting or running.
     pub max_jobs: u64,
     /// Jobs per function when its `maxqueue` is not set for that priority.
     pub max_per_function: u64,

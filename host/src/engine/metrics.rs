@@ -339,6 +339,7 @@ impl Engine {
         };
         rows().for_each(|((_, j), l)| out.sample("gearmand_jobs", l, j.total()));
         rows().for_each(|((_, j), l)| out.sample("gearmand_jobs_running", l, j.running));
+        // The family's name is the published one; what it counts is the waiting jobs.
         for ((_, j), l) in rows() {
             for (p, n) in j.waiting.iter().enumerate() {
                 out.sample("gearmand_jobs_queued", &with_priority(l, p), n);

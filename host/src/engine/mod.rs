@@ -5,7 +5,8 @@
 //! Time comes in as a [`Clock`] so that tests can drive timers without sleeping.
 //!
 //! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
-//! the recommended fixes. Reading order: this file (API and dispatch), [`submit`] (new jobs),
+//! the recommended fixes. Reading order: this file (API and dispatch), [`request`] (each
+//! packet's fields, named), [`submit`] (new jobs),
 //! [`workers`] (abilities, sleep, grab, requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries),
 //! [`admin`] (text commands), [`timers`], [`metrics`] (monitoring counters and the `metrics`
 //! command); the tables live in [`jobs`] (with [`handles`], their names on the wire),
@@ -25,6 +26,7 @@ mod metrics;
 mod num;
 mod parking;
 mod persist;
+mod request;
 mod results;
 mod submit;
 mod timers;
@@ -48,6 +50,7 @@ use metrics::{ServerStats, TimedQueue};
 use parking::Parking;
 pub use persist::Wake;
 use persist::{Holds, Persister};
+use request::Request;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -259,7 +262,7 @@ impl Engine {
         self.persisting.shrink_to_fit();
     }
 
-    /// Jobs in memory (queued or running); graceful shutdown waits for 0.
+    /// Jobs in memory (waiting or running); graceful shutdown waits for 0.
     pub fn job_count(&self) -> usize {
         self.jobs.len()
     }
@@ -274,46 +277,37 @@ impl Engine {
         self.queue.shutdown();
     }
 
-    /// One dispatch over every request kind; each arm is a small handler.
+    /// One dispatch over every request, parsed once into its typed view; each arm is a small
+    /// handler.
     fn request(&mut self, c: ConnId, f: Frame, now: Clock, out: &mut Outbox) {
-        use ptype::*;
         if !self.parking.is_empty() {
             // Whatever a worker sends while its grab is parked ends the wait first (NO_JOB).
             self.unpark(c, out);
         }
-        match f.kind() {
-            CAN_DO => self.can_do(c, f.arg(0), None),
-            CAN_DO_TIMEOUT => self.can_do_timeout(c, &f, out),
-            CANT_DO => self.cant_do(c, f.arg(0), out),
-            RESET_ABILITIES => self.reset_abilities(c, out),
-            PRE_SLEEP => self.pre_sleep(c, out),
-            GRAB_JOB | GRAB_JOB_UNIQ | GRAB_JOB_ALL => self.grab(c, f.kind(), out),
-            SUBMIT_JOB
-            | SUBMIT_JOB_BG
-            | SUBMIT_JOB_HIGH
-            | SUBMIT_JOB_HIGH_BG
-            | SUBMIT_JOB_LOW
-            | SUBMIT_JOB_LOW_BG
-            | SUBMIT_JOB_EPOCH
-            | SUBMIT_REDUCE_JOB
-            | SUBMIT_REDUCE_JOB_BACKGROUND => self.submit(c, f, now, out),
-            WORK_STATUS | WORK_DATA | WORK_WARNING | WORK_COMPLETE | WORK_FAIL | WORK_EXCEPTION => {
-                self.work_result(c, f, out)
+        match Request::parse(&f) {
+            Request::CanDo { function } => self.can_do(c, function, None),
+            Request::CanDoTimeout { function, timeout } => {
+                self.can_do_timeout(c, function, timeout, out)
             }
-            GET_STATUS => self.get_status(c, f.arg(0), out),
-            GET_STATUS_UNIQUE => self.get_status_unique(c, f.arg(0), out),
+            Request::CantDo { function } => self.cant_do(c, function, out),
+            Request::ResetAbilities => self.reset_abilities(c, out),
+            Request::PreSleep => self.pre_sleep(c, out),
+            Request::Grab(grab) => self.grab(c, grab, out),
+            Request::Submit => self.submit(c, f, now, out),
+            Request::WorkResult => self.work_result(c, f, out),
+            Request::GetStatus { handle } => self.get_status(c, handle, out),
+            Request::GetStatusUnique { unique } => self.get_status_unique(c, unique, out),
             // The request's one argument is the answer: no new buffer.
-            ECHO_REQ if f.len() == 1 => out.send(c, f.retyped(ECHO_RES)),
-            ECHO_REQ => out.send(c, Frame::with_args(ECHO_RES, &[f.arg(0)])),
-            OPTION_REQ => self.option_req(c, f.arg(0), out),
-            SET_CLIENT_ID => {
+            Request::Echo { .. } if f.len() == 1 => out.send(c, f.retyped(ptype::ECHO_RES)),
+            Request::Echo { payload } => out.send(c, Frame::with_args(ptype::ECHO_RES, &[payload])),
+            Request::OptionReq { option } => self.option_req(c, option, out),
+            Request::SetClientId { id } => {
                 if let Some(conn) = self.conns.get_mut(c) {
-                    conn.set_client_id(f.arg(0));
+                    conn.set_client_id(id);
                 }
             }
-            kind::ADMIN_LINE => self.admin(c, f.arg(0), out),
-            // Server-to-client types, UNUSED, ALL_YOURS and SUBMIT_JOB_SCHED (not implemented).
-            _ => out.error(c, b"INVALID_COMMAND", b"Command not expected"),
+            Request::AdminLine { line } => self.admin(c, line, out),
+            Request::Unexpected => out.error(c, b"INVALID_COMMAND", b"Command not expected"),
         }
     }
 

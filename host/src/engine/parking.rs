@@ -14,6 +14,7 @@
 //! `sleep_gen`, and entries that no longer match are skipped when met. All holds have the same
 //! length, so the expiry queue is in deadline order and needs no heap.
 
+use super::request::Grab;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::ConnId;
@@ -39,9 +40,9 @@ impl Parking {
 }
 
 impl Engine {
-    /// Holds worker `c`'s GRAB_JOB of `kind` (nothing is ready for it now). Returns false if
+    /// Holds worker `c`'s GRAB_JOB* (nothing is ready for it now). Returns false if
     /// parking is off or the worker can do nothing, and the caller answers NO_JOB itself.
-    pub(super) fn park(&mut self, c: ConnId, kind: u32) -> bool {
+    pub(super) fn park(&mut self, c: ConnId, grab: Grab) -> bool {
         let hold = self.cfg.grab_hold;
         let Some(conn) = self.conns.get_mut(c) else {
             return false;
@@ -52,7 +53,7 @@ impl Engine {
         let Some(at) = self.clock.instant.checked_add(hold) else {
             return false;
         };
-        conn.parked = Some(kind);
+        conn.parked = Some(grab);
         conn.sleep_gen = conn.sleep_gen.wrapping_add(1);
         let gen = conn.sleep_gen;
         for i in 0..conn.abilities.len() {
@@ -101,7 +102,7 @@ impl Engine {
             let Some(conn) = self.conns.get(w) else {
                 continue;
             };
-            let (true, Some(kind)) = (conn.is_parked(gen) && conn.can_do(func), conn.parked) else {
+            let (true, Some(grab)) = (conn.is_parked(gen) && conn.can_do(func), conn.parked) else {
                 continue;
             };
             let Some((h, slot)) = self.take(w) else {
@@ -112,7 +113,7 @@ impl Engine {
             if let Some(conn) = self.conns.get_mut(w) {
                 conn.parked = None;
             }
-            self.assign(w, h, slot, kind, out);
+            self.assign(w, h, slot, grab, out);
             if !self.jobs.counts(func).has_ready() {
                 return true;
             }

@@ -10,8 +10,9 @@
 use super::handles::parse_handle;
 use super::jobs::{JobState, MAX_UNIQUE};
 use super::metrics::Failure;
-use super::num::{atoi_u32, up_to_nul, Decimal};
+use super::num::{up_to_nul, Decimal};
 use super::persist;
+use super::request::{Work, WorkResult};
 use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::{ConnId, ToIo};
@@ -23,33 +24,32 @@ const MAX_HANDLE: usize = 64;
 impl Engine {
     /// WORK_STATUS, WORK_DATA, WORK_WARNING, WORK_COMPLETE, WORK_FAIL, WORK_EXCEPTION.
     pub(super) fn work_result(&mut self, c: ConnId, f: Frame, out: &mut Outbox) {
-        let kind = f.kind();
-        let handle = match kind {
-            ptype::WORK_FAIL => up_to_nul(f.arg(0)),
-            _ => f.arg(0),
-        };
-        if kind == ptype::WORK_FAIL && handle.len() >= MAX_HANDLE {
+        let WorkResult { work, handle } = WorkResult::parse(&f);
+        if work == Work::Fail && handle.len() >= MAX_HANDLE {
             let text =
                 b"Error occurred due to GEARMAND_JOB_HANDLE_SIZE being too small from snprintf";
             return out.error(c, b"ARGUMENT_TOO_LARGE", text);
         }
         let Some(h) = self.assigned_to(c, handle) else {
-            return not_found(c, kind, out);
+            return not_found(c, work, out);
         };
-        match kind {
-            ptype::WORK_STATUS => {
+        match work {
+            Work::Status {
+                numerator,
+                denominator,
+            } => {
                 if let Some(job) = self.jobs.get_mut(h) {
-                    job.set_progress(atoi_u32(f.arg(1)), atoi_u32(f.arg(2)));
+                    job.set_progress(numerator, denominator);
                 }
                 self.forward(h, f, out);
             }
-            ptype::WORK_DATA | ptype::WORK_WARNING => self.forward(h, f, out),
-            ptype::WORK_EXCEPTION => {
+            Work::Data | Work::Warning => self.forward(h, f, out),
+            Work::Exception => {
                 self.forward_exception(h, f, out);
                 self.finish(c, h, Some(Failure::Exception), out);
             }
-            _ => {
-                let failure = (kind == ptype::WORK_FAIL).then_some(Failure::Fail);
+            Work::Complete | Work::Fail => {
+                let failure = (work == Work::Fail).then_some(Failure::Fail);
                 self.forward(h, f, out);
                 self.finish(c, h, failure, out);
             }
@@ -179,11 +179,11 @@ impl Engine {
 }
 
 /// The JOB_NOT_FOUND error for a result about a job this connection does not run.
-fn not_found(c: ConnId, kind: u32, out: &mut Outbox) {
-    let text: &[u8] = match kind {
-        ptype::WORK_DATA | ptype::WORK_WARNING => b"Job does not exist on server",
-        ptype::WORK_EXCEPTION => b"An exception was received for a job that does not exist",
-        _ => b"Job given in work result not found",
+fn not_found(c: ConnId, work: Work, out: &mut Outbox) {
+    let text: &[u8] = match work {
+        Work::Data | Work::Warning => b"Job does not exist on server",
+        Work::Exception => b"An exception was received for a job that does not exist",
+        Work::Status { .. } | Work::Complete | Work::Fail => b"Job given in work result not found",
     };
     out.error(c, b"JOB_NOT_FOUND", text);
 }

@@ -7,39 +7,12 @@
 
 use super::jobs::{CoalesceKey, Job, JobState, NewJob, Priority, MAX_REDUCER, MAX_UNIQUE};
 use super::limits::LimitHit;
-use super::num::{strtol, Parsed};
+use super::request::SubmitJob;
 use super::{Clock, Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::{ConnId, ToIo};
 use crate::queue::StoredJob;
 use gearmand_plugin_api::gear::ptype;
-
-/// How a SUBMIT_* packet type shapes its job.
-#[derive(Debug, Clone, Copy)]
-struct SubmitKind {
-    prio: Priority,
-    background: bool,
-    epoch: bool,
-    reduce: bool,
-}
-
-fn submit_kind(t: u32) -> SubmitKind {
-    use ptype::*;
-    let (prio, background) = match t {
-        SUBMIT_JOB_HIGH => (Priority::High, false),
-        SUBMIT_JOB_HIGH_BG => (Priority::High, true),
-        SUBMIT_JOB_LOW => (Priority::Low, false),
-        SUBMIT_JOB_LOW_BG => (Priority::Low, true),
-        SUBMIT_JOB | SUBMIT_REDUCE_JOB => (Priority::Normal, false),
-        _ => (Priority::Normal, true),
-    };
-    SubmitKind {
-        prio,
-        background,
-        epoch: t == SUBMIT_JOB_EPOCH,
-        reduce: t == SUBMIT_REDUCE_JOB || t == SUBMIT_REDUCE_JOB_BACKGROUND,
-    }
-}
 
 /// Why a new job was refused.
 #[derive(Debug)]
@@ -90,27 +63,18 @@ const ADOPT_MIN: usize = 1024;
 impl Engine {
     /// SUBMIT_JOB* (types 7, 18, 21, 32, 33, 34, 36, 37, 38).
     pub(super) fn submit(&mut self, c: ConnId, f: Frame, now: Clock, out: &mut Outbox) {
-        let sk = submit_kind(f.kind());
-        let (reducer, data, when) = if sk.epoch {
-            match strtol(f.arg(2)) {
-                Parsed::Value(when) => (None, f.arg(3), when),
-                Parsed::OutOfRange(_) => {
-                    log::warn!("epoch out of range in SUBMIT_JOB_EPOCH, closing");
-                    out.msgs.push(ToIo::Close(c));
-                    return;
-                }
-            }
-        } else if sk.reduce {
-            (Some(f.arg(2)), f.arg(4), 0)
-        } else {
-            (None, f.arg(2), 0)
+        let Ok(req) = SubmitJob::parse(&f) else {
+            log::warn!("epoch out of range in SUBMIT_JOB_EPOCH, closing");
+            out.msgs.push(ToIo::Close(c));
+            return;
         };
-        let unique = f.arg(1);
+        let (unique, data, reducer) = (req.unique, req.data, req.reducer);
         if unique.len() > MAX_UNIQUE || reducer.is_some_and(|r| r.len() >= MAX_REDUCER) {
             SubmitError::TooLarge.reply(c, out);
             return;
         }
-        let func = self.funcs.get_or_create(f.arg(0));
+        let (prio, background) = (req.priority, req.background);
+        let func = self.funcs.get_or_create(req.function);
         let existing = self.jobs.find_coalesce(func, CoalesceKey::of(unique, data));
         let h = match existing {
             Some(h) => h,
@@ -120,24 +84,23 @@ impl Engine {
                     unique,
                     reducer,
                     data,
-                    prio: sk.prio,
-                    when,
-                    foreground: !sk.background,
+                    prio,
+                    when: req.epoch.unwrap_or(0),
+                    foreground: !background,
                 };
                 let admitted = match self.admit(&new, Origin::Client) {
                     Ok(a) => a,
                     Err(e) => return e.reply(c, out),
                 };
-                let plain = !sk.epoch && !sk.reduce;
-                let job = if plain && data.len() >= ADOPT_MIN && Job::adoptable(&f) {
-                    Job::adopt(func, sk.prio, !sk.background, f)
+                let job = if req.is_plain() && data.len() >= ADOPT_MIN && Job::adoptable(&f) {
+                    Job::adopt(func, prio, !background, f)
                 } else {
                     Job::new(&new)
                 };
                 self.install(admitted, job, Origin::Client, now, out)
             }
         };
-        if !sk.background {
+        if !background {
             self.attach(c, h);
         }
         if self

@@ -8,6 +8,7 @@
 use super::conns::Ability;
 use super::jobs::{Priority, Take};
 use super::num::{strtol, Parsed};
+use super::request::Grab;
 use super::{Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::{ConnId, ToIo};
@@ -36,19 +37,24 @@ impl Engine {
     }
 
     /// CAN_DO_TIMEOUT `func\0ms`: see gear-protocol.md §5.2 and the 2.0 millisecond rule.
-    pub(super) fn can_do_timeout(&mut self, c: ConnId, f: &Frame, out: &mut Outbox) {
-        let arg = f.arg(1);
-        if arg.len() > MAX_TIMEOUT_ARG {
+    pub(super) fn can_do_timeout(
+        &mut self,
+        c: ConnId,
+        function: &[u8],
+        timeout: &[u8],
+        out: &mut Outbox,
+    ) {
+        if timeout.len() > MAX_TIMEOUT_ARG {
             return;
         }
-        let timeout = match strtol(arg) {
+        let timeout = match strtol(timeout) {
             Parsed::Value(v) if v == i64::MAX || v == i64::MIN => None,
             Parsed::OutOfRange(_) => None,
             Parsed::Value(v) if v <= 0 => Some(None),
             Parsed::Value(v) => Some(Some((v as u64).max(MIN_TIMEOUT_MS))),
         };
         match timeout {
-            Some(t) => self.can_do(c, f.arg(0), t),
+            Some(t) => self.can_do(c, function, t),
             None => {
                 // The original crashes here; the recommended behaviour is a protocol error.
                 log::warn!("CAN_DO_TIMEOUT value out of range, closing the connection");
@@ -163,17 +169,17 @@ impl Engine {
     }
 
     /// GRAB_JOB / GRAB_JOB_UNIQ / GRAB_JOB_ALL.
-    pub(super) fn grab(&mut self, c: ConnId, kind: u32, out: &mut Outbox) {
+    pub(super) fn grab(&mut self, c: ConnId, grab: Grab, out: &mut Outbox) {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };
         conn.sleeping = false;
         conn.noop_sent = false;
         match self.take(c) {
-            Some((h, slot)) => self.assign(c, h, slot, kind, out),
+            Some((h, slot)) => self.assign(c, h, slot, grab, out),
             None => {
                 self.purge_ignored(c);
-                if !self.park(c, kind) {
+                if !self.park(c, grab) {
                     out.send(c, Frame::new(ptype::NO_JOB));
                 }
             }
@@ -237,7 +243,7 @@ impl Engine {
     }
 
     /// Tells worker `c` about job `h`, just started on it: rotation, running list, reply.
-    pub(super) fn assign(&mut self, c: ConnId, h: u32, slot: usize, kind: u32, out: &mut Outbox) {
+    pub(super) fn assign(&mut self, c: ConnId, h: u32, slot: usize, grab: Grab, out: &mut Outbox) {
         let Some(conn) = self.conns.get_mut(c) else {
             return;
         };
@@ -251,9 +257,9 @@ impl Engine {
         };
         let handle = super::handles::HandleBuf::new(&self.prefix, h);
         let (hd, name) = (handle.as_bytes(), &*self.funcs.get(job.func()).name);
-        let frame = match kind {
-            ptype::GRAB_JOB => Frame::with_args(ptype::JOB_ASSIGN, &[hd, name, job.data()]),
-            ptype::GRAB_JOB_ALL if job.has_reducer => Frame::with_args(
+        let frame = match grab {
+            Grab::Job => Frame::with_args(ptype::JOB_ASSIGN, &[hd, name, job.data()]),
+            Grab::All if job.has_reducer => Frame::with_args(
                 ptype::JOB_ASSIGN_ALL,
                 &[hd, name, job.unique(), job.reducer(), job.data()],
             ),

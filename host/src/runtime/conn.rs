@@ -17,7 +17,7 @@
 //! Backpressure: a connection with more than [`NetLimits::pause_at`] unsent bytes is not read
 //! until its client reads enough (a client pipelining requests without reading replies is paused,
 //! not buffered); one with more than [`NetLimits::max_output`] unsent bytes when another reply is
-//! queued is disconnected.
+//! encoded is disconnected.
 
 use super::direct::Direct;
 use super::subject::subject;
@@ -76,9 +76,9 @@ pub enum FlushResult {
     Failed,
 }
 
-/// What encoding a reply did.
+/// What encoding a reply into the output buffer did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queued {
+pub enum Buffered {
     /// Encoded (or dropped because the connection is closing anyway).
     Ok,
     /// The connection already had more than `max_output` unsent bytes: disconnect it.
@@ -145,7 +145,7 @@ pub struct Conn {
     pub paused: bool,
     /// WRITABLE is registered.
     wants_write: bool,
-    /// Queued for a flush at the end of this round.
+    /// Listed for a flush at the end of this round.
     pub dirty: bool,
     /// The codec's deadline, as last asked.
     deadline: Option<Instant>,
@@ -226,7 +226,7 @@ impl Conn {
         self.written < self.output.len() || self.transport.wants_write()
     }
 
-    /// Plaintext bytes queued but not yet handed to the socket or the TLS session.
+    /// Plaintext bytes buffered but not yet handed to the socket or the TLS session.
     pub fn unsent(&self) -> usize {
         self.output.len() - self.written
     }
@@ -330,12 +330,12 @@ impl Conn {
     }
 
     /// Encodes one response into the output buffer, unless too much is unsent already.
-    pub fn encode(&mut self, frame: &Frame, lim: &NetLimits) -> Queued {
+    pub fn encode(&mut self, frame: &Frame, lim: &NetLimits) -> Buffered {
         if self.closing {
-            return Queued::Ok;
+            return Buffered::Ok;
         }
         if self.unsent() > lim.max_output {
-            return Queued::OverLimit;
+            return Buffered::OverLimit;
         }
         // A socket known to be full (WRITABLE registered) would refuse a direct write anyway;
         // TLS has to encrypt everything through its session.
@@ -348,7 +348,7 @@ impl Conn {
         if decoded == Decoded::Close {
             self.closing = true;
         }
-        Queued::Ok
+        Buffered::Ok
     }
 
     /// Writes as much output as the socket takes; (re)registers WRITABLE as needed.

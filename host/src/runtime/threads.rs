@@ -23,7 +23,7 @@ pub enum IoMsg {
     Batch(Vec<ToIo>),
     /// Graceful shutdown (only for the I/O thread that runs the engine inline).
     Graceful,
-    /// Flush what is queued, close every connection, end the thread.
+    /// Flush what is buffered, close every connection, end the thread.
     Stop,
 }
 

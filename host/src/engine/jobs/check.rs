@@ -6,8 +6,8 @@ use super::JobTable;
 use std::collections::HashMap;
 
 impl JobTable {
-    /// Checks that every count equals what it counts, that each queued job has exactly one
-    /// live run-list entry, that the index, slab, coalescing chains and byte total agree with
+    /// Checks that every count equals what it counts, that each job in state `InRunList`
+    /// has exactly one live run-list entry, that the index, slab, coalescing chains and byte total agree with
     /// the records, and that exactly the running jobs have a worker.
     pub(in crate::engine) fn check(&self) -> Result<(), String> {
         let mut counts: HashMap<u32, JobCounts> = HashMap::new();
@@ -59,14 +59,16 @@ impl JobTable {
         self.check_lists()
     }
 
-    /// Each queued job has exactly one live entry, in the list of its function and priority.
+    /// Each job in state `InRunList` has exactly one live entry, in the list of its function and priority.
     fn check_lists(&self) -> Result<(), String> {
         let mut entries: HashMap<u32, usize> = HashMap::new();
         for (func, f) in self.funcs.iter().enumerate() {
             for (p, list) in f.lists.iter().enumerate() {
                 for &h in list {
                     let live = self.get(h).is_some_and(|j| {
-                        j.state == JobState::Queued && j.func as usize == func && j.prio.idx() == p
+                        j.state == JobState::InRunList
+                            && j.func as usize == func
+                            && j.prio.idx() == p
                     });
                     if live {
                         *entries.entry(h).or_default() += 1;
@@ -75,11 +77,11 @@ impl JobTable {
             }
         }
         for h in self.index.keys() {
-            let queued = self.get(*h).is_some_and(|j| j.state == JobState::Queued);
+            let listed = self.get(*h).is_some_and(|j| j.state == JobState::InRunList);
             let n = entries.get(h).copied().unwrap_or(0);
-            if queued != (n == 1) || n > 1 {
+            if listed != (n == 1) || n > 1 {
                 return Err(format!(
-                    "job {h} (queued: {queued}) has {n} run-list entries"
+                    "job {h} (in a run list: {listed}) has {n} run-list entries"
                 ));
             }
         }

@@ -7,7 +7,8 @@
 //! the records by construction.
 //!
 //! List entries are removed lazily: a job that leaves its list other than by being popped (it is
-//! freed) leaves a stale entry, skipped when met. A queued job has exactly one live entry.
+//! freed) leaves a stale entry, skipped when met. A job in state `InRunList` has exactly one live
+//! entry.
 
 use super::record::{Job, JobState, Priority};
 use std::collections::VecDeque;
@@ -28,8 +29,8 @@ impl Slot {
     pub(super) fn of(job: &Job) -> Slot {
         match (job.state, job.ignore) {
             (JobState::Persisting | JobState::Scheduled, _) => Slot::Pending,
-            (JobState::Queued, false) => Slot::Ready,
-            (JobState::Queued, true) => Slot::Ignored,
+            (JobState::InRunList, false) => Slot::Ready,
+            (JobState::InRunList, true) => Slot::Ignored,
             (JobState::Running, _) => Slot::Running,
         }
     }

@@ -3,9 +3,9 @@
 //! ```text
 //!   insert ──► Persisting ──place──► Scheduled ──enqueue──┐
 //!                  │                                       ▼
-//!                  └──────────────place────────────────► Queued ──take──► Running
-//!                                                          ▲                 │
-//!                                                          └────requeue──────┘
+//!                  └──────────────place────────────────► InRunList ──take──► Running
+//!                                                          ▲                    │
+//!                                                          └──────requeue───────┘
 //! ```
 //! `ignore` may happen in any state; `remove` ends a job from any state. Every change goes
 //! through [`JobTable::update`], which moves the job's count from its old slot to its new one.
@@ -73,7 +73,7 @@ impl JobTable {
             }
             let now = j.when() <= epoch;
             j.state = if now {
-                JobState::Queued
+                JobState::InRunList
             } else {
                 JobState::Scheduled
             };
@@ -104,13 +104,13 @@ impl JobTable {
             let allowed = match j.state {
                 JobState::Running => from_run,
                 JobState::Scheduled => !from_run,
-                JobState::Persisting | JobState::Queued => false,
+                JobState::Persisting | JobState::InRunList => false,
             };
             if !allowed {
                 return None;
             }
             let ended = (j.state == JobState::Running).then(|| j.end_run());
-            j.state = JobState::Queued;
+            j.state = JobState::InRunList;
             Some((j.func, j.prio, ended))
         })??;
         self.func_mut(func).lists[prio.idx()].push_back(h);
@@ -140,7 +140,8 @@ impl JobTable {
                 continue; // stale entry
             };
             let job = self.slots[slot as usize].as_ref();
-            let live = job.filter(|j| j.state == JobState::Queued && j.func == func && j.prio == p);
+            let live =
+                job.filter(|j| j.state == JobState::InRunList && j.func == func && j.prio == p);
             match live.map(|j| j.ignore) {
                 None => continue,
                 Some(true) => return self.remove(h).map_or(Take::Empty, |j| Take::Freed(h, j)),
@@ -152,16 +153,16 @@ impl JobTable {
         }
     }
 
-    /// Empties `func`'s run lists, taking out every queued job still in them (called when
-    /// none is ready, so all of them are ignored).
+    /// Empties `func`'s run lists, taking out every job still in them (called when none is
+    /// ready, so all of them are ignored).
     pub(in crate::engine) fn drain_ignored(&mut self, func: u32) -> Vec<(u32, Job)> {
         let lists = std::mem::take(&mut self.func_mut(func).lists);
         let mut freed = Vec::new();
         for h in lists.into_iter().flatten() {
-            let queued = self
+            let listed = self
                 .get(h)
-                .is_some_and(|j| j.state == JobState::Queued && j.func == func);
-            if let Some(job) = queued.then(|| self.remove(h)).flatten() {
+                .is_some_and(|j| j.state == JobState::InRunList && j.func == func);
+            if let Some(job) = listed.then(|| self.remove(h)).flatten() {
                 freed.push((h, job));
             }
         }

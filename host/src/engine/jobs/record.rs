@@ -42,6 +42,12 @@ impl Priority {
 }
 
 /// Where a job is in its life.
+///
+/// "Queued" is not used as a name in the engine, because it meant three things: a job *stored*
+/// in the persistent queue is [`Job::stored`] (the `show jobs` column); a job *in its run list*
+/// is in state [`JobState::InRunList`]; the *waiting* jobs of a function (not running, in any
+/// other state) are counted in `JobCounts::waiting` (what `prioritystatus` and the
+/// `gearmand_jobs_queued` metric show).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::engine) enum JobState {
     /// A background job on its way to the persistent queue: counted, but not runnable and not
@@ -49,8 +55,8 @@ pub(in crate::engine) enum JobState {
     Persisting,
     /// An epoch job whose time has not come; sits in the epoch timer heap, not in a run list.
     Scheduled,
-    /// In its function's run list, waiting for a worker.
-    Queued,
+    /// In its function's run list, waiting for a worker (or, if ignored, to be freed).
+    InRunList,
     /// Assigned to a worker.
     Running,
 }
@@ -75,7 +81,7 @@ impl<'a> CoalesceKey<'a> {
 }
 
 /// One job. Unique, reducer and data share one allocation; the record itself is kept small
-/// (narrow lengths, no stored hash, the fields a queued background job does not use boxed in an
+/// (narrow lengths, no stored hash, the fields a waiting background job does not use boxed in an
 /// [`Extra`]) because a deep queue holds a million of them: 48 bytes, see the size test.
 #[derive(Debug)]
 pub(in crate::engine) struct Job {
@@ -329,8 +335,8 @@ mod tests {
         })
     }
 
-    /// Layout guard for the deep-queue memory budget (contrib/bench/README.md): every queued
-    /// job pays for one slab slot, so a new field here costs a million queued jobs 8 MB.
+    /// Layout guard for the deep-queue memory budget (contrib/bench/README.md): every job held
+    /// pays for one slab slot, so a new field here costs a million waiting jobs 8 MB.
     #[test]
     fn a_job_record_and_its_slab_slot_stay_at_48_bytes() {
         assert_eq!(std::mem::size_of::<Job>(), 48);
@@ -340,7 +346,7 @@ mod tests {
     #[test]
     fn the_extra_exists_only_while_something_uses_it() {
         let mut j = job(0);
-        assert!(!j.has_extra(), "a plain queued job has no extra");
+        assert!(!j.has_extra(), "a plain waiting job has no extra");
         assert_eq!((j.when(), j.worker(), j.progress()), (0, None, (0, 0)));
 
         let (w, at) = (ConnId(7), Instant::now());

@@ -122,7 +122,7 @@ fn drop_function_rules() {
     h.can_do(w, "f");
     assert_eq!(h.admin_s(a, "drop function F"), busy);
     h.req(w, RESET_ABILITIES, &[]);
-    // Queued jobs also block the drop (the recommended fix).
+    // Waiting jobs also block the drop (the recommended fix).
     h.submit(c, SUBMIT_JOB_BG, "f", "", "d");
     assert_eq!(h.admin_s(a, "drop function f"), busy);
     h.can_do(w, "f");
@@ -158,7 +158,7 @@ fn cancel_job_fails_clients_and_ignores_the_job() {
     let out = h.req(w, WORK_DATA, &[b"H:t:1", b"x"]);
     assert_eq!(out, v(&["c1 WORK_DATA [H:t:1] [x]"]));
     h.req(w, WORK_COMPLETE, &[b"H:t:1", b"x"]);
-    // Cancel the queued job twice: WORK_FAIL each time; a GRAB then frees it.
+    // Cancel the waiting job twice: WORK_FAIL each time; a GRAB then frees it.
     assert_eq!(h.admin(a, "cancel job H:t:2"), b"OK\r\n");
     assert_eq!(h.admin(a, "cancel job H:t:2"), b"OK\r\n");
     assert_eq!(h.admin_s(a, "status"), "f\t1\t0\t1\n.\n");

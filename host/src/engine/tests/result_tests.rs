@@ -71,7 +71,7 @@ fn results_for_jobs_not_assigned_here_are_refused() {
     for (kind, args, err) in cases {
         assert_eq!(h.req(other, kind, args), v(&[&format!("c3 {err}")]));
     }
-    // Unknown handles, odd spellings of a real one, a queued job.
+    // Unknown handles, odd spellings of a real one, a waiting job.
     for bad in [&b"H:t:9"[..], b"H:t:01", b"h:t:1", b"H:t:1 ", b""] {
         assert_eq!(h.req(w, WORK_DATA, &[bad, b"x"]), v(&[&format!("c2 {e2}")]));
     }

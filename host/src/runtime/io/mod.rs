@@ -10,7 +10,7 @@
 mod stopping;
 
 use super::acceptor::{AcceptEvent, Acceptor, WAKER};
-use super::conn::{Conn, FlushResult, NetLimits, Queued, ReadMode, ReadResult, Timer};
+use super::conn::{Buffered, Conn, FlushResult, NetLimits, ReadMode, ReadResult, Timer};
 use super::processor::{EngineMsg, Processor};
 use super::slab::Slab;
 use super::spin;
@@ -351,14 +351,14 @@ impl IoThread {
             let Some(conn) = self.conns.by_id(id) else {
                 continue;
             };
-            let queued = match m {
+            let buffered = match m {
                 ToIo::Send(_, frame) => conn.encode(&frame, &self.net.limits),
                 ToIo::Close(_) => {
                     conn.closing = true;
-                    Queued::Ok
+                    Buffered::Ok
                 }
             };
-            if queued == Queued::OverLimit {
+            if buffered == Buffered::OverLimit {
                 log::warn!(
                     "disconnecting {}: {} reply bytes unsent, over --max-output-buffer",
                     conn.peer,

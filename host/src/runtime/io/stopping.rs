@@ -8,7 +8,7 @@ use crate::runtime::threads::MainMsg;
 use mio::Events;
 use std::time::{Duration, Instant};
 
-/// How long a stopping thread keeps trying to write out what is queued.
+/// How long a stopping thread keeps trying to write out what is buffered.
 const FINAL_FLUSH: Duration = Duration::from_secs(2);
 
 impl IoThread {
@@ -49,7 +49,7 @@ impl IoThread {
         self.drained_reported = true;
     }
 
-    /// Stopping: write out what is queued (for a bounded time), flush the queue, close all.
+    /// Stopping: write out what is buffered (for a bounded time), flush the queue, close all.
     pub(super) fn finish(&mut self) {
         self.drain_inbox();
         self.dispatch();

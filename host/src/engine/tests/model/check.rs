@@ -196,7 +196,7 @@ impl Run {
                     .model
                     .jobs
                     .iter()
-                    .all(|j| !matches!(j.state, super::reference::St::Queued))
+                    .all(|j| !matches!(j.state, super::reference::St::InRunList))
                 {
                     Op::Tick { secs: 2 }
                 } else {

@@ -16,7 +16,8 @@ pub enum St {
     /// Being stored by the queue thread.
     Storing,
     Scheduled,
-    Queued,
+    /// In its function's run list.
+    InRunList,
     Running {
         worker: usize,
         deadline: Option<u64>,
@@ -282,7 +283,7 @@ impl Model {
 
     pub fn enqueue(&mut self, h: u32) {
         let Some(j) = self.job_mut(h) else { return };
-        j.state = St::Queued;
+        j.state = St::InRunList;
         let (func, prio) = (j.func, j.prio);
         self.lists[func][prio].push_back(h);
     }
