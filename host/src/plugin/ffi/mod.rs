@@ -49,7 +49,7 @@ pub enum Vtable {
 }
 
 /// A queue plugin's functions, copied out of its vtable field by field (like [`ProtocolFns`]: a
-/// plugin built for ABI 1.0 or 1.1 has a shorter vtable than [`GmQueueVtable`] is today).
+/// plugin built for ABI 1.0 to 1.3 has a shorter vtable than [`GmQueueVtable`] is today).
 #[derive(Clone, Copy)]
 pub struct QueueFns {
     pub create: GmCreateFn,

@@ -32,9 +32,8 @@ impl QueueInstance {
     pub fn capabilities(&self) -> Option<QueueCapabilities> {
         let capabilities = self.vt.capabilities?;
         // SAFETY: `ptr` is a live instance; the call borrows nothing else.
-        Some(QueueCapabilities::from_bits(unsafe {
-            capabilities(self.ptr)
-        }))
+        let bits = unsafe { capabilities(self.ptr) };
+        Some(QueueCapabilities::from_bits(bits))
     }
 
     pub fn add(&mut self, job: &StoredJob<'_>) -> Result<(), String> {
