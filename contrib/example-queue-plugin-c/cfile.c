@@ -485,8 +485,11 @@ static const GmOptionSpec OPTIONS[] = {
 
 static const char *const ALIASES[] = {"libcfile"};
 
-/* add_batch (ABI 1.2) is optional: NULL, so the host calls q_add once per job. */
-static const GmQueueVtable VTABLE = {q_create, q_add, q_flush, q_done, q_replay, q_destroy, NULL};
+/* add_batch (ABI 1.2) and capabilities (1.4) are optional: NULL, so the host calls q_add once
+ * per job and takes the queue as durable, storing jobs at submit. */
+static const GmQueueVtable VTABLE = {
+    q_create, q_add, q_flush, q_done, q_replay, q_destroy, NULL, NULL,
+};
 
 static const GmPluginHeader HEADER = {
     GM_PLUGIN_MAGIC,

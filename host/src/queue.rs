@@ -31,6 +31,11 @@ pub trait QueueStore: Send {
         &mut self,
         sink: &mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
     ) -> Result<(), String>;
+    /// Jobs survive a restart. Only [`Builtin`] says no (or a plugin that declares so): the
+    /// engine then keeps the queue on its own thread and does not time its calls.
+    fn durable(&self) -> bool {
+        true
+    }
     /// `--store-queue-on-shutdown`: jobs are written at shutdown instead of at submit.
     fn store_on_shutdown(&self) -> bool {
         false
@@ -46,6 +51,9 @@ pub struct Builtin;
 impl QueueStore for Builtin {
     fn name(&self) -> &str {
         "builtin"
+    }
+    fn durable(&self) -> bool {
+        false
     }
     fn add(&mut self, _: &StoredJob<'_>) -> Result<(), String> {
         Ok(())

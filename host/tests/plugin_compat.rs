@@ -2,17 +2,20 @@
 //! deadlines were appended to the vtable) still loads and works, and an SDK plugin that sets no
 //! timers answers "no deadline"; a queue plugin built for ABI 1.1 (before `add_batch`), or one
 //! whose `add_batch` is null, gets batches job by job through `add`, and a 1.2 plugin's
-//! `add_batch` gets the whole batch and reports refusals per job. The failure cases are in
-//! `plugin_loader.rs`.
+//! `add_batch` gets the whole batch and reports refusals per job; a queue plugin built for ABI 1.3
+//! (before capabilities) keeps what the host always assumed, and a 1.4 plugin's declared
+//! capabilities win over its options. The failure cases are in `plugin_loader.rs`.
 //!
 //! Needs the gear plugin built first (the README's test command builds the workspace).
 
 #[path = "common/loader.rs"]
 mod loader;
 
+use gearmand::config::Kind;
 use gearmand::frame::Frame;
-use gearmand::plugin::{Decoded, PluginKind, Registry};
+use gearmand::plugin::Registry;
 use gearmand::queue::{QueueStore, StoredJob};
+use gearmand::runtime::wire::{Next, WireProtocol};
 use loader::{install_built, opts, TempDir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,7 +77,7 @@ const GmPluginHeader *gearmand_plugin_entry(void) { return &header; }
 
 /// Builds `libgearmand_protocol_oldproto.so` in `dir` from [`OLD_PROTOCOL`].
 pub fn build_old_protocol(dir: &Path) -> PathBuf {
-    let out = dir.join(PluginKind::Protocol.file_name("oldproto"));
+    let out = dir.join(Kind::Protocol.file_name("oldproto"));
     build_c(dir, "oldproto", OLD_PROTOCOL, &[], &out);
     out
 }
@@ -109,23 +112,23 @@ fn a_protocol_plugin_built_for_abi_1_0_still_loads_and_has_no_timers() {
     build_old_protocol(dir.path());
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     assert!(reg.failures().is_empty(), "{:?}", reg.failures());
-    let meta = reg.find(PluginKind::Protocol, "oldproto").unwrap();
-    assert_eq!(meta.version, "1.0");
+    let meta = reg.find(Kind::Protocol, "oldproto").unwrap();
+    assert_eq!(meta.info.version, "1.0");
     let proto = meta.create_protocol(&[]).unwrap();
     let mut codec = proto.open("127.0.0.1:1").unwrap();
     assert_eq!(codec.deadline(), None, "a 1.0 plugin sets no deadline");
     let mut frames = Vec::new();
     let (used, d) = codec.decode(b"status\nsta", &mut |f| frames.push(f), &mut Vec::new());
-    assert_eq!((used, d), (7, Decoded::Continue));
+    assert_eq!((used, d), (7, Next::Continue));
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].arg(0), b"status");
     let mut out = Vec::new();
     let raw = Frame::with_args(gearmand_plugin_api::abi::kind::RAW, &[b".\n"]);
-    assert_eq!(codec.encode(&raw, &mut out), Decoded::Continue);
+    assert_eq!(codec.encode(&raw, &mut out), Next::Continue);
     assert_eq!(out, b".\n");
     assert_eq!(codec.deadline(), None);
     // The host never calls a timeout it has no function for; if asked, nothing happens.
-    assert_eq!(codec.timeout(&mut out), Decoded::Continue);
+    assert_eq!(codec.timeout(&mut out), Next::Continue);
     assert_eq!(out, b".\n");
 }
 
@@ -135,7 +138,7 @@ fn an_sdk_plugin_without_timers_answers_no_deadline() {
     install_built(dir.path(), "libgearmand_protocol_gear.so");
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     let proto = reg
-        .find(PluginKind::Protocol, "gear")
+        .find(Kind::Protocol, "gear")
         .unwrap()
         .create_protocol(&opts(&[("port", "0")]))
         .unwrap();
@@ -149,8 +152,10 @@ fn an_sdk_plugin_without_timers_answers_no_deadline() {
 /// `-DOLD` it is an ABI 1.1 plugin (minor 1, the six v1.0 functions as the 1.1 header declared
 /// them); with `-DBATCH` a 1.2 one with an `add_batch` that refuses `dup` jobs through the report
 /// callback ("refused by add_batch", their unique appended) and fails a batch holding a `fail`
-/// job whole; with neither, a 1.1 source rebuilt against the 1.2 header (`add_batch` left out of
-/// the initialiser, so null).
+/// job whole; with `-DOLD13` a 1.3 one (the seven functions before `capabilities`); with
+/// `-DCAPS=bits` a 1.4 one whose `capabilities` answers `bits`; with none of them, a 1.1 source
+/// rebuilt against the newest header (`add_batch` and `capabilities` left out of the
+/// initialiser, so null).
 const QUEUE: &str = r#"
 #include <string.h>
 #include "gearmand_plugin.h"
@@ -219,6 +224,22 @@ static GmStatus add_batch(void *i, const GmQueueItem *items, size_t n, GmAddFail
 }
 static const GmQueueVtable vt = { create, add, flush, done, replay, destroy, add_batch };
 #define MINOR GM_ABI_MINOR
+#elif defined(OLD13)
+typedef struct {
+    GmCreateFn create;
+    GmAddFn add;
+    GmFlushFn flush;
+    GmDoneFn done;
+    GmQueueReplayFn replay;
+    GmDestroyFn destroy;
+    GmAddBatchFn add_batch;
+} VtableV1_3;
+static const VtableV1_3 vt = { create, add, flush, done, replay, destroy, NULL };
+#define MINOR 3
+#elif defined(CAPS)
+static uint32_t capabilities(void *i) { (void)i; return CAPS; }
+static const GmQueueVtable vt = { create, add, flush, done, replay, destroy, NULL, capabilities };
+#define MINOR GM_ABI_MINOR
 #else
 /* A 1.1 source rebuilt against the 1.2 header: add_batch is left out, so it is NULL. */
 static const GmQueueVtable vt = { create, add, flush, done, replay, destroy };
@@ -231,19 +252,35 @@ static const GmPluginHeader header = {
 const GmPluginHeader *gearmand_plugin_entry(void) { return &header; }
 "#;
 
-/// Builds the [`QUEUE`] plugin `name` with `defines` and creates an instance of it.
-fn queue(dir: &Path, name: &str, defines: &[&str]) -> Box<dyn QueueStore> {
+/// Builds the [`QUEUE`] plugin `name` with `defines` and finds it.
+fn build_queue(dir: &Path, name: &str, defines: &[&str]) -> Registry {
     let mut defines = defines.to_vec();
     let name_define = format!("NAME=\"{name}\"");
     defines.push(&name_define);
-    let out = dir.join(PluginKind::Queue.file_name(name));
+    let out = dir.join(Kind::Queue.file_name(name));
     build_c(dir, name, QUEUE, &defines, &out);
     let reg = Registry::discover(&[dir.to_path_buf()]);
     assert!(reg.failures().is_empty(), "{:?}", reg.failures());
-    reg.find(PluginKind::Queue, name)
+    reg
+}
+
+/// Builds the [`QUEUE`] plugin `name` with `defines` and creates an instance of it.
+fn queue(dir: &Path, name: &str, defines: &[&str]) -> Box<dyn QueueStore> {
+    let reg = build_queue(dir, name, defines);
+    reg.find(Kind::Queue, name)
         .unwrap()
         .create_queue(&[])
         .unwrap()
+}
+
+/// (durable, stores on shutdown) of an instance of `name` in `reg` created with `options`.
+fn capabilities(reg: &Registry, name: &str, options: &[(&str, &str)]) -> (bool, bool) {
+    let q = reg
+        .find(Kind::Queue, name)
+        .unwrap()
+        .create_queue(&opts(options))
+        .unwrap();
+    (q.durable(), q.store_on_shutdown())
 }
 
 /// `add_batch` of jobs with these datas: the per-job results, errors as their messages.
@@ -297,4 +334,35 @@ fn add_batch_gets_the_whole_batch_and_refusals_per_job() {
     assert_eq!(results, [failed.clone(), failed]);
     // One job alone still goes through add_batch (its message says so).
     assert_eq!(add_batch(q.as_mut(), &["dup"]), [refused("u0")]);
+}
+
+#[test]
+fn a_queue_plugin_built_for_abi_1_3_keeps_the_assumed_capabilities() {
+    assert_eq!(gearmand::plugin::QUEUE_VTABLE_V1_4, 64);
+    let dir = TempDir::new("queue13");
+    let reg = build_queue(dir.path(), "queue13", &["OLD13"]);
+    assert_eq!(capabilities(&reg, "queue13", &[]), (true, false));
+    let on = [("store-queue-on-shutdown", "true")];
+    assert_eq!(capabilities(&reg, "queue13", &on), (true, true));
+    let off = [("store-queue-on-shutdown", "false")];
+    assert_eq!(capabilities(&reg, "queue13", &off), (true, false));
+    // A 1.4 plugin that leaves `capabilities` null is treated the same way.
+    let dir = TempDir::new("nullcaps");
+    let reg = build_queue(dir.path(), "nullcaps", &[]);
+    assert_eq!(capabilities(&reg, "nullcaps", &on), (true, true));
+}
+
+#[test]
+fn declared_capabilities_win_over_the_options() {
+    let on = [("store-queue-on-shutdown", "true")];
+    let dir = TempDir::new("capsdurable");
+    let reg = build_queue(dir.path(), "capsdurable", &["CAPS=GM_QUEUE_DURABLE"]);
+    assert_eq!(capabilities(&reg, "capsdurable", &on), (true, false));
+    let dir = TempDir::new("capsvolatile");
+    let reg = build_queue(
+        dir.path(),
+        "capsvolatile",
+        &["CAPS=GM_QUEUE_STORE_ON_SHUTDOWN"],
+    );
+    assert_eq!(capabilities(&reg, "capsvolatile", &[]), (false, true));
 }

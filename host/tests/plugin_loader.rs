@@ -6,9 +6,11 @@
 //! Needs the plugins built first (the README's test command builds the workspace before testing):
 //! `cargo build -p gearmand-queue-testfile -p gearmand-protocol-gear`.
 
+use gearmand::config::Kind;
 use gearmand::frame::Frame;
-use gearmand::plugin::{search_path, Decoded, PluginError, PluginKind, Registry};
+use gearmand::plugin::{search_path, PluginError, Registry};
 use gearmand::queue::StoredJob;
+use gearmand::runtime::wire::{Next, WireProtocol};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -75,7 +77,7 @@ fn build_fixture(dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, FIXTURE).unwrap();
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-api/include");
-    let out = dir.join(PluginKind::Queue.file_name(name));
+    let out = dir.join(Kind::Queue.file_name(name));
     let mut cc = Command::new("cc");
     cc.args(["-shared", "-fPIC", "-std=c11", "-Wall", "-Werror", "-I"])
         .arg(&include)
@@ -97,7 +99,7 @@ fn build_fixture(dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
     out
 }
 
-fn find_err(dir: &Path, kind: PluginKind, name: &str) -> PluginError {
+fn find_err(dir: &Path, kind: Kind, name: &str) -> PluginError {
     let reg = Registry::discover(&[dir.to_path_buf()]);
     reg.find(kind, name).expect_err("the lookup must fail")
 }
@@ -133,7 +135,7 @@ fn capture_logs() {
 fn unknown_name_lists_installed_plugins_and_searched_dirs() {
     let dir = TempDir::new("unknown");
     install_testfile(dir.path());
-    let err = find_err(dir.path(), PluginKind::Queue, "nosuchqueue");
+    let err = find_err(dir.path(), Kind::Queue, "nosuchqueue");
     assert!(matches!(err, PluginError::NotFound { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("unknown queue plugin 'nosuchqueue'"), "{msg}");
@@ -150,7 +152,7 @@ fn a_file_that_is_not_a_shared_object_is_refused() {
         "not a library\n",
     )
     .unwrap();
-    let err = find_err(dir.path(), PluginKind::Queue, "bogus");
+    let err = find_err(dir.path(), Kind::Queue, "bogus");
     assert!(matches!(err, PluginError::NotAPlugin { .. }), "{err:?}");
     assert!(
         err.to_string().contains("not a loadable shared object"),
@@ -166,7 +168,7 @@ fn a_file_that_is_not_a_shared_object_is_refused() {
 fn a_shared_object_without_the_entry_symbol_is_refused() {
     let dir = TempDir::new("nosym");
     build_fixture(dir.path(), "nosym", &["NO_ENTRY"]);
-    let err = find_err(dir.path(), PluginKind::Queue, "nosym");
+    let err = find_err(dir.path(), Kind::Queue, "nosym");
     assert!(matches!(err, PluginError::NotAPlugin { .. }), "{err:?}");
     assert!(
         err.to_string()
@@ -179,7 +181,7 @@ fn a_shared_object_without_the_entry_symbol_is_refused() {
 fn a_wrong_magic_is_refused() {
     let dir = TempDir::new("magic");
     build_fixture(dir.path(), "magic", &["MAGIC=0x12345678u"]);
-    let err = find_err(dir.path(), PluginKind::Queue, "magic");
+    let err = find_err(dir.path(), Kind::Queue, "magic");
     assert!(matches!(err, PluginError::NotAPlugin { .. }), "{err:?}");
     assert!(err.to_string().contains("bad magic 0x12345678"), "{err}");
 }
@@ -188,7 +190,7 @@ fn a_wrong_magic_is_refused() {
 fn an_abi_major_mismatch_names_both_versions() {
     let dir = TempDir::new("major");
     build_fixture(dir.path(), "major", &["MAJOR=2"]);
-    let err = find_err(dir.path(), PluginKind::Queue, "major");
+    let err = find_err(dir.path(), Kind::Queue, "major");
     assert!(
         matches!(
             err,
@@ -209,7 +211,7 @@ fn an_abi_major_mismatch_names_both_versions() {
 fn a_newer_abi_minor_is_refused() {
     let dir = TempDir::new("minor");
     build_fixture(dir.path(), "minor", &["MINOR=7"]);
-    let err = find_err(dir.path(), PluginKind::Queue, "minor");
+    let err = find_err(dir.path(), Kind::Queue, "minor");
     assert!(
         matches!(err, PluginError::AbiMismatch { plugin: (1, 7), .. }),
         "{err:?}"
@@ -221,12 +223,12 @@ fn a_newer_abi_minor_is_refused() {
 fn a_plugin_of_the_wrong_kind_is_refused() {
     let dir = TempDir::new("kind");
     build_fixture(dir.path(), "kind", &["KIND=GM_KIND_PROTOCOL"]);
-    let err = find_err(dir.path(), PluginKind::Queue, "kind");
+    let err = find_err(dir.path(), Kind::Queue, "kind");
     assert!(
         matches!(
             err,
             PluginError::WrongKind {
-                expected: PluginKind::Queue,
+                expected: Kind::Queue,
                 ..
             }
         ),
@@ -243,7 +245,7 @@ fn a_plugin_of_the_wrong_kind_is_refused() {
 fn a_too_small_vtable_is_refused() {
     let dir = TempDir::new("vtable");
     build_fixture(dir.path(), "vtable", &["VTSIZE=8"]);
-    let err = find_err(dir.path(), PluginKind::Queue, "vtable");
+    let err = find_err(dir.path(), Kind::Queue, "vtable");
     assert!(
         matches!(
             err,
@@ -262,7 +264,7 @@ fn a_failing_init_reports_the_plugins_own_message() {
     let dir = TempDir::new("init");
     build_fixture(dir.path(), "initfail", &[]);
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
-    let meta = reg.find(PluginKind::Queue, "initfail").unwrap();
+    let meta = reg.find(Kind::Queue, "initfail").unwrap();
     let err = meta.create_queue(&[]).err().expect("create must fail");
     assert!(matches!(err, PluginError::InitFailed { .. }), "{err:?}");
     assert_eq!(
@@ -277,7 +279,7 @@ fn a_failing_rust_init_reports_the_plugins_own_message() {
     install_testfile(dir.path());
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     let err = reg
-        .find(PluginKind::Queue, "testfile")
+        .find(Kind::Queue, "testfile")
         .unwrap()
         .create_queue(&[])
         .err()
@@ -309,11 +311,11 @@ fn the_testfile_queue_persists_across_a_restart() {
     let file = dir.path().join("queue.log");
     let options = opts(&[("testfile-path", file.to_str().unwrap())]);
     let reg = Registry::discover(&search_path(Some(dir.path())));
-    let meta = reg.find(PluginKind::Queue, "TestFile").unwrap();
-    assert_eq!(meta.name, "testfile");
-    assert_eq!(meta.options[0].name, "testfile-path");
+    let meta = reg.find(Kind::Queue, "TestFile").unwrap();
+    assert_eq!(meta.info.name, "testfile");
+    assert_eq!(meta.info.options[0].name, "testfile-path");
     assert!(
-        reg.find(PluginKind::Queue, "libtestfile").is_ok(),
+        reg.find(Kind::Queue, "libtestfile").is_ok(),
         "aliases are accepted"
     );
 
@@ -397,7 +399,7 @@ fn store_queue_on_shutdown_is_reported() {
     let file = dir.path().join("q");
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
     let q = reg
-        .find(PluginKind::Queue, "testfile")
+        .find(Kind::Queue, "testfile")
         .unwrap()
         .create_queue(&opts(&[
             ("testfile-path", file.to_str().unwrap()),
@@ -412,8 +414,8 @@ fn the_gear_protocol_decodes_and_encodes_through_the_abi() {
     let dir = TempDir::new("gear");
     install_built(dir.path(), "libgearmand_protocol_gear.so");
     let reg = Registry::discover(&[dir.path().to_path_buf()]);
-    let meta = reg.find(PluginKind::Protocol, "Gear").unwrap();
-    let port = meta.options.iter().find(|o| o.name == "port").unwrap();
+    let meta = reg.find(Kind::Protocol, "Gear").unwrap();
+    let port = meta.info.options.iter().find(|o| o.name == "port").unwrap();
     assert_eq!(
         (port.short, port.default.as_deref()),
         (Some('p'), Some("4730"))
@@ -431,7 +433,7 @@ fn the_gear_protocol_decodes_and_encodes_through_the_abi() {
     input.extend_from_slice(b"\0REQ\0\0"); // a partial header stays unconsumed
     let (mut frames, mut out) = (Vec::new(), Vec::new());
     let (used, d) = codec.decode(&input, &mut |f| frames.push(f), &mut out);
-    assert_eq!((used, d), (input.len() - 6, Decoded::Continue));
+    assert_eq!((used, d), (input.len() - 6, Next::Continue));
     assert_eq!(frames.len(), 2);
     assert_eq!((frames[0].kind(), frames[0].arg(0)), (16, &b"hi"[..]));
     assert_eq!(frames[1].arg(0), b"status");
@@ -442,11 +444,11 @@ fn the_gear_protocol_decodes_and_encodes_through_the_abi() {
 
     let mut out = Vec::new();
     let echo = Frame::with_args(17, &[b"hi"]);
-    assert_eq!(codec.encode(&echo, &mut out), Decoded::Continue);
+    assert_eq!(codec.encode(&echo, &mut out), Next::Continue);
     assert_eq!(out, b"\0RES\0\0\0\x11\0\0\0\x02hi");
 
     let (used, d) = codec.decode(b"\0BAD", &mut |_| panic!("no request"), &mut Vec::new());
-    assert_eq!((used, d), (0, Decoded::Close));
+    assert_eq!((used, d), (0, Next::Close));
     drop(codec);
     drop(proto);
 }
@@ -458,7 +460,7 @@ fn the_first_directory_in_the_search_path_wins() {
     std::fs::write(first.path().join("libgearmand_queue_testfile.so"), "junk").unwrap();
     install_testfile(second.path());
     let reg = Registry::discover(&[first.path().to_path_buf(), second.path().to_path_buf()]);
-    let err = reg.find(PluginKind::Queue, "testfile").unwrap_err();
+    let err = reg.find(Kind::Queue, "testfile").unwrap_err();
     assert!(matches!(err, PluginError::NotAPlugin { .. }), "{err:?}");
 }
 

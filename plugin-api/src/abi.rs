@@ -16,6 +16,20 @@
 //!   appended through a host-owned [`GmWriter`], requests are handed to a host-owned [`GmRequestSink`].
 //! - Every function returns a [`GmStatus`]; a plugin never unwinds across the boundary.
 //! - The host never unloads a plugin.
+//!
+//! Every function pointer is tagged, as CLAP's headers are, with the thread that calls it and
+//! when:
+//! - `[main-thread]`: the thread that runs `main`, at startup, before any connection is accepted.
+//! - `[io-thread]`: the I/O thread that owns the connection's socket (with `-t 0` the main thread
+//!   does all I/O); one thread at a time per connection.
+//! - `[queue-thread]`: the one thread that holds the queue instance at the time: the host's
+//!   `queue` thread (group commit) while the server runs and the queue writes at submit, else the
+//!   thread that runs the engine; at exit, the engine's thread.
+//! - `[any-thread]`: any thread, several at once.
+//! - `[in-call]`: a host callback, called by the plugin only during the plugin call it was passed
+//!   to, on that call's thread.
+//!
+//! and with who owns what it is passed and returns, and for how long.
 
 use std::ffi::{c_char, c_void};
 
@@ -36,9 +50,16 @@ pub const ABI_MAJOR: u16 = 1;
 ///   then calls `add` once per job.
 /// - 1.3: [`GmHostApi::max_level`] (the host's current log level, so that a plugin does not
 ///   format records the host would drop). Plugins built for 1.0–1.2 still load.
-pub const ABI_MINOR: u16 = 3;
+/// - 1.4: [`GmQueueVtable::capabilities`] (a queue instance declares whether it is durable and
+///   whether it stores jobs at shutdown instead of at submit, see [`queue_caps`]). For a queue
+///   plugin built for 1.0–1.3, or one whose `capabilities` is null, the host assumes what it
+///   always did: durable, and storing at shutdown when the option `store-queue-on-shutdown` is
+///   given (and not `false`/`0`).
+pub const ABI_MINOR: u16 = 4;
 
-/// The entry point's signature.
+/// The entry point's signature. `[main-thread]` once per file, at startup (discovery; `--help`
+/// reads every installed plugin). Returns a header the plugin owns, valid (and unchanged) for
+/// the life of the process, as is everything it points to.
 pub type GmEntryFn = unsafe extern "C" fn() -> *const GmPluginHeader;
 
 /// Result of every call across the boundary.
@@ -189,7 +210,15 @@ pub mod level {
     pub const TRACE: u32 = 5;
 }
 
-/// Services the host offers a plugin, handed to `create`. Valid for the life of the process.
+/// `GmHostApi::log`. `[any-thread]`. `plugin` and `message` are borrowed for the call.
+pub type GmLogFn =
+    unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice);
+
+/// `GmHostApi::max_level` (ABI 1.3). `[any-thread]`.
+pub type GmMaxLevelFn = unsafe extern "C" fn(ctx: *mut c_void) -> u32;
+
+/// Services the host offers a plugin, handed to `create`. The host owns it; it and `ctx` are
+/// valid for the life of the process, so a plugin may keep the pointer.
 #[repr(C)]
 pub struct GmHostApi {
     /// `size_of::<GmHostApi>()` as the host knows it; append-only like the vtables.
@@ -200,18 +229,21 @@ pub struct GmHostApi {
     pub abi_minor: u16,
     /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
-    /// Writes one log record into the host's log, attributed to `plugin` (the plugin's name).
-    pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, plugin: GmSlice, message: GmSlice),
+    /// `[any-thread]` Writes one log record into the host's log, attributed to `plugin` (the
+    /// plugin's name).
+    pub log: GmLogFn,
     // ---- v1.3 (present when `size` covers it) ----
-    /// The most detailed [`level`] the host's log keeps right now (0: none). A record above it is
-    /// dropped, so a plugin can skip formatting it. Today's host fixes it at startup from
-    /// `--verbose` / `-v` (the admin `verbose` command only reports the level, as in C
+    /// `[any-thread]` The most detailed [`level`] the host's log keeps right now (0: none). A
+    /// record above it is dropped, so a plugin can skip formatting it. Today's host fixes it at
+    /// startup from `--verbose` / `-v` (the admin `verbose` command only reports the level, as in C
     /// gearmand); ask each time anyway rather than caching, so a host that changes it later is
     /// followed.
-    pub max_level: unsafe extern "C" fn(ctx: *mut c_void) -> u32,
+    pub max_level: GmMaxLevelFn,
 }
 
-/// Creates a plugin instance from its resolved options.
+/// Creates a plugin instance from its resolved options. `[main-thread]` once per started plugin,
+/// at startup. `host` lives for the process; `options` (and the strings and bytes they name) are
+/// borrowed for the call. The instance stored in `*instance` is the plugin's, until `destroy`.
 pub type GmCreateFn = unsafe extern "C" fn(
     host: *const GmHostApi,
     options: *const GmOptionValue,
@@ -220,7 +252,8 @@ pub type GmCreateFn = unsafe extern "C" fn(
     err: *mut GmErrorBuf,
 ) -> GmStatus;
 
-/// Releases an instance (queue `shutdown`); called once, at exit.
+/// Releases an instance (queue `shutdown`); called once, at exit (queue: `[queue-thread]`;
+/// protocol: `[any-thread]`, after the last `conn_close`). The instance pointer is dead after it.
 pub type GmDestroyFn = unsafe extern "C" fn(instance: *mut c_void);
 
 // ---------------------------------------------------------------------------------------------
@@ -252,15 +285,17 @@ pub struct GmQueueItem {
     pub when: i64,
 }
 
-/// Called by `replay` once per stored job; a non-OK status stops the replay.
+/// Called by `replay` once per stored job; a non-OK status stops the replay. `[in-call]`; the
+/// item and its bytes are the plugin's, borrowed for the callback (the host copies them).
 pub type GmReplayFn = unsafe extern "C" fn(ctx: *mut c_void, item: *const GmQueueItem) -> GmStatus;
 
 /// Called by `add_batch` for each job of the batch that was refused on its own (a duplicate, a
 /// value too long for the store): `index` is the job's position in the batch, `message` a one-line
-/// reason, borrowed for the call. At most once per index.
+/// reason, borrowed for the call. At most once per index. `[in-call]`.
 pub type GmAddFailFn = unsafe extern "C" fn(ctx: *mut c_void, index: usize, message: GmSlice);
 
-/// `GmQueueVtable::add_batch` (ABI 1.2).
+/// `GmQueueVtable::add_batch` (ABI 1.2). `[queue-thread]`. `items` and their bytes are the
+/// host's, borrowed for the call; `report` and `ctx` are valid only during it.
 pub type GmAddBatchFn = unsafe extern "C" fn(
     instance: *mut c_void,
     items: *const GmQueueItem,
@@ -270,17 +305,17 @@ pub type GmAddBatchFn = unsafe extern "C" fn(
     err: *mut GmErrorBuf,
 ) -> GmStatus;
 
-/// `GmQueueVtable::add`.
+/// `GmQueueVtable::add`. `[queue-thread]`. `item` and its bytes are borrowed for the call.
 pub type GmAddFn = unsafe extern "C" fn(
     instance: *mut c_void,
     item: *const GmQueueItem,
     err: *mut GmErrorBuf,
 ) -> GmStatus;
 
-/// `GmQueueVtable::flush`.
+/// `GmQueueVtable::flush`. `[queue-thread]`.
 pub type GmFlushFn = unsafe extern "C" fn(instance: *mut c_void, err: *mut GmErrorBuf) -> GmStatus;
 
-/// `GmQueueVtable::done`.
+/// `GmQueueVtable::done`. `[queue-thread]`. The slices are borrowed for the call.
 pub type GmDoneFn = unsafe extern "C" fn(
     instance: *mut c_void,
     unique: GmSlice,
@@ -288,7 +323,8 @@ pub type GmDoneFn = unsafe extern "C" fn(
     err: *mut GmErrorBuf,
 ) -> GmStatus;
 
-/// `GmQueueVtable::replay`.
+/// `GmQueueVtable::replay`. `[main-thread]` once, at startup, before connections are accepted.
+/// `callback` and `ctx` are valid only during the call.
 pub type GmQueueReplayFn = unsafe extern "C" fn(
     instance: *mut c_void,
     callback: GmReplayFn,
@@ -296,32 +332,56 @@ pub type GmQueueReplayFn = unsafe extern "C" fn(
     err: *mut GmErrorBuf,
 ) -> GmStatus;
 
+/// `GmQueueVtable::capabilities` (ABI 1.4). `[main-thread]` once, right after `create`.
+/// Returns the [`queue_caps`] bits that hold for this instance.
+pub type GmQueueCapsFn = unsafe extern "C" fn(instance: *mut c_void) -> u32;
+
+/// The bits a queue instance returns from [`GmQueueVtable::capabilities`] (ABI 1.4).
+pub mod queue_caps {
+    /// Jobs survive a restart. Without it the queue is like the host's `builtin` one: the host
+    /// neither moves it to the `queue` thread nor times its calls.
+    pub const DURABLE: u32 = 1;
+    /// Jobs are stored at shutdown instead of at submit (the original's
+    /// `--store-queue-on-shutdown`): the host skips `add` while running and, at exit, adds and
+    /// flushes every job it still holds.
+    pub const STORE_ON_SHUTDOWN: u32 = 2;
+}
+
 /// The queue contract (the original's `add`, `flush`, `done`, `replay`, `shutdown`).
 ///
-/// Threading: the host calls one instance from one thread at a time, but not always the same thread.
+/// Threading: the host calls one instance from one thread at a time, but not always the same
+/// thread (see the tags on each function).
 #[repr(C)]
 pub struct GmQueueVtable {
-    /// Creates an instance from its resolved options.
+    /// `[main-thread]` Creates an instance from its resolved options.
     pub create: GmCreateFn,
-    /// Stores a new background job. Durable after the next successful `flush`.
+    /// `[queue-thread]` Stores a new background job. Durable after the next successful `flush`.
     pub add: GmAddFn,
-    /// Makes every `add` and `done` so far durable; the host acknowledges jobs only after it.
+    /// `[queue-thread]` Makes every `add` and `done` so far durable; the host acknowledges jobs
+    /// only after it.
     pub flush: GmFlushFn,
-    /// Removes the job (unique, function); removing a job that is not there is not an error.
+    /// `[queue-thread]` Removes the job (unique, function); removing a job that is not there is not
+    /// an error.
     pub done: GmDoneFn,
-    /// Calls `callback` for every stored job, at startup, before connections are accepted.
+    /// `[main-thread]` Calls `callback` for every stored job, at startup, before connections are
+    /// accepted.
     pub replay: GmQueueReplayFn,
-    /// Shutdown: flush what is left and release the instance.
+    /// `[queue-thread]` Shutdown: flush what is left and release the instance.
     pub destroy: GmDestroyFn,
     // ---- v1.2 (read by the host only when `vtable_size` covers it) ----
-    /// Optional (null = absent: the host calls `add` once per job). Stores the `n` new jobs of
-    /// `items` as `n` calls of `add` in that order would, each durable after the next successful
-    /// `flush`; its point is to let a backend store them with a few round trips instead of `n`.
-    /// A job refused on its own (e.g. a duplicate) is reported through `report(ctx, index, msg)`
-    /// and must not be stored; the others are unaffected. Returns OK when every job not reported
-    /// is stored. Any other status means the whole batch failed (message in `err`): the host
-    /// refuses every job of it, so none of them may become durable (a database rolls back).
+    /// `[queue-thread]` Optional (null = absent: the host calls `add` once per job). Stores the `n`
+    /// new jobs of `items` as `n` calls of `add` in that order would, each durable after the next
+    /// successful `flush`; its point is to let a backend store them with a few round trips instead
+    /// of `n`. A job refused on its own (e.g. a duplicate) is reported through `report(ctx, index,
+    /// msg)` and must not be stored; the others are unaffected. Returns OK when every job not
+    /// reported is stored. Any other status means the whole batch failed (message in `err`): the
+    /// host refuses every job of it, so none of them may become durable (a database rolls back).
     pub add_batch: Option<GmAddBatchFn>,
+    // ---- v1.4 (read by the host only when `vtable_size` covers it) ----
+    /// `[main-thread]` Optional (null = absent: the host assumes what it did before 1.4, see
+    /// [`ABI_MINOR`]). The [`queue_caps`] of this instance, asked once after `create`; an
+    /// instance may answer from its options (sqlite's `--store-queue-on-shutdown`).
+    pub capabilities: Option<GmQueueCapsFn>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,64 +418,107 @@ pub const MAX_REQUEST_BYTES: usize = 4095 << 20;
 /// (JOB_CREATED, WORK_*, ERROR, ...) or [`kind::RAW`].
 pub type GmResponse = GmRequest;
 
-/// Where a codec delivers what it decoded.
+/// `GmRequestSink::request`. `[in-call]` (of `conn_decode`). The request and its bytes are the
+/// plugin's, borrowed for the callback: the host copies them before it returns.
+pub type GmRequestFn = unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest);
+
+/// `GmWriter::write`. `[in-call]` (of `conn_decode`, `conn_encode`, `conn_timeout`). `bytes`
+/// are borrowed for the callback: the host copies or sends them before it returns.
+pub type GmWriteFn = unsafe extern "C" fn(ctx: *mut c_void, bytes: GmSlice);
+
+/// Where a codec delivers what it decoded. Host-owned, valid only during the `conn_decode` call
+/// it is passed to.
 #[repr(C)]
 pub struct GmRequestSink {
     /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
     /// Hands one request to the host (copied before the call returns); one whose arguments add
     /// up to more than [`MAX_REQUEST_BYTES`] is dropped and the connection closed.
-    pub request: unsafe extern "C" fn(ctx: *mut c_void, request: *const GmRequest),
+    pub request: GmRequestFn,
 }
 
 /// A host-owned output buffer a codec appends wire bytes to, in as many calls as it likes: a
 /// header from a small buffer, then a large payload straight from the response's own argument.
+/// Valid only during the call it is passed to.
 #[repr(C)]
 pub struct GmWriter {
     /// Opaque context passed back to the callbacks.
     pub ctx: *mut c_void,
     /// Appends `bytes` to the host's buffer, after what earlier calls appended.
-    pub write: unsafe extern "C" fn(ctx: *mut c_void, bytes: GmSlice),
+    pub write: GmWriteFn,
 }
+
+/// `GmProtocolVtable::listen_port`. `[main-thread]` at startup, before binding. The slice is
+/// borrowed from the instance and must stay valid until `destroy`.
+pub type GmListenPortFn = unsafe extern "C" fn(instance: *mut c_void) -> GmSlice;
+
+/// `GmProtocolVtable::conn_open`. `[io-thread]` of the new connection, concurrently with other
+/// I/O threads' calls. `peer` is borrowed for the call; the returned state is the plugin's until
+/// `conn_close`.
+pub type GmConnOpenFn = unsafe extern "C" fn(instance: *mut c_void, peer: GmSlice) -> *mut c_void;
+
+/// `GmProtocolVtable::conn_decode`. `[io-thread]`. `input`, `consumed`, `sink` and `out` are the
+/// host's, valid only during the call.
+pub type GmConnDecodeFn = unsafe extern "C" fn(
+    conn: *mut c_void,
+    input: GmSlice,
+    consumed: *mut usize,
+    sink: *const GmRequestSink,
+    out: *const GmWriter,
+) -> GmStatus;
+
+/// `GmProtocolVtable::conn_encode`. `[io-thread]`. `response` (and its bytes) and `out` are the
+/// host's, valid only during the call.
+pub type GmConnEncodeFn = unsafe extern "C" fn(
+    conn: *mut c_void,
+    response: *const GmResponse,
+    out: *const GmWriter,
+) -> GmStatus;
+
+/// `GmProtocolVtable::conn_close`. `[io-thread]` once per connection (at exit, also for the
+/// connections still open). The state is dead after it.
+pub type GmConnCloseFn = unsafe extern "C" fn(conn: *mut c_void);
+
+/// `GmProtocolVtable::conn_deadline` (ABI 1.1). `[io-thread]`.
+pub type GmConnDeadlineFn = unsafe extern "C" fn(conn: *mut c_void) -> i64;
+
+/// `GmProtocolVtable::conn_timeout` (ABI 1.1). `[io-thread]`. `out` is valid only during the call.
+pub type GmConnTimeoutFn =
+    unsafe extern "C" fn(conn: *mut c_void, out: *const GmWriter) -> GmStatus;
 
 /// The protocol contract: a listening port and, per connection, a codec. The host owns sockets,
 /// threads and buffers; the plugin never does I/O. Connection state (`conn`) is the plugin's and
 /// is only touched from the I/O thread that owns the socket.
 #[repr(C)]
 pub struct GmProtocolVtable {
-    /// Creates an instance from its resolved options.
+    /// `[main-thread]` Creates an instance from its resolved options.
     pub create: GmCreateFn,
-    /// The port (number or service name) to listen on, borrowed from the instance; "0" = any free.
-    pub listen_port: unsafe extern "C" fn(instance: *mut c_void) -> GmSlice,
-    /// A new connection from `peer` (textual address); returns the codec state, null on failure.
-    pub conn_open: unsafe extern "C" fn(instance: *mut c_void, peer: GmSlice) -> *mut c_void,
-    /// Decodes as many whole requests from `input` as it holds, handing each to `sink` and writing
-    /// any immediate reply (e.g. a protocol error) to `out`; sets `consumed` to the bytes used.
+    /// `[main-thread]` The port (number or service name) to listen on, borrowed from the
+    /// instance; "0" = any free.
+    pub listen_port: GmListenPortFn,
+    /// `[io-thread]` A new connection from `peer` (textual address); returns the codec state,
+    /// null on failure.
+    pub conn_open: GmConnOpenFn,
+    /// `[io-thread]` Decodes as many whole requests from `input` as it holds, handing each to
+    /// `sink` and writing any immediate reply (e.g. a protocol error) to `out`; sets `consumed`
+    /// to the bytes used.
     /// Returns OK (unconsumed bytes are kept and offered again with more), or CLOSE.
-    pub conn_decode: unsafe extern "C" fn(
-        conn: *mut c_void,
-        input: GmSlice,
-        consumed: *mut usize,
-        sink: *const GmRequestSink,
-        out: *const GmWriter,
-    ) -> GmStatus,
-    /// Encodes one response onto `out`. Returns OK, or CLOSE to close after flushing.
-    pub conn_encode: unsafe extern "C" fn(
-        conn: *mut c_void,
-        response: *const GmResponse,
-        out: *const GmWriter,
-    ) -> GmStatus,
-    /// The connection is gone; free the codec state.
-    pub conn_close: unsafe extern "C" fn(conn: *mut c_void),
-    /// Releases the instance at exit.
+    pub conn_decode: GmConnDecodeFn,
+    /// `[io-thread]` Encodes one response onto `out`. Returns OK, or CLOSE to close after
+    /// flushing.
+    pub conn_encode: GmConnEncodeFn,
+    /// `[io-thread]` The connection is gone; free the codec state.
+    pub conn_close: GmConnCloseFn,
+    /// `[any-thread]` Releases the instance at exit, after every connection's `conn_close`.
     pub destroy: GmDestroyFn,
     // ---- v1.1 (read by the host only when `vtable_size` covers them) ----
-    /// Milliseconds from now until the host should call `conn_timeout`, or -1 for no deadline.
+    /// `[io-thread]` Milliseconds from now until the host should call `conn_timeout`, or -1 for
+    /// no deadline.
     /// The host asks after `conn_open`, after every `conn_decode`, `conn_encode` and
     /// `conn_timeout`, and keeps only the latest answer. Round up: 0 means "due now".
-    pub conn_deadline: unsafe extern "C" fn(conn: *mut c_void) -> i64,
-    /// The deadline passed (the codec may find it is not due yet: it answers OK and a new
-    /// deadline). May write last bytes (e.g. `408 Request Timeout`) to `out`. Returns OK to keep
-    /// the connection, or CLOSE to close it after flushing.
-    pub conn_timeout: unsafe extern "C" fn(conn: *mut c_void, out: *const GmWriter) -> GmStatus,
+    pub conn_deadline: GmConnDeadlineFn,
+    /// `[io-thread]` The deadline passed (the codec may find it is not due yet: it answers OK and a
+    /// new deadline). May write last bytes (e.g. `408 Request Timeout`) to `out`. Returns OK to
+    /// keep the connection, or CLOSE to close it after flushing.
+    pub conn_timeout: GmConnTimeoutFn,
 }

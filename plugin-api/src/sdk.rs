@@ -262,14 +262,58 @@ pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
     ) -> Result<(), String>;
+    /// ABI 1.4: what the host may assume of this instance, asked once after `create`. The
+    /// default is a durable queue that stores jobs at submit; a queue with the original's
+    /// `--store-queue-on-shutdown` answers from its options.
+    fn capabilities(&self) -> QueueCapabilities {
+        QueueCapabilities::default()
+    }
     /// Called once at exit, after a last `flush`.
     fn shutdown(&mut self) {}
 }
 
-/// What a codec's decode step asks of the host.
+/// What a queue instance declares to the host ([`QueuePlugin::capabilities`], ABI 1.4). The
+/// host's own `builtin` queue is the one that is not durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decoded {
-    /// Keep the connection; bytes not consumed are offered again with more.
+pub struct QueueCapabilities {
+    /// Jobs survive a restart. A queue that is not durable is treated like `builtin`: its calls
+    /// stay on the engine's thread and are not timed.
+    pub durable: bool,
+    /// Jobs are written at shutdown instead of at submit: the host skips `add` while running
+    /// and, at exit, adds and flushes every job it still holds.
+    pub store_on_shutdown: bool,
+}
+
+impl Default for QueueCapabilities {
+    fn default() -> QueueCapabilities {
+        QueueCapabilities {
+            durable: true,
+            store_on_shutdown: false,
+        }
+    }
+}
+
+impl QueueCapabilities {
+    /// The [`crate::abi::queue_caps`] bits of these capabilities.
+    pub fn bits(self) -> u32 {
+        use crate::abi::queue_caps::*;
+        (self.durable as u32 * DURABLE) | (self.store_on_shutdown as u32 * STORE_ON_SHUTDOWN)
+    }
+
+    /// The capabilities the [`crate::abi::queue_caps`] bits `bits` declare (unknown bits ignored).
+    pub fn from_bits(bits: u32) -> QueueCapabilities {
+        use crate::abi::queue_caps::*;
+        QueueCapabilities {
+            durable: bits & DURABLE != 0,
+            store_on_shutdown: bits & STORE_ON_SHUTDOWN != 0,
+        }
+    }
+}
+
+/// What happens to the connection next, as a codec's `decode`, `encode` and `timeout` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Keep the connection; bytes `decode` did not consume are offered again with more.
     Continue,
     /// Close the connection after flushing what was written.
     Close,
@@ -331,13 +375,13 @@ impl<'a> EncodeOut<'a> {
 /// Per-connection protocol state: bytes in, gear requests out; gear responses in, bytes out.
 pub trait Codec: Send + 'static {
     /// Decodes whole requests from `input`; returns bytes consumed and whether to keep the connection.
-    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded);
+    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Next);
     /// Encodes one response (a server-to-client packet type or `abi::kind::RAW`) onto `out`.
-    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded;
+    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Next;
     /// What the glue calls: [`Codec::encode`] through an [`EncodeOut`], which lets a codec hand
     /// big arguments to the host without first copying them into a buffer. The default encodes
     /// into the buffer with `encode`; override it with [`EncodeOut::put`] for large payloads.
-    fn encode_to(&mut self, kind: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
+    fn encode_to(&mut self, kind: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Next {
         self.encode(kind, args, out.buf())
     }
     /// ABI 1.1: how long from now until the host should call [`Codec::timeout`]; `None` (the
@@ -349,8 +393,8 @@ pub trait Codec: Send + 'static {
     /// ABI 1.1: the deadline passed. Write any last bytes to `out` (an HTTP `408`, say) and say
     /// whether the connection stays. Called only after a deadline was given, so the default
     /// never runs; a codec that finds its deadline not yet due answers `Continue`.
-    fn timeout(&mut self, _out: &mut Vec<u8>) -> Decoded {
-        Decoded::Continue
+    fn timeout(&mut self, _out: &mut Vec<u8>) -> Next {
+        Next::Continue
     }
 }
 
@@ -364,4 +408,26 @@ pub trait ProtocolPlugin: PluginInfo + Send + Sync + Sized + 'static {
     fn listen_port(&self) -> &str;
     /// A new connection from `peer`.
     fn open(&self, peer: &str) -> Self::Codec;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueCapabilities;
+
+    #[test]
+    fn queue_capabilities_round_trip_through_their_bits() {
+        for durable in [false, true] {
+            for store_on_shutdown in [false, true] {
+                let caps = QueueCapabilities {
+                    durable,
+                    store_on_shutdown,
+                };
+                assert_eq!(QueueCapabilities::from_bits(caps.bits()), caps);
+            }
+        }
+        assert_eq!(
+            QueueCapabilities::default().bits(),
+            crate::abi::queue_caps::DURABLE
+        );
+    }
 }

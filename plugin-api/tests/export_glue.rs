@@ -86,7 +86,7 @@ fn the_glue_speaks_the_abi() {
     assert_eq!(gearmand_plugin_entry(), header as *const _, "built once");
     assert_eq!(
         (header.magic, header.abi_major, header.abi_minor),
-        (PLUGIN_MAGIC, 1, 3)
+        (PLUGIN_MAGIC, 1, 4)
     );
     assert_eq!(header.kind, GmPluginKind::QUEUE);
     assert_eq!((cstr(header.name), cstr(header.version)), ("flaky", "9.9"));
@@ -128,6 +128,9 @@ fn the_glue_speaks_the_abi() {
     });
     assert_eq!(s, GmStatus::OK);
     assert!(!inst.is_null());
+    // ABI 1.4: a plugin that declares nothing gets the SDK's default capabilities.
+    let caps = vt.capabilities.expect("the glue exports capabilities");
+    assert_eq!(unsafe { caps(inst) }, queue_caps::DURABLE);
     assert!(LOGGED.lock().unwrap().contains(&(
         level::WARN,
         "flaky".into(),

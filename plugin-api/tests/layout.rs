@@ -46,7 +46,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         }
         GmHostApi { size, abi_major, abi_minor, ctx, log, max_level }
         GmQueueItem { unique, function, data, priority, when }
-        GmQueueVtable { create, add, flush, done, replay, destroy, add_batch }
+        GmQueueVtable { create, add, flush, done, replay, destroy, add_batch, capabilities }
         GmRequest { kind, args, n_args }
         GmRequestSink { ctx, request }
         GmWriter { ctx, write }
@@ -59,7 +59,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
     c = c
         .replace("offsetof(GmStatus, 0)", "offsetof(GmStatus, code)")
         .replace("offsetof(GmPluginKind, 0)", "offsetof(GmPluginKind, kind)");
-    let constants: [(&str, usize); 21] = [
+    let constants: [(&str, usize); 23] = [
         ("GM_PLUGIN_MAGIC", PLUGIN_MAGIC as usize),
         ("GM_ABI_MAJOR", ABI_MAJOR as usize),
         ("GM_ABI_MINOR", ABI_MINOR as usize),
@@ -77,6 +77,11 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         ("GM_PRIORITY_HIGH", priority::HIGH as usize),
         ("GM_PRIORITY_NORMAL", priority::NORMAL as usize),
         ("GM_PRIORITY_LOW", priority::LOW as usize),
+        ("GM_QUEUE_DURABLE", queue_caps::DURABLE as usize),
+        (
+            "GM_QUEUE_STORE_ON_SHUTDOWN",
+            queue_caps::STORE_ON_SHUTDOWN as usize,
+        ),
         ("GM_KIND_ADMIN_LINE", kind::ADMIN_LINE as usize),
         ("GM_KIND_RAW", kind::RAW as usize),
         ("GM_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES),
@@ -174,22 +179,24 @@ fn the_header_compiles_as_cplusplus_too() {
     );
 }
 
-/// The v1.3 layout, frozen. Appending to a struct is a new minor version: update these numbers
+/// The v1.4 layout, frozen. Appending to a struct is a new minor version: update these numbers
 /// and `ABI_MINOR` together, consciously. (1.1 appended two pointers to `GmProtocolVtable`, 1.2
-/// one to `GmQueueVtable`, 1.3 one to `GmHostApi`.)
+/// one to `GmQueueVtable`, 1.3 one to `GmHostApi`, 1.4 one to `GmQueueVtable`.)
 #[cfg(target_pointer_width = "64")]
 #[test]
-fn v1_3_sizes_are_frozen() {
+fn v1_4_sizes_are_frozen() {
     assert_eq!(
         size_of::<GmQueueVtable>(),
-        56,
-        "GmQueueVtable v1.2: the 6 function pointers of v1.0, then add_batch"
+        64,
+        "GmQueueVtable v1.4: the 6 function pointers of v1.0, then add_batch, then capabilities"
     );
     // Append-only: the v1.0 fields keep their offsets and add_batch starts where v1.0 ended.
     assert_eq!(offset_of!(GmQueueVtable, destroy), 40);
     assert_eq!(offset_of!(GmQueueVtable, add_batch), 48);
+    assert_eq!(offset_of!(GmQueueVtable, capabilities), 56);
     // Null means "absent" (C plugins that leave it out of their initialiser get null).
     assert_eq!(size_of::<Option<GmAddBatchFn>>(), size_of::<usize>());
+    assert_eq!(size_of::<Option<GmQueueCapsFn>>(), size_of::<usize>());
     assert_eq!(
         size_of::<GmProtocolVtable>(),
         72,
@@ -214,5 +221,5 @@ fn v1_3_sizes_are_frozen() {
     assert_eq!(size_of::<GmRequest>(), 24);
     assert_eq!(size_of::<GmRequestSink>(), 16);
     assert_eq!(size_of::<GmWriter>(), 16);
-    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 3));
+    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 4));
 }

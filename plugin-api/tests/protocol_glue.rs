@@ -5,7 +5,7 @@
 
 use gearmand_plugin_api::abi::*;
 use gearmand_plugin_api::{
-    Codec, DecodeSink, Decoded, EncodeOut, Options, PluginInfo, ProtocolPlugin,
+    Codec, DecodeSink, EncodeOut, Next, Options, PluginInfo, ProtocolPlugin,
 };
 use std::ffi::c_void;
 use std::time::Duration;
@@ -16,28 +16,28 @@ struct Timed {
 }
 
 impl Codec for Timed {
-    fn decode(&mut self, input: &[u8], _: &mut dyn DecodeSink) -> (usize, Decoded) {
-        (input.len(), Decoded::Continue)
+    fn decode(&mut self, input: &[u8], _: &mut dyn DecodeSink) -> (usize, Next) {
+        (input.len(), Next::Continue)
     }
-    fn encode(&mut self, _: u32, _: &[&[u8]], _: &mut Vec<u8>) -> Decoded {
-        Decoded::Continue
+    fn encode(&mut self, _: u32, _: &[&[u8]], _: &mut Vec<u8>) -> Next {
+        Next::Continue
     }
     /// `<` each argument `>`, through [`EncodeOut::put`].
-    fn encode_to(&mut self, _: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
+    fn encode_to(&mut self, _: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Next {
         for a in args {
             out.put(b"<");
             out.put(a);
             out.put(b">");
         }
-        Decoded::Continue
+        Next::Continue
     }
     fn deadline(&self) -> Option<Duration> {
         self.deadline
     }
-    fn timeout(&mut self, out: &mut Vec<u8>) -> Decoded {
+    fn timeout(&mut self, out: &mut Vec<u8>) -> Next {
         out.extend_from_slice(b"too slow");
         self.deadline = None;
-        Decoded::Close
+        Next::Close
     }
 }
 
@@ -73,7 +73,7 @@ unsafe extern "C" fn append(ctx: *mut c_void, bytes: GmSlice) {
 #[test]
 fn the_v1_1_timer_fields_reach_the_codec() {
     let header = unsafe { &*gearmand_plugin_entry() };
-    assert_eq!((header.abi_major, header.abi_minor), (1, 3));
+    assert_eq!((header.abi_major, header.abi_minor), (1, 4));
     assert_eq!(header.vtable_size, std::mem::size_of::<GmProtocolVtable>());
     let vt = unsafe { &*(header.vtable as *const GmProtocolVtable) };
     // The instance is a zero-sized type: any non-null pointer the glue hands back will do.

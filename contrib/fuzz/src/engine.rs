@@ -22,7 +22,7 @@ use gearmand::msg::{AdminRights, ConnId, ConnInfo, ToEngine, ToIo};
 use gearmand::queue::Builtin;
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::{self, ptype};
-use gearmand_plugin_api::{Codec, Decoded};
+use gearmand_plugin_api::{Codec, Next};
 use gearmand_protocol_gear::GearCodec;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -217,7 +217,7 @@ impl Harness {
         let mut wire = Vec::new();
         assert_eq!(
             self.codec.encode(f.kind(), &args, &mut wire),
-            Decoded::Continue
+            Next::Continue
         );
     }
 

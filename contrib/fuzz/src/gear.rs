@@ -12,7 +12,7 @@
 use crate::transcript::{feed, splits, Event, Transcript};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::{self, Layout};
-use gearmand_plugin_api::{Codec, Decoded};
+use gearmand_plugin_api::{Codec, Next};
 use gearmand_protocol_gear::scan::{required_nuls, HEADER_LEN, RECV_BUFFER, REQ_MAGIC};
 use gearmand_protocol_gear::GearCodec;
 
@@ -123,7 +123,7 @@ fn check_packet(k: u32, args: &[Vec<u8>]) {
     let mut wire = Vec::new();
     assert_eq!(
         GearCodec::new().encode(k, &refs, &mut wire),
-        Decoded::Continue
+        Next::Continue
     );
     assert!(
         wire.len() >= HEADER_LEN,

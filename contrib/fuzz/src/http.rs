@@ -14,7 +14,7 @@ use crate::input::{split_points, Input, Rng};
 use crate::transcript::{feed_into, splits, Event, Recorder, Transcript};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::{Codec, Decoded};
+use gearmand_plugin_api::{Codec, Next};
 use gearmand_protocol_http::response::CONTINUE;
 use gearmand_protocol_http::{HttpCodec, Limits};
 use std::time::Duration;
@@ -142,15 +142,15 @@ fn converse(stream: &[u8], limits: Limits, split_seed: u64, reply_seed: u64) -> 
                 Event::Request(k, args) => engine.asked.push((k, args)),
             }
         }
-        if verdict == Decoded::Close {
+        if verdict == Next::Close {
             return out;
         }
         let n = engine.rng.below(engine.asked.len() as u64 + 1) as usize;
-        if engine.reply(&mut codec, n, &mut out) == Decoded::Close {
+        if engine.reply(&mut codec, n, &mut out) == Next::Close {
             return out;
         }
     }
-    if engine.reply(&mut codec, usize::MAX, &mut out) == Decoded::Close {
+    if engine.reply(&mut codec, usize::MAX, &mut out) == Next::Close {
         return out;
     }
     engine.work(&mut codec, &mut out);
@@ -177,20 +177,20 @@ impl FakeEngine {
     }
 
     /// Answers the oldest `n` requests still unanswered.
-    fn reply(&mut self, codec: &mut HttpCodec, n: usize, out: &mut Vec<u8>) -> Decoded {
+    fn reply(&mut self, codec: &mut HttpCodec, n: usize, out: &mut Vec<u8>) -> Next {
         let n = n.min(self.asked.len());
         let asked: Vec<_> = self.asked.drain(..n).collect();
         for (k, args) in asked {
             let (rk, rargs) = self.answer(k, &args);
             let refs: Vec<&[u8]> = rargs.iter().map(|a| a.as_slice()).collect();
-            if codec.encode(rk, &refs, out) == Decoded::Close {
-                return Decoded::Close;
+            if codec.encode(rk, &refs, out) == Next::Close {
+                return Next::Close;
             }
-            if self.rng.below(3) == 0 && self.work_once(codec, out) == Decoded::Close {
-                return Decoded::Close;
+            if self.rng.below(3) == 0 && self.work_once(codec, out) == Next::Close {
+                return Next::Close;
             }
         }
-        Decoded::Continue
+        Next::Continue
     }
 
     fn answer(&mut self, k: u32, args: &[Vec<u8>]) -> (u32, Vec<Vec<u8>>) {
@@ -227,13 +227,13 @@ impl FakeEngine {
     /// A burst of WORK_* packets at the end.
     fn work(&mut self, codec: &mut HttpCodec, out: &mut Vec<u8>) {
         for _ in 0..self.handles.len() * 2 + 1 {
-            if self.work_once(codec, out) == Decoded::Close {
+            if self.work_once(codec, out) == Next::Close {
                 return;
             }
         }
     }
 
-    fn work_once(&mut self, codec: &mut HttpCodec, out: &mut Vec<u8>) -> Decoded {
+    fn work_once(&mut self, codec: &mut HttpCodec, out: &mut Vec<u8>) -> Next {
         let handle = match self.handles.len() {
             0 => self.junk(),
             n => self.handles[self.rng.below(n as u64) as usize].clone(),

@@ -1,11 +1,11 @@
 //! Feeding a codec exactly as the host does, and recording what it hands back.
 //!
 //! The host keeps the bytes a codec did not consume, appends what the socket delivers next and
-//! calls `decode` again; after `Decoded::Close` it stops reading. [`feed`] plays that role for a
+//! calls `decode` again; after `Next::Close` it stops reading. [`feed`] plays that role for a
 //! list of pieces and returns a [`Transcript`] of requests, direct writes and the close, so that
 //! two different splits of the same bytes can be compared.
 
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+use gearmand_plugin_api::{Codec, DecodeSink, Next};
 
 /// One thing a codec did while decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub fn feed_into<C: Codec>(codec: &mut C, pieces: &[&[u8]], mut rec: Recorder) -
             pending.len()
         );
         pending.drain(..used);
-        if verdict == Decoded::Close {
+        if verdict == Next::Close {
             closed = true;
             break;
         }
@@ -108,7 +108,7 @@ pub fn feed_into<C: Codec>(codec: &mut C, pieces: &[&[u8]], mut rec: Recorder) -
         let (used, verdict) = codec.decode(&pending, &mut rec);
         assert_eq!(
             (used, verdict, rec.events.len()),
-            (0, Decoded::Continue, before),
+            (0, Next::Continue, before),
             "decode made progress on bytes it had already declined: {:?}",
             &rec.events[before..]
         );

@@ -178,20 +178,21 @@ fn left_as_found(session: &mut Session, foreign_before: usize) -> CheckResult {
     CheckResult::new("left-as-found", outcome)
 }
 
-fn describe(meta: &gearmand::plugin::PluginMeta) -> String {
-    let aliases = match meta.aliases.is_empty() {
+fn describe(meta: &gearmand::plugin::LoadedPlugin) -> String {
+    let aliases = match meta.info.aliases.is_empty() {
         true => String::new(),
-        false => format!(" (aliases {})", meta.aliases.join(", ")),
+        false => format!(" (aliases {})", meta.info.aliases.join(", ")),
     };
     let options: Vec<String> = meta
+        .info
         .options
         .iter()
         .map(|o| format!("--{}", o.name))
         .collect();
     format!(
         "queue plugin '{}' {}{aliases}, options: {}",
-        meta.name,
-        meta.version,
+        meta.info.name,
+        meta.info.version,
         if options.is_empty() {
             "none".to_string()
         } else {

@@ -6,7 +6,8 @@
 //! directory first: only the plugin under test is opened, and its file name is checked by the same
 //! rule the server applies (`libgearmand_queue_<name>.so`).
 
-use gearmand::plugin::{PluginKind, PluginMeta, Registry};
+use gearmand::config::Kind;
+use gearmand::plugin::{LoadedPlugin, Registry};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -49,7 +50,7 @@ impl std::fmt::Display for LoadError {
 }
 
 /// Loads the queue plugin at `path` through the host's registry and returns its checked header.
-pub fn load(path: &Path) -> Result<PluginMeta, LoadError> {
+pub fn load(path: &Path) -> Result<LoadedPlugin, LoadError> {
     let file = path
         .canonicalize()
         .map_err(|e| LoadError::Missing(path.to_path_buf(), e.to_string()))?;
@@ -59,7 +60,7 @@ pub fn load(path: &Path) -> Result<PluginMeta, LoadError> {
         .unwrap_or_default()
         .to_string();
     let name = file_name
-        .strip_prefix(PluginKind::Queue.file_prefix())
+        .strip_prefix(Kind::Queue.file_prefix())
         .and_then(|n| n.strip_suffix(".so"))
         .filter(|n| !n.is_empty())
         .ok_or_else(|| LoadError::BadFileName(file_name.clone()))?
@@ -75,7 +76,7 @@ pub fn load(path: &Path) -> Result<PluginMeta, LoadError> {
     let _ = std::fs::remove_dir(&dir);
     let registry = registry.map_err(|e| LoadError::Io(e.to_string()))?;
     registry
-        .find(PluginKind::Queue, &name)
+        .find(Kind::Queue, &name)
         .cloned()
         .map_err(|e| LoadError::Refused(e.to_string()))
 }
@@ -94,20 +95,21 @@ fn private_dir() -> std::io::Result<PathBuf> {
 /// an alias (mapped to its canonical option); every option that is not given but has a default
 /// gets its default; an empty value of a switch means `true`.
 pub fn resolve_options(
-    meta: &PluginMeta,
+    meta: &LoadedPlugin,
     given: &[(String, String)],
 ) -> Result<Vec<(String, Vec<u8>)>, LoadError> {
     let mut resolved: Vec<(String, Vec<u8>)> = Vec::new();
     for (name, value) in given {
         let name = name.trim_start_matches('-');
-        let Some(opt) = meta.options.iter().find(|o| o.name == name) else {
+        let Some(opt) = meta.info.options.iter().find(|o| o.name == name) else {
             return Err(LoadError::UnknownOption {
                 name: name.to_string(),
-                known: meta.options.iter().map(|o| o.name.clone()).collect(),
+                known: meta.info.options.iter().map(|o| o.name.clone()).collect(),
             });
         };
         let canonical = opt.alias_of.clone().unwrap_or_else(|| opt.name.clone());
         let is_switch = meta
+            .info
             .options
             .iter()
             .any(|o| o.name == canonical && !o.takes_value);
@@ -118,7 +120,7 @@ pub fn resolve_options(
         resolved.retain(|(k, _)| *k != canonical);
         resolved.push((canonical, value.into_bytes()));
     }
-    for opt in meta.options.iter().filter(|o| o.alias_of.is_none()) {
+    for opt in meta.info.options.iter().filter(|o| o.alias_of.is_none()) {
         if let Some(default) = &opt.default {
             if !resolved.iter().any(|(k, _)| *k == opt.name) {
                 resolved.push((opt.name.clone(), default.clone().into_bytes()));

@@ -11,13 +11,13 @@
 //! touched.
 
 use crate::job::Job;
-use gearmand::plugin::PluginMeta;
+use gearmand::plugin::LoadedPlugin;
 use gearmand::queue::{QueueStore, StoredJob};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The plugin under test, its resolved options and its current instance.
 pub struct Session {
-    meta: PluginMeta,
+    meta: LoadedPlugin,
     options: Vec<(String, Vec<u8>)>,
     store: Option<Box<dyn QueueStore>>,
     prefix: Vec<u8>,
@@ -25,7 +25,7 @@ pub struct Session {
 
 impl Session {
     /// Creates the first instance.
-    pub fn start(meta: PluginMeta, options: Vec<(String, Vec<u8>)>) -> Result<Session, String> {
+    pub fn start(meta: LoadedPlugin, options: Vec<(String, Vec<u8>)>) -> Result<Session, String> {
         let store = meta.create_queue(&options).map_err(|e| e.to_string())?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -42,7 +42,7 @@ impl Session {
     }
 
     /// What the plugin's header says.
-    pub fn meta(&self) -> &PluginMeta {
+    pub fn meta(&self) -> &LoadedPlugin {
         &self.meta
     }
 

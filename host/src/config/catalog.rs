@@ -2,12 +2,17 @@
 //!
 //! The parser sees installed plugins through the [`Catalog`] trait: their names, kinds and options
 //! (for `--help` and for accepting plugin options), and a way to resolve a `-q`/`-r` name to a
-//! plugin's canonical name (or the loader's one-line error). The runtime implements it over the
-//! plugin registry; the tests implement it over a fixed list, so parsing is testable without `.so`
-//! files.
+//! plugin's canonical name (or the loader's one-line error). The plugin registry implements it;
+//! the tests implement it over a fixed list, so parsing is testable without `.so` files.
+//!
+//! [`Kind`], [`PluginInfo`] and [`OptionInfo`] are the one description of a plugin: the loader
+//! (`crate::plugin`) fills them from a plugin's header and depends on this module, not the other
+//! way round, so that config builds and tests without loading anything.
+
+use std::fmt;
 
 /// A plugin's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// A persistent queue (`-q`).
     Queue,
@@ -32,13 +37,22 @@ impl Kind {
     }
 }
 
-/// One option a plugin accepts.
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One option a plugin accepts (shown in `--help`, accepted on the command line and in the
+/// config file when the plugin is loaded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionInfo {
-    /// Long name without dashes.
+    /// Long name without dashes: `libsqlite3-db`.
     pub name: String,
     pub help: String,
+    /// Passed to the plugin when the option is not given.
     pub default: Option<String>,
+    /// Short form: `Some('p')` for `-p`.
     pub short: Option<char>,
     /// False for a switch (passed to the plugin as `"true"` when given).
     pub takes_value: bool,
@@ -51,7 +65,7 @@ pub struct OptionInfo {
 pub struct PluginInfo {
     /// Canonical lowercase name (`sqlite`, `gear`).
     pub name: String,
-    /// Other accepted spellings (`libsqlite3`).
+    /// Other accepted spellings (`libsqlite3`), compared case-insensitively.
     pub aliases: Vec<String>,
     pub kind: Kind,
     pub version: String,

@@ -162,9 +162,9 @@ pub(super) struct TimedQueue {
 }
 
 impl TimedQueue {
-    /// Wraps `queue`; the builtin queue stores nothing and is left bare (no clock reads for it).
+    /// Wraps `queue`; a queue that is not durable (builtin) is left bare (no clock reads for it).
     pub(super) fn wrap(queue: Box<dyn QueueStore>, stats: &Arc<QueueStats>) -> Box<dyn QueueStore> {
-        if queue.name() == "builtin" {
+        if !queue.durable() {
             return queue;
         }
         Box::new(TimedQueue {
@@ -234,6 +234,9 @@ impl QueueStore for TimedQueue {
         sink: &mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
     ) -> Result<(), String> {
         self.inner.replay(sink)
+    }
+    fn durable(&self) -> bool {
+        self.inner.durable()
     }
     fn store_on_shutdown(&self) -> bool {
         self.inner.store_on_shutdown()

@@ -2,7 +2,7 @@
 //! message that tells the user what to do (which plugins exist, where we looked, which versions
 //! disagree, what the plugin itself said).
 
-use super::PluginKind;
+use crate::config::Kind;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub enum PluginError {
     /// No plugin of that kind answers to that name.
     NotFound {
-        kind: PluginKind,
+        kind: Kind,
         name: String,
         /// The directories searched, in order.
         searched: Vec<PathBuf>,
@@ -30,7 +30,7 @@ pub enum PluginError {
     /// The header declares another kind than the file name says.
     WrongKind {
         path: PathBuf,
-        expected: PluginKind,
+        expected: Kind,
         found: String,
     },
     /// The vtable is missing or smaller than the ABI 1.0 vtable.
@@ -41,7 +41,7 @@ pub enum PluginError {
     },
     /// The plugin's `create` failed; `message` is the plugin's own.
     InitFailed {
-        kind: PluginKind,
+        kind: Kind,
         name: String,
         message: String,
     },

@@ -5,71 +5,48 @@
 //! - [`search_path`]: where plugins are looked for (`--plugin-dir`, the build-time directory,
 //!   then the executable's directory).
 //! - [`Registry`] (registry.rs): finds every plugin file, reads and checks its header, and
-//!   answers `-q NAME` / `-r NAME` lookups; [`PluginMeta`] is what a header says.
-//! - [`PluginMeta::create_queue`] gives a [`crate::queue::QueueStore`] (queue.rs);
-//!   [`PluginMeta::create_protocol`] gives a [`Protocol`] that opens a [`Codec`] per connection
-//!   (protocol.rs).
+//!   answers `-q NAME` / `-r NAME` lookups; a [`LoadedPlugin`] is a checked header
+//!   ([`crate::config::PluginInfo`], the one description of a plugin, which the command line
+//!   reads through the [`crate::config::Catalog`] the registry implements) and its functions.
+//! - [`LoadedPlugin::create_queue`] gives a [`crate::queue::QueueStore`] (queue.rs);
+//!   [`LoadedPlugin::create_protocol`] gives a [`ProtocolInstance`], the runtime's
+//!   [`crate::runtime::wire::WireProtocol`], that opens a [`ConnInstance`] (its
+//!   [`crate::runtime::wire::WireCodec`]) per connection.
 //! - [`PluginError`] (error.rs): every failure, one line each.
-//! - ffi/: all the `unsafe`, commented: `mod.rs` opens libraries and checks headers,
-//!   `instances.rs` calls through the vtables.
+//! - ffi/: all the `unsafe`, commented: `mod.rs` opens libraries and checks headers, `queue.rs`
+//!   and `instances.rs` (protocols) call through the vtables, `callback.rs` keeps the host
+//!   callbacks' panics off plugin frames.
 //!
 //! Plugins are never unloaded: they stay mapped until the process exits.
 
 mod error;
 mod ffi;
-mod protocol;
 mod queue;
 mod registry;
 
 pub use error::PluginError;
-pub use ffi::{PROTOCOL_VTABLE_V1_0, PROTOCOL_VTABLE_V1_1, QUEUE_VTABLE_V1_0, QUEUE_VTABLE_V1_2};
-pub use gearmand_plugin_api::Decoded;
-pub use protocol::{Codec, Protocol, Sink};
+pub use ffi::{ConnInstance, ProtocolInstance};
+pub use ffi::{PROTOCOL_VTABLE_V1_0, PROTOCOL_VTABLE_V1_1};
+pub use ffi::{QUEUE_VTABLE_V1_0, QUEUE_VTABLE_V1_2, QUEUE_VTABLE_V1_4};
 pub use queue::PluginQueue;
-pub use registry::{OptionMeta, PluginFailure, PluginMeta, Registry};
+pub use registry::{LoadedPlugin, PluginFailure, Registry};
 
-use gearmand_plugin_api::abi::GmPluginKind;
-use std::fmt;
+use crate::config::Kind;
 use std::path::{Path, PathBuf};
 
-/// The two kinds of plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PluginKind {
-    /// A persistent queue backend (`-q`).
-    Queue,
-    /// A wire protocol (`-r`; `gear` is always loaded).
-    Protocol,
-}
-
-impl PluginKind {
+/// Plugin file names: the one thing about a kind that only the loader needs.
+impl Kind {
     /// The file name prefix of this kind: `libgearmand_queue_` / `libgearmand_protocol_`.
     pub fn file_prefix(self) -> &'static str {
         match self {
-            PluginKind::Queue => "libgearmand_queue_",
-            PluginKind::Protocol => "libgearmand_protocol_",
+            Kind::Queue => "libgearmand_queue_",
+            Kind::Protocol => "libgearmand_protocol_",
         }
     }
 
     /// The file name of plugin `name` of this kind.
     pub fn file_name(self, name: &str) -> String {
         format!("{}{name}.so", self.file_prefix())
-    }
-
-    fn from_abi(kind: GmPluginKind) -> Option<PluginKind> {
-        match kind {
-            GmPluginKind::QUEUE => Some(PluginKind::Queue),
-            GmPluginKind::PROTOCOL => Some(PluginKind::Protocol),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PluginKind::Queue => "queue",
-            PluginKind::Protocol => "protocol",
-        })
     }
 }
 

@@ -1,22 +1,29 @@
-//! `PluginQueue`: the engine's [`QueueStore`] over a loaded queue plugin.
+//! `PluginQueue`: the engine's [`QueueStore`] over a loaded queue plugin, with the capabilities
+//! the instance declares (ABI 1.4) or, for an older plugin, the ones the host always assumed.
 
 use super::ffi::QueueInstance;
 use crate::queue::{QueueStore, StoredJob};
+use gearmand_plugin_api::QueueCapabilities;
 
 /// A queue plugin instance as the engine sees it.
 pub struct PluginQueue {
     name: String,
     /// `None` once shut down.
     instance: Option<QueueInstance>,
-    store_on_shutdown: bool,
+    capabilities: QueueCapabilities,
 }
 
 impl PluginQueue {
-    pub(super) fn new(name: String, instance: QueueInstance, store_on_shutdown: bool) -> Self {
+    /// `opts` are the instance's resolved options, read only for a plugin that declares no
+    /// capabilities.
+    pub(super) fn new(name: String, instance: QueueInstance, opts: &[(String, Vec<u8>)]) -> Self {
+        let capabilities = instance
+            .capabilities()
+            .unwrap_or_else(|| assumed_capabilities(opts));
         PluginQueue {
             name,
             instance: Some(instance),
-            store_on_shutdown,
+            capabilities,
         }
     }
 
@@ -24,6 +31,19 @@ impl PluginQueue {
         self.instance
             .as_mut()
             .ok_or_else(|| format!("queue plugin {} is shut down", self.name))
+    }
+}
+
+/// What the host assumes of a queue plugin that declares no capabilities (built for ABI 1.0–1.3,
+/// or a null entry): durable, and storing at shutdown when the option `store-queue-on-shutdown`
+/// is given (and not `false`/`0`), as C gearmand's sqlite queue does.
+fn assumed_capabilities(opts: &[(String, Vec<u8>)]) -> QueueCapabilities {
+    let store_on_shutdown = opts.iter().any(|(k, v)| {
+        k == "store-queue-on-shutdown" && v.as_slice() != b"false" && v.as_slice() != b"0"
+    });
+    QueueCapabilities {
+        durable: true,
+        store_on_shutdown,
     }
 }
 
@@ -58,8 +78,12 @@ impl QueueStore for PluginQueue {
         self.live()?.replay(sink)
     }
 
+    fn durable(&self) -> bool {
+        self.capabilities.durable
+    }
+
     fn store_on_shutdown(&self) -> bool {
-        self.store_on_shutdown
+        self.capabilities.store_on_shutdown
     }
 
     /// Last flush and release; later calls report that the queue is shut down.
@@ -67,5 +91,19 @@ impl QueueStore for PluginQueue {
         if let Some(instance) = self.instance.take() {
             instance.destroy();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_old_plugin_stores_on_shutdown_when_the_option_says_so() {
+        let opt = |v: &str| vec![("store-queue-on-shutdown".to_string(), v.as_bytes().to_vec())];
+        assert!(assumed_capabilities(&opt("true")).store_on_shutdown);
+        assert!(!assumed_capabilities(&opt("false")).store_on_shutdown);
+        assert!(!assumed_capabilities(&[]).store_on_shutdown);
+        assert!(assumed_capabilities(&[]).durable);
     }
 }

@@ -1,123 +1,86 @@
-//! The `Registry`: every plugin file in the search path, its checked header ([`PluginMeta`]) or
-//! the reason it could not be used ([`PluginFailure`]), and lookup by name or alias.
+//! The `Registry`: every plugin file in the search path, its checked header ([`LoadedPlugin`])
+//! or the reason it could not be used ([`PluginFailure`]), and lookup by name or alias. It is
+//! the command line's [`Catalog`].
 //!
 //! Discovery loads each file's header once (the library stays loaded); instances are created
 //! only for the plugins the command line asks for.
 
 use super::error::PluginError;
-use super::ffi::{self, Vtable};
-use super::protocol::Protocol;
+use super::ffi::{self, ProtocolInstance, Vtable};
 use super::queue::PluginQueue;
-use super::PluginKind;
+use crate::config::{Catalog, Kind, PluginInfo};
 use crate::queue::QueueStore;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// One option a plugin declares (shown in `--help`, accepted on the command line and in the
-/// config file when the plugin is loaded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptionMeta {
-    /// Long name without dashes: `libsqlite3-db`.
-    pub name: String,
-    pub help: String,
-    /// Passed to the plugin when the option is not given.
-    pub default: Option<String>,
-    /// Short form: `Some('p')` for `-p`.
-    pub short: Option<char>,
-    /// False for a switch (passed as `"true"` when given).
-    pub takes_value: bool,
-    /// This option is another spelling of the named option.
-    pub alias_of: Option<String>,
-}
-
-/// What a plugin's header says, plus where it was found.
+/// A plugin file whose header checked out: what the header says, where the file is, and its
+/// functions (the library stays loaded).
 #[derive(Clone)]
-pub struct PluginMeta {
-    /// Canonical lowercase name.
-    pub name: String,
-    /// Other accepted names (compared case-insensitively).
-    pub aliases: Vec<String>,
-    pub kind: PluginKind,
-    pub version: String,
-    pub description: String,
-    pub options: Vec<OptionMeta>,
+pub struct LoadedPlugin {
+    pub info: PluginInfo,
     pub path: PathBuf,
     vtable: Vtable,
 }
 
-impl fmt::Debug for PluginMeta {
+impl fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginMeta")
-            .field("name", &self.name)
-            .field("aliases", &self.aliases)
-            .field("kind", &self.kind)
-            .field("version", &self.version)
+        f.debug_struct("LoadedPlugin")
+            .field("info", &self.info)
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
-impl PluginMeta {
-    /// Whether `name` is this plugin's name or one of its aliases, ignoring case.
-    pub fn answers_to(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
-            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
-    }
-
+impl LoadedPlugin {
     /// Starts a queue plugin with its resolved options (canonical name, value); the result is
-    /// the engine's [`QueueStore`]. `store_on_shutdown()` is true when the option
-    /// `store-queue-on-shutdown` is given (and not `false`/`0`).
+    /// the engine's [`QueueStore`], with the capabilities the instance declares.
     pub fn create_queue(
         &self,
         opts: &[(String, Vec<u8>)],
     ) -> Result<Box<dyn QueueStore>, PluginError> {
         let Vtable::Queue(vt) = self.vtable else {
-            return Err(self.not_a(PluginKind::Queue));
+            return Err(self.not_a(Kind::Queue));
         };
         let instance = ffi::QueueInstance::create(vt, opts).map_err(|m| self.init_failed(m))?;
         Ok(Box::new(PluginQueue::new(
-            self.name.clone(),
+            self.info.name.clone(),
             instance,
-            store_on_shutdown(opts),
+            opts,
         )))
     }
 
     /// Starts a protocol plugin with its resolved options.
-    pub fn create_protocol(&self, opts: &[(String, Vec<u8>)]) -> Result<Protocol, PluginError> {
+    pub fn create_protocol(
+        &self,
+        opts: &[(String, Vec<u8>)],
+    ) -> Result<ProtocolInstance, PluginError> {
         let Vtable::Protocol(vt) = self.vtable else {
-            return Err(self.not_a(PluginKind::Protocol));
+            return Err(self.not_a(Kind::Protocol));
         };
-        let instance = ffi::ProtocolInstance::create(vt, opts).map_err(|m| self.init_failed(m))?;
-        Ok(Protocol::new(&self.name, instance))
+        ProtocolInstance::create(&self.info.name, vt, opts).map_err(|m| self.init_failed(m))
     }
 
     fn init_failed(&self, message: String) -> PluginError {
         PluginError::InitFailed {
-            kind: self.kind,
-            name: self.name.clone(),
+            kind: self.info.kind,
+            name: self.info.name.clone(),
             message,
         }
     }
 
-    fn not_a(&self, expected: PluginKind) -> PluginError {
+    fn not_a(&self, expected: Kind) -> PluginError {
         PluginError::WrongKind {
             path: self.path.clone(),
             expected,
-            found: self.kind.to_string(),
+            found: self.info.kind.to_string(),
         }
     }
-}
-
-fn store_on_shutdown(opts: &[(String, Vec<u8>)]) -> bool {
-    opts.iter().any(|(k, v)| {
-        k == "store-queue-on-shutdown" && v.as_slice() != b"false" && v.as_slice() != b"0"
-    })
 }
 
 /// A plugin file that was found but cannot be used.
 #[derive(Debug, Clone)]
 pub struct PluginFailure {
-    pub kind: PluginKind,
+    pub kind: Kind,
     /// The name its file carries (`libgearmand_queue_<name>.so`).
     pub name: String,
     pub path: PathBuf,
@@ -128,7 +91,7 @@ pub struct PluginFailure {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     searched: Vec<PathBuf>,
-    plugins: Vec<PluginMeta>,
+    plugins: Vec<LoadedPlugin>,
     failures: Vec<PluginFailure>,
 }
 
@@ -147,16 +110,11 @@ impl Registry {
                 }
                 match ffi::load(&path, kind) {
                     Ok(h) => {
-                        if !h.name.eq_ignore_ascii_case(&name) {
-                            log::warn!("{} declares the name '{}'", path.display(), h.name);
+                        if !h.info.name.eq_ignore_ascii_case(&name) {
+                            log::warn!("{} declares the name '{}'", path.display(), h.info.name);
                         }
-                        reg.plugins.push(PluginMeta {
-                            name: h.name,
-                            aliases: h.aliases,
-                            kind: h.kind,
-                            version: h.version,
-                            description: h.description,
-                            options: h.options,
+                        reg.plugins.push(LoadedPlugin {
+                            info: h.info,
                             path,
                             vtable: h.vtable,
                         });
@@ -174,12 +132,12 @@ impl Registry {
             }
         }
         reg.plugins
-            .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+            .sort_by(|a, b| (a.info.kind, &a.info.name).cmp(&(b.info.kind, &b.info.name)));
         reg
     }
 
     /// Every usable plugin, sorted by kind then name.
-    pub fn installed(&self) -> &[PluginMeta] {
+    pub fn installed(&self) -> &[LoadedPlugin] {
         &self.plugins
     }
 
@@ -195,13 +153,13 @@ impl Registry {
 
     /// The plugin of `kind` answering to `name` (case-insensitive, aliases included). If no
     /// usable plugin does but a file of that name failed to load, that file's error.
-    pub fn find(&self, kind: PluginKind, name: &str) -> Result<&PluginMeta, PluginError> {
-        if let Some(meta) = self
+    pub fn find(&self, kind: Kind, name: &str) -> Result<&LoadedPlugin, PluginError> {
+        if let Some(plugin) = self
             .plugins
             .iter()
-            .find(|p| p.kind == kind && p.answers_to(name))
+            .find(|p| p.info.kind == kind && p.info.answers_to(name))
         {
-            return Ok(meta);
+            return Ok(plugin);
         }
         if let Some(failed) = self
             .failures
@@ -220,23 +178,23 @@ impl Registry {
 
     /// Names a user may give for `kind`; `builtin` is listed for queues because the host always
     /// has it.
-    fn names(&self, kind: PluginKind) -> Vec<String> {
-        let builtin = (kind == PluginKind::Queue).then(|| "builtin".to_string());
+    fn names(&self, kind: Kind) -> Vec<String> {
+        let builtin = (kind == Kind::Queue).then(|| "builtin".to_string());
         builtin
             .into_iter()
             .chain(
                 self.plugins
                     .iter()
-                    .filter(|p| p.kind == kind)
-                    .map(|p| p.name.clone()),
+                    .filter(|p| p.info.kind == kind)
+                    .map(|p| p.info.name.clone()),
             )
             .collect()
     }
 
-    fn has_file(&self, kind: PluginKind, name: &str) -> bool {
+    fn has_file(&self, kind: Kind, name: &str) -> bool {
         self.plugins
             .iter()
-            .any(|p| p.kind == kind && p.name.eq_ignore_ascii_case(name))
+            .any(|p| p.info.kind == kind && p.info.name.eq_ignore_ascii_case(name))
             || self
                 .failures
                 .iter()
@@ -244,12 +202,24 @@ impl Registry {
     }
 }
 
+impl Catalog for Registry {
+    fn installed(&self) -> Vec<PluginInfo> {
+        self.plugins.iter().map(|p| p.info.clone()).collect()
+    }
+
+    fn resolve(&self, kind: Kind, name: &str) -> Result<String, String> {
+        self.find(kind, name)
+            .map(|p| p.info.name.clone())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// The plugin files in `dir`, sorted by file name: (kind, name from the file name, path).
-fn plugin_files(dir: &Path) -> Vec<(PluginKind, String, PathBuf)> {
+fn plugin_files(dir: &Path) -> Vec<(Kind, String, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut files: Vec<(PluginKind, String, PathBuf)> = entries
+    let mut files: Vec<(Kind, String, PathBuf)> = entries
         .flatten()
         .filter_map(|e| {
             let file = e.file_name().into_string().ok()?;
@@ -262,14 +232,12 @@ fn plugin_files(dir: &Path) -> Vec<(PluginKind, String, PathBuf)> {
 }
 
 /// `libgearmand_queue_sqlite.so` → (Queue, "sqlite").
-fn parse_file_name(file: &str) -> Option<(PluginKind, &str)> {
+fn parse_file_name(file: &str) -> Option<(Kind, &str)> {
     let stem = file.strip_suffix(".so")?;
-    [PluginKind::Queue, PluginKind::Protocol]
-        .into_iter()
-        .find_map(|kind| {
-            let name = stem.strip_prefix(kind.file_prefix())?;
-            (!name.is_empty()).then_some((kind, name))
-        })
+    [Kind::Queue, Kind::Protocol].into_iter().find_map(|kind| {
+        let name = stem.strip_prefix(kind.file_prefix())?;
+        (!name.is_empty()).then_some((kind, name))
+    })
 }
 
 #[cfg(test)]
@@ -280,22 +248,14 @@ mod tests {
     fn file_names_give_kind_and_name() {
         assert_eq!(
             parse_file_name("libgearmand_queue_sqlite.so"),
-            Some((PluginKind::Queue, "sqlite"))
+            Some((Kind::Queue, "sqlite"))
         );
         assert_eq!(
             parse_file_name("libgearmand_protocol_gear.so"),
-            Some((PluginKind::Protocol, "gear"))
+            Some((Kind::Protocol, "gear"))
         );
         assert_eq!(parse_file_name("libgearmand_queue_.so"), None);
         assert_eq!(parse_file_name("libgearmand_queue_x.so.1"), None);
         assert_eq!(parse_file_name("libother.so"), None);
-    }
-
-    #[test]
-    fn store_on_shutdown_follows_the_option() {
-        let opt = |v: &str| vec![("store-queue-on-shutdown".to_string(), v.as_bytes().to_vec())];
-        assert!(store_on_shutdown(&opt("true")));
-        assert!(!store_on_shutdown(&opt("false")));
-        assert!(!store_on_shutdown(&[]));
     }
 }

@@ -22,7 +22,7 @@
 use super::direct::Direct;
 use super::subject::subject;
 use super::transport::{Fill, Push, Transport};
-use super::wire::{Decoded, WireCodec};
+use super::wire::{Next, WireCodec};
 use crate::config::AdminPolicy;
 use crate::frame::Frame;
 use crate::msg::{ConnId, ConnInfo, ToEngine};
@@ -212,7 +212,7 @@ impl Conn {
         match self.deadline {
             Some(d) if d <= now && !self.closing => {
                 self.deadline = None;
-                if self.codec.timeout(&mut self.output) == Decoded::Close {
+                if self.codec.timeout(&mut self.output) == Next::Close {
                     self.closing = true;
                 }
                 Timer::Fired
@@ -298,7 +298,7 @@ impl Conn {
             };
             budget = budget.saturating_sub(n);
             self.announce(batch, admin);
-            if self.decode(&scratch[..n], batch) == Decoded::Close {
+            if self.decode(&scratch[..n], batch) == Next::Close {
                 self.closing = true;
                 return ReadResult::CloseAfterFlush;
             }
@@ -310,7 +310,7 @@ impl Conn {
     }
 
     /// Decodes `chunk` after any leftover input; keeps what is not consumed.
-    fn decode(&mut self, chunk: &[u8], batch: &mut Vec<ToEngine>) -> Decoded {
+    fn decode(&mut self, chunk: &[u8], batch: &mut Vec<ToEngine>) -> Next {
         let id = self.id;
         let mut push = |f: Frame| batch.push(ToEngine::Request(id, f));
         if self.input.is_empty() {
@@ -345,7 +345,7 @@ impl Conn {
         } else {
             self.codec.encode(frame, &mut self.output)
         };
-        if decoded == Decoded::Close {
+        if decoded == Next::Close {
             self.closing = true;
         }
         Buffered::Ok

@@ -6,7 +6,7 @@
 //! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
 //! connection) and [`slab`] (a thread's connections), [`processor`] (the engine side),
 //! [`acceptor`] and [`listen`] (sockets and signals), [`process`] (daemon, user, pid file),
-//! [`wire`] and [`plugins`] (the seams), [`spin`] (looking again before sleeping).
+//! [`wire`] (the seams), [`spin`] (looking again before sleeping).
 
 mod acceptor;
 mod conn;
@@ -14,7 +14,6 @@ mod direct;
 mod io;
 mod listen;
 mod notify;
-mod plugins;
 mod process;
 mod processor;
 mod server;
@@ -166,9 +165,13 @@ fn create_queue(cfg: &Config, registry: &Registry) -> Result<Box<dyn QueueStore>
     let Some(q) = &cfg.queue else {
         return Ok(Box::new(Builtin));
     };
-    let meta = registry.find(plugins::plugin_kind(Kind::Queue), &q.name)?;
+    let meta = registry.find(Kind::Queue, &q.name)?;
     let store = meta.create_queue(&q.options)?;
-    log::info!("queue plugin {} {} started", meta.name, meta.version);
+    log::info!(
+        "queue plugin {} {} started",
+        meta.info.name,
+        meta.info.version
+    );
     Ok(store)
 }
 
@@ -178,7 +181,7 @@ fn create_protocols(
 ) -> Result<Vec<Arc<dyn WireProtocol>>, RunError> {
     let mut out: Vec<Arc<dyn WireProtocol>> = Vec::new();
     for p in &cfg.protocols {
-        let meta = registry.find(plugins::plugin_kind(Kind::Protocol), &p.name)?;
+        let meta = registry.find(Kind::Protocol, &p.name)?;
         out.push(Arc::new(meta.create_protocol(&p.options)?));
     }
     Ok(out)

@@ -5,7 +5,7 @@ use super::conn::NetLimits;
 use super::io::NetSetup;
 use super::listen::{bind_all, BindOptions};
 use super::server::{serve, Listening};
-use super::wire::{Core, Decoded, Sink, WireCodec, WireProtocol};
+use super::wire::{Core, Next, Sink, WireCodec, WireProtocol};
 use crate::config::Keepalive;
 use crate::engine::{Clock, Outbox};
 use crate::frame::Frame;
@@ -40,21 +40,21 @@ impl WireCodec for LineCodec {
         input: &[u8],
         on: &mut dyn FnMut(Frame),
         _out: &mut Vec<u8>,
-    ) -> (usize, Decoded) {
+    ) -> (usize, Next) {
         let mut used = 0;
         while let Some(n) = input[used..].iter().position(|&b| b == b'\n') {
             let line = &input[used..used + n];
             used += n + 1;
             if line == b"quit" {
-                return (used, Decoded::Close);
+                return (used, Next::Close);
             }
             on(Frame::with_args(kind::ADMIN_LINE, &[line]));
         }
-        (used, Decoded::Continue)
+        (used, Next::Continue)
     }
-    fn encode(&mut self, f: &Frame, out: &mut dyn Sink) -> Decoded {
+    fn encode(&mut self, f: &Frame, out: &mut dyn Sink) -> Next {
         out.put(f.arg(0));
-        Decoded::Continue
+        Next::Continue
     }
 }
 

@@ -2,15 +2,28 @@
 //!
 //! The runtime moves bytes and messages; it does not care whether the codec is a loaded plugin or
 //! whether the engine is the real one. Keeping these seams as traits lets the runtime's own tests
-//! drive real sockets and threads with a tiny line protocol and an echo engine, and keeps the
-//! adapters to the plugin loader and to [`crate::engine::Engine`] in one place each.
+//! drive real sockets and threads with a tiny line protocol and an echo engine. A loaded protocol
+//! plugin implements [`WireProtocol`] and [`WireCodec`] itself (`plugin/ffi/instances.rs`); the
+//! engine's adapter is [`Core`] below.
 
 use crate::engine::{Clock, Engine, Outbox};
 use crate::frame::Frame;
 use crate::msg::ToEngine;
-pub use crate::plugin::Sink;
-pub use gearmand_plugin_api::Decoded;
+pub use gearmand_plugin_api::Next;
 use std::time::{Duration, Instant};
+
+/// Where an encoded response goes. The connection's output buffer is one (bytes are appended);
+/// the I/O thread's other one writes a large piece straight to an idle socket instead of copying
+/// it first (runtime/direct.rs). A codec may hand over one response in several pieces.
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
 
 /// A protocol: the port it listens on and a codec per connection.
 pub trait WireProtocol: Send + Sync {
@@ -24,24 +37,25 @@ pub trait WireProtocol: Send + Sync {
 
 /// Per-connection protocol state.
 pub trait WireCodec: Send {
-    /// Decodes whole requests from `input`, handing each to `on_request`; immediate replies go to
-    /// `out`. Returns the bytes consumed.
+    /// Decodes whole requests from `input`, handing each to `on_request`; immediate replies (e.g.
+    /// a protocol error) go to `out`. Returns the bytes consumed (the rest is offered again with
+    /// more) and what happens to the connection next.
     fn decode(
         &mut self,
         input: &[u8],
         on_request: &mut dyn FnMut(Frame),
         out: &mut Vec<u8>,
-    ) -> (usize, Decoded);
-    /// Encodes one response into `out`.
-    fn encode(&mut self, frame: &Frame, out: &mut dyn Sink) -> Decoded;
+    ) -> (usize, Next);
+    /// Encodes one response into `out`; `Close` asks to close after flushing.
+    fn encode(&mut self, frame: &Frame, out: &mut dyn Sink) -> Next;
     /// How long from now until [`WireCodec::timeout`] is due; `None` (the default) for none.
     /// Asked again after every call into the codec.
     fn deadline(&mut self) -> Option<Duration> {
         None
     }
     /// The deadline passed: last bytes go to `out`; `Close` ends the connection after a flush.
-    fn timeout(&mut self, _out: &mut Vec<u8>) -> Decoded {
-        Decoded::Continue
+    fn timeout(&mut self, _out: &mut Vec<u8>) -> Next {
+        Next::Continue
     }
 }
 

@@ -104,10 +104,10 @@ impl DecodeSink for FfiSink {
     }
 }
 
-fn decoded_status(d: Decoded) -> GmStatus {
+fn next_status(d: Next) -> GmStatus {
     match d {
-        Decoded::Continue => GmStatus::OK,
-        Decoded::Close => GmStatus::CLOSE,
+        Next::Continue => GmStatus::OK,
+        Next::Close => GmStatus::CLOSE,
     }
 }
 
@@ -128,7 +128,7 @@ unsafe extern "C" fn p_conn_decode<T: ProtocolPlugin>(
         let mut ffi = FfiSink { sink, out };
         let (used, decoded) = conn.codec.decode(input.as_bytes(), &mut ffi);
         *consumed = used.min(input.len);
-        decoded_status(decoded)
+        next_status(decoded)
     })
 }
 
@@ -165,7 +165,7 @@ unsafe extern "C" fn p_conn_encode<T: ProtocolPlugin>(
         let mut sink = EncodeOut::new(&mut conn.scratch, &mut host);
         let decoded = conn.codec.encode_to(response.kind, args, &mut sink);
         sink.finish();
-        decoded_status(decoded)
+        next_status(decoded)
     })
 }
 
@@ -200,7 +200,7 @@ unsafe extern "C" fn p_conn_timeout<T: ProtocolPlugin>(
         if !conn.scratch.is_empty() {
             (out.write)(out.ctx, GmSlice::new(&conn.scratch));
         }
-        decoded_status(decoded)
+        next_status(decoded)
     })
 }
 

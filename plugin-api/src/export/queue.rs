@@ -16,6 +16,7 @@ pub(super) fn queue_vtable<T: QueuePlugin>() -> GmQueueVtable {
         replay: q_replay::<T>,
         destroy: q_destroy::<T>,
         add_batch: Some(q_add_batch::<T>),
+        capabilities: Some(q_capabilities::<T>),
     }
 }
 
@@ -134,6 +135,16 @@ unsafe extern "C" fn q_replay<T: QueuePlugin>(
                 status => Err(format!("the host stopped the replay (status {})", status.0)),
             }
         })
+    })
+}
+
+/// ABI 1.4: the instance's [`QueuePlugin::capabilities`] as bits; a panic or a null instance
+/// answers the default ones (durable, storing at submit).
+unsafe extern "C" fn q_capabilities<T: QueuePlugin>(instance: *mut c_void) -> u32 {
+    let fallback = QueueCapabilities::default().bits();
+    guarded_or(fallback, || match (instance as *const T).as_ref() {
+        Some(queue) => queue.capabilities().bits(),
+        None => fallback,
     })
 }
 

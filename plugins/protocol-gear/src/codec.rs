@@ -7,7 +7,7 @@ use crate::limits::GearLimits;
 use crate::scan::{scan_with, Magic, Scan, HEADER_LEN, RES_MAGIC};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::{self, ptype, Layout, MAX_ARGS};
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded, EncodeOut};
+use gearmand_plugin_api::{Codec, DecodeSink, EncodeOut, Next};
 
 /// Body of the reply to a packet sent with the `\0RES` magic.
 const INVALID_MAGIC_BODY: &[u8] = b"INVALID_MAGIC\0Request magic expected";
@@ -38,23 +38,23 @@ impl Default for GearCodec {
 }
 
 impl Codec for GearCodec {
-    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
+    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Next) {
         let mut used = 0;
         loop {
             let rest = &input[used..];
             match scan_with(rest, self.limits.max_packet) {
-                Scan::NeedMore => return (used, Decoded::Continue),
+                Scan::NeedMore => return (used, Next::Continue),
                 Scan::OverLimit { declared } => {
                     log::warn!(
                         "closing connection: packet of {declared} bytes is over --max-packet-size {}",
                         self.limits.max_packet
                     );
                     error(sink, b"Packet larger than --max-packet-size");
-                    return (used, Decoded::Close);
+                    return (used, Next::Close);
                 }
                 Scan::Close(why) => {
                     log::debug!("closing connection: {why}");
-                    return (used, Decoded::Close);
+                    return (used, Next::Close);
                 }
                 Scan::Line { end, used: n } => {
                     sink.request(kind::ADMIN_LINE, &[&rest[..end]]);
@@ -77,7 +77,7 @@ impl Codec for GearCodec {
         }
     }
 
-    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
+    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Next {
         let mut buf = Vec::new();
         let mut host = |bytes: &[u8]| out.extend_from_slice(bytes);
         let mut to = EncodeOut::new(&mut buf, &mut host);
@@ -87,18 +87,18 @@ impl Codec for GearCodec {
     }
 
     /// Big arguments (a job's data) go to the host without a copy through the buffer.
-    fn encode_to(&mut self, kind: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
+    fn encode_to(&mut self, kind: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Next {
         match kind {
             kind::RAW => {
                 for a in args {
                     out.put(a);
                 }
-                Decoded::Continue
+                Next::Continue
             }
             t if gear::layout(t).is_some() => encode_packet(t, args, out),
             other => {
                 log::warn!("asked to encode unknown response kind {other}; dropped");
-                Decoded::Continue
+                Next::Continue
             }
         }
     }
@@ -165,14 +165,14 @@ fn reject_response_magic(sink: &mut dyn DecodeSink) {
 
 /// A `\0RES` packet: the header, then the arguments joined by NULs (which is exactly the layout
 /// rule for both data and non-data packets).
-fn encode_packet(t: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
+fn encode_packet(t: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Next {
     let body_len = args.iter().map(|a| a.len()).sum::<usize>() + args.len().saturating_sub(1);
     let Ok(len) = u32::try_from(body_len) else {
         log::error!(
             "{} response of {body_len} bytes exceeds the gear limit",
             gear::name(t)
         );
-        return Decoded::Close;
+        return Next::Close;
     };
     out.put(&header(t, len));
     for (i, a) in args.iter().enumerate() {
@@ -181,7 +181,7 @@ fn encode_packet(t: u32, args: &[&[u8]], out: &mut EncodeOut<'_>) -> Decoded {
         }
         out.put(a);
     }
-    Decoded::Continue
+    Next::Continue
 }
 
 fn header(t: u32, body_len: u32) -> [u8; HEADER_LEN] {

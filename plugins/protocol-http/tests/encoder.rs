@@ -4,7 +4,7 @@ mod common;
 
 use common::{parse_responses, Conn};
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::Decoded;
+use gearmand_plugin_api::Next;
 use gearmand_protocol_http::response::SERVER;
 
 const FG: &[u8] = b"POST /f HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi";
@@ -14,7 +14,7 @@ const BG: &[u8] = b"POST /f HTTP/1.1\r\nX-Gearman-Background: true\r\nContent-Le
 fn background_answers_at_job_created_in_the_original_layout() {
     let mut c = Conn::new();
     c.feed(BG);
-    assert_eq!(c.reply(ptype::JOB_CREATED, &[b"H:vm:1"]), Decoded::Continue);
+    assert_eq!(c.reply(ptype::JOB_CREATED, &[b"H:vm:1"]), Next::Continue);
     let want = format!(
         "HTTP/1.1 200 OK\r\nX-Gearman-Job-Handle: H:vm:1\r\nX-Gearman-Command: JOB_CREATED\r\n\
          Content-Length: 0\r\nServer: {SERVER}\r\n\r\n"
@@ -195,10 +195,7 @@ fn http10_is_answered_in_http10_and_closed() {
     c.feed(b"POST /g HTTP/1.0\r\n\r\n");
     assert_eq!(c.take_requests().len(), 1);
     c.reply(ptype::JOB_CREATED, &[b"H:1"]);
-    assert_eq!(
-        c.reply(ptype::WORK_COMPLETE, &[b"H:1", b"r"]),
-        Decoded::Close
-    );
+    assert_eq!(c.reply(ptype::WORK_COMPLETE, &[b"H:1", b"r"]), Next::Close);
     let r = c.take_responses();
     assert_eq!(r[0].version, "HTTP/1.0");
     assert_eq!(r[0].header("Connection"), None);
@@ -208,7 +205,7 @@ fn http10_is_answered_in_http10_and_closed() {
 fn http10_keep_alive_is_honoured() {
     let mut c = Conn::new();
     c.feed(b"POST /f HTTP/1.0\r\nConnection: Keep-Alive\r\nX-Gearman-Background: true\r\n\r\n");
-    assert_eq!(c.reply(ptype::JOB_CREATED, &[b"H:1"]), Decoded::Continue);
+    assert_eq!(c.reply(ptype::JOB_CREATED, &[b"H:1"]), Next::Continue);
     let r = c.take_responses();
     assert_eq!(r[0].version, "HTTP/1.0");
     assert_eq!(r[0].header("Connection"), Some("keep-alive"));
@@ -221,7 +218,7 @@ fn connection_close_on_http11_closes_after_the_response() {
     let mut c = Conn::new();
     c.feed(b"POST /f HTTP/1.1\r\nConnection: close\r\nX-Gearman-Background: true\r\n\r\nGET /x HTTP/1.1\r\n\r\n");
     assert_eq!(c.take_requests().len(), 1);
-    assert_eq!(c.reply(ptype::JOB_CREATED, &[b"H:1"]), Decoded::Close);
+    assert_eq!(c.reply(ptype::JOB_CREATED, &[b"H:1"]), Next::Close);
     assert_eq!(c.take_responses()[0].header("Connection"), Some("close"));
 }
 
@@ -231,14 +228,11 @@ fn fatal_error_behind_a_pending_job_waits_then_closes() {
     c.feed(FG);
     assert_eq!(
         c.feed(b"BROKEN\r\n\r\n"),
-        Decoded::Continue,
+        Next::Continue,
         "the 400 must wait for the job"
     );
     c.reply(ptype::JOB_CREATED, &[b"H:1"]);
-    assert_eq!(
-        c.reply(ptype::WORK_COMPLETE, &[b"H:1", b"r"]),
-        Decoded::Close
-    );
+    assert_eq!(c.reply(ptype::WORK_COMPLETE, &[b"H:1", b"r"]), Next::Close);
     let codes: Vec<u16> = c.take_responses().iter().map(|r| r.code).collect();
     assert_eq!(codes, vec![200, 400]);
 }
@@ -280,7 +274,7 @@ fn expect_100_continue_on_a_refused_request_answers_and_closes() {
     let mut c = Conn::new();
     assert_eq!(
         c.feed(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
-        Decoded::Close
+        Next::Close
     );
     assert_eq!(c.take_responses()[0].code, 404);
 }
@@ -299,7 +293,7 @@ fn an_error_answer_to_the_exceptions_option_is_swallowed_too() {
     let unknown: [&[u8]; 2] = [b"UNKNOWN_OPTION", b"Server does not recognize given option"];
     assert_eq!(
         codec.encode(ptype::ERROR, &unknown, &mut out),
-        Decoded::Continue
+        Next::Continue
     );
     assert!(out.is_empty());
 }

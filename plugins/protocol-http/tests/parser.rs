@@ -6,7 +6,7 @@ mod common;
 
 use common::{small_limits, Conn, Req};
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::Decoded;
+use gearmand_plugin_api::Next;
 
 fn submit(kind: u32, func: &str, unique: &str, data: &str) -> Req {
     Req::new(kind, &[func.as_bytes(), unique.as_bytes(), data.as_bytes()])
@@ -371,7 +371,7 @@ fn endless_empty_lines_are_refused() {
 fn input_after_a_fatal_error_is_dropped() {
     let mut c = Conn::new();
     let d = c.feed(b"GET /f HTTP/9.9\r\n\r\nPOST /g HTTP/1.1\r\nContent-Length: 1\r\n\r\nx");
-    assert_eq!(d, Decoded::Close);
+    assert_eq!(d, Next::Close);
     assert!(c.take_requests().is_empty());
     assert!(c.pending.is_empty());
 }

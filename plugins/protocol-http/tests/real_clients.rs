@@ -9,7 +9,7 @@
 
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+use gearmand_plugin_api::{Codec, DecodeSink, Next};
 use gearmand_protocol_http::{HttpCodec, Limits};
 use gearmand_queue_testkit::kv::{skip, which};
 use std::io::{Read, Write};
@@ -77,11 +77,11 @@ fn serve(mut stream: TcpStream) {
             let before = (pending.len(), sink.requests.len());
             let (used, d) = codec.decode(&pending, &mut sink);
             pending.drain(..used);
-            close |= d == Decoded::Close;
+            close |= d == Next::Close;
             for (k, args) in std::mem::take(&mut sink.requests) {
                 for (rk, rargs) in engine(&mut seq, k, &args) {
                     let slices: Vec<&[u8]> = rargs.iter().map(|a| a.as_slice()).collect();
-                    close |= codec.encode(rk, &slices, &mut sink.out) == Decoded::Close;
+                    close |= codec.encode(rk, &slices, &mut sink.out) == Next::Close;
                 }
             }
             if close || (pending.len(), sink.requests.len()) == before || pending.is_empty() {

@@ -6,7 +6,7 @@ mod common;
 
 use common::Conn;
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::{Codec, Decoded};
+use gearmand_plugin_api::{Codec, Next};
 use gearmand_protocol_http::Limits;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ fn until_due(c: &Conn) -> Duration {
 }
 
 /// The host's `conn_timeout`: output goes to the client's stream.
-fn fire(c: &mut Conn) -> Decoded {
+fn fire(c: &mut Conn) -> Next {
     let mut out = Vec::new();
     let d = c.codec.timeout(&mut out);
     c.output.extend_from_slice(&out);
@@ -48,7 +48,7 @@ fn a_silent_new_connection_is_closed_after_the_header_timeout() {
     let left = c.codec.deadline().unwrap();
     assert!(left <= HEADER, "{left:?}");
     until_due(&c);
-    assert_eq!(fire(&mut c), Decoded::Close);
+    assert_eq!(fire(&mut c), Next::Close);
     assert!(c.output.is_empty(), "nothing asked, nothing answered");
 }
 
@@ -60,7 +60,7 @@ fn a_partial_head_gets_408_even_while_it_trickles() {
     c.feed(b"Host: x\r\n"); // progress does not extend a head's allowance
     assert!(c.codec.deadline().unwrap() <= due);
     until_due(&c);
-    assert_eq!(fire(&mut c), Decoded::Close);
+    assert_eq!(fire(&mut c), Next::Close);
     let r = c.take_responses();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].code, 408);
@@ -71,7 +71,7 @@ fn a_partial_head_gets_408_even_while_it_trickles() {
 fn an_early_call_changes_nothing() {
     let mut c = conn();
     c.feed(b"GET /f HT");
-    assert_eq!(fire(&mut c), Decoded::Continue);
+    assert_eq!(fire(&mut c), Next::Continue);
     assert!(c.output.is_empty());
     assert!(c.codec.deadline().is_some());
 }
@@ -86,7 +86,7 @@ fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
     assert!(left > HEADER && left <= IDLE, "idle allowance: {left:?}");
     let waited = until_due(&c);
     assert!(waited > HEADER, "{waited:?}");
-    assert_eq!(fire(&mut c), Decoded::Close);
+    assert_eq!(fire(&mut c), Next::Close);
     assert!(c.output.is_empty());
 }
 
@@ -109,12 +109,12 @@ fn a_stalled_head_behind_a_pending_job_is_answered_in_order() {
     c.reply(ptype::JOB_CREATED, &[b"H:x:1"]);
     until_due(&c);
     // The 408 waits behind the foreground job's response; the connection stays for it.
-    assert_eq!(fire(&mut c), Decoded::Continue);
+    assert_eq!(fire(&mut c), Next::Continue);
     assert!(c.output.is_empty());
     assert_eq!(c.codec.deadline(), None);
     assert_eq!(
         c.reply(ptype::WORK_COMPLETE, &[b"H:x:1", b"r"]),
-        Decoded::Close
+        Next::Close
     );
     let codes: Vec<u16> = c.take_responses().iter().map(|r| r.code).collect();
     assert_eq!(codes, vec![200, 408]);
@@ -139,7 +139,7 @@ fn a_stalled_body_gets_408_after_the_idle_timeout_and_progress_resets_it() {
         "progress restarted it"
     );
     until_due(&c);
-    assert_eq!(fire(&mut c), Decoded::Close);
+    assert_eq!(fire(&mut c), Next::Close);
     assert_eq!(c.take_responses()[0].code, 408);
     assert!(
         c.take_requests().is_empty(),

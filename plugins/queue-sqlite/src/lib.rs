@@ -12,15 +12,17 @@
 mod db;
 
 pub use db::Error;
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{
+    OptionDef, Options, PluginInfo, QueueCapabilities, QueueJob, QueuePlugin,
+};
 
 /// The option naming the database file (required).
 pub const OPT_DB: &str = "libsqlite3-db";
 /// The option naming the table.
 pub const OPT_TABLE: &str = "libsqlite3-table";
-/// The original's switch: write jobs at shutdown instead of at submit. The host reads it from
-/// this plugin's resolved options and skips `add` at submit time; the plugin itself behaves the
-/// same either way (its `add`/`flush` are what the host calls at shutdown).
+/// The original's switch: write jobs at shutdown instead of at submit. The plugin declares it to
+/// the host as a capability, and the host skips `add` at submit time; the plugin itself behaves
+/// the same either way (its `add`/`flush` are what the host calls at shutdown).
 pub const OPT_STORE_ON_SHUTDOWN: &str = "store-queue-on-shutdown";
 /// The original's default table name.
 pub const DEFAULT_TABLE: &str = "gearman_queue";
@@ -28,6 +30,7 @@ pub const DEFAULT_TABLE: &str = "gearman_queue";
 /// One open queue database.
 pub struct Sqlite {
     db: db::Db,
+    store_on_shutdown: bool,
 }
 
 impl PluginInfo for Sqlite {
@@ -53,7 +56,17 @@ impl QueuePlugin for Sqlite {
             .unwrap_or_else(|| DEFAULT_TABLE.to_string());
         let db = db::Db::open(&path, &table).map_err(|e| e.to_string())?;
         log::info!("sqlite queue: table {table} in {path}");
-        Ok(Sqlite { db })
+        Ok(Sqlite {
+            db,
+            store_on_shutdown: options.flag(OPT_STORE_ON_SHUTDOWN),
+        })
+    }
+
+    fn capabilities(&self) -> QueueCapabilities {
+        QueueCapabilities {
+            store_on_shutdown: self.store_on_shutdown,
+            ..QueueCapabilities::default()
+        }
     }
 
     fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use gearmand_plugin_api::{Options, Priority, QueuePlugin};
+use gearmand_plugin_api::{Options, Priority, QueueCapabilities, QueuePlugin};
 use gearmand_queue_sqlite::Sqlite;
 use rusqlite::Connection;
 use std::path::Path;
@@ -245,4 +245,20 @@ fn jobs_stored_here_replay_in_c_gearmand() {
         ("fc".to_string(), 1),
     ];
     assert_eq!(status, want, "C gearmand log:\n{log}");
+}
+
+#[test]
+fn store_queue_on_shutdown_is_declared_as_a_capability() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let q = open(&db, "gearman_queue").unwrap();
+    assert_eq!(q.capabilities(), QueueCapabilities::default());
+    assert!(q.capabilities().durable);
+    let q = Sqlite::create(&Options::from_pairs([
+        ("libsqlite3-db", db.display().to_string()),
+        ("store-queue-on-shutdown", "true".to_string()),
+    ]))
+    .unwrap();
+    let caps = q.capabilities();
+    assert!(caps.durable && caps.store_on_shutdown, "{caps:?}");
 }

@@ -8,7 +8,8 @@
 //! jobs still alive, in the order they were added.
 
 use gearmand_plugin_api::{
-    export_queue_plugin, OptionDef, Options, PluginInfo, Priority, QueueJob, QueuePlugin,
+    export_queue_plugin, OptionDef, Options, PluginInfo, Priority, QueueCapabilities, QueueJob,
+    QueuePlugin,
 };
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -18,6 +19,8 @@ use std::path::PathBuf;
 pub struct TestFile {
     path: PathBuf,
     out: BufWriter<File>,
+    /// `--store-queue-on-shutdown`, declared as sqlite declares it (ABI 1.4 capabilities).
+    store_on_shutdown: bool,
 }
 
 impl PluginInfo for TestFile {
@@ -25,12 +28,18 @@ impl PluginInfo for TestFile {
     const ALIASES: &'static [&'static str] = &["libtestfile"];
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Append-only file queue for tests (not shipped)";
-    const OPTIONS: &'static [OptionDef] = &[OptionDef::value(
-        "testfile-path",
-        "File the test queue appends its records to (required)",
-        None,
-    )];
+    const OPTIONS: &'static [OptionDef] = &[
+        OptionDef::value(
+            "testfile-path",
+            "File the test queue appends its records to (required)",
+            None,
+        ),
+        OptionDef::switch(OPT_STORE_ON_SHUTDOWN, "Store queue on shutdown."),
+    ];
 }
+
+/// The original's switch: the host writes jobs at shutdown instead of at submit.
+const OPT_STORE_ON_SHUTDOWN: &str = "store-queue-on-shutdown";
 
 const TAG_ADD: u8 = b'A';
 const TAG_DONE: u8 = b'D';
@@ -50,7 +59,15 @@ impl QueuePlugin for TestFile {
         Ok(TestFile {
             path: PathBuf::from(path),
             out: BufWriter::new(file),
+            store_on_shutdown: options.flag(OPT_STORE_ON_SHUTDOWN),
         })
+    }
+
+    fn capabilities(&self) -> QueueCapabilities {
+        QueueCapabilities {
+            store_on_shutdown: self.store_on_shutdown,
+            ..QueueCapabilities::default()
+        }
     }
 
     fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {

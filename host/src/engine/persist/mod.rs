@@ -280,13 +280,11 @@ impl Holds {
 }
 
 impl Engine {
-    /// Moves the queue onto its own thread (group commit). Kept in place for the builtin queue
-    /// (nothing to write) and for `--store-queue-on-shutdown` (nothing written at submit).
+    /// Moves the queue onto its own thread (group commit). Kept in place for a queue that is not
+    /// durable (nothing worth waiting for) and for `--store-queue-on-shutdown` (nothing written
+    /// at submit).
     pub fn start_background(&mut self, wake: Wake) {
-        if self.persister.is_some()
-            || self.queue.name() == "builtin"
-            || self.queue.store_on_shutdown()
-        {
+        if self.persister.is_some() || !self.queue.durable() || self.queue.store_on_shutdown() {
             return;
         }
         let queue = std::mem::replace(&mut self.queue, Box::new(crate::queue::Builtin));

@@ -47,6 +47,8 @@ pub(crate) struct QState {
     pub fail_done: Option<String>,
     pub rows: Vec<Row>,
     pub store_on_shutdown: bool,
+    /// Declares itself not durable, as the builtin queue does.
+    pub volatile: bool,
 }
 
 /// The queue double; clones share state.
@@ -103,6 +105,9 @@ impl QueueStore for TestQueue {
             })?;
         }
         Ok(())
+    }
+    fn durable(&self) -> bool {
+        !self.state().volatile
     }
     fn store_on_shutdown(&self) -> bool {
         self.state().store_on_shutdown

@@ -226,3 +226,21 @@ fn plain_shutdown_only_releases_the_queue() {
     h.eng.shutdown();
     assert_eq!(h.q.calls(), ["shutdown"]);
 }
+
+/// The engine asks the queue what it is, not its name: one that is not durable keeps its calls
+/// on the engine's thread, as `builtin` does; a durable one moves to the queue thread.
+#[test]
+fn only_a_durable_queue_moves_to_the_queue_thread() {
+    let mut h = H::new();
+    h.q.state().volatile = true;
+    h.eng.start_background(std::sync::Arc::new(|| {}));
+    assert!(!h.eng.persists_in_background());
+    let c = h.open(1);
+    h.submit(c, SUBMIT_JOB_BG, "f", "u", "d");
+    assert_eq!(h.q.calls(), ["add u f d 1 0", "flush"]);
+
+    let mut h = H::new();
+    h.eng.start_background(std::sync::Arc::new(|| {}));
+    assert!(h.eng.persists_in_background());
+    h.eng.shutdown();
+}

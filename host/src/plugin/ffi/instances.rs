@@ -1,256 +1,118 @@
-//! Plugin instances behind safe types: a queue, a protocol and its per-connection codec state.
-//! Each call goes through the vtable with borrowed arguments; host callbacks the plugin calls
-//! back into (replay sink, request sink, writer) catch panics and re-raise them only once the
-//! plugin has returned, so no unwind ever crosses plugin frames.
+//! A protocol plugin's instance and per-connection codec state behind safe types, implementing
+//! the runtime's seam ([`WireProtocol`], [`WireCodec`]) directly: a decoded request goes from
+//! the plugin's call to the connection with no layer between. Each call goes through the vtable
+//! with borrowed arguments, and the host callbacks it passes (request sink, writer) keep their
+//! panics for re-raising once the plugin has returned (callback.rs).
 
-use super::{array, create, with_error, ProtocolFns, QueueFns};
+use super::callback::{catch, reraise, HostPanic};
+use super::{array, create, ProtocolFns};
 use crate::frame::Frame;
-use crate::plugin::Sink;
-use crate::queue::StoredJob;
+use crate::runtime::wire::{Sink, WireCodec, WireProtocol};
 use gearmand_plugin_api::abi::*;
 use gearmand_plugin_api::gear::MAX_ARGS;
-use std::any::Any;
+use gearmand_plugin_api::Next;
 use std::ffi::c_void;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::ptr::null_mut;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// A panic raised by a host callback while the plugin was on the stack; re-raised once the plugin
-/// has returned, so it never unwinds through foreign frames.
-type HostPanic = Option<Box<dyn Any + Send>>;
-
-/// A queue plugin instance. The ABI lets one thread at a time call it, which `&mut self` ensures.
-pub struct QueueInstance {
-    vt: &'static QueueFns,
-    ptr: *mut c_void,
-}
-
-// SAFETY: the queue contract allows calls from any thread, one at a time.
-unsafe impl Send for QueueInstance {}
-
-impl QueueInstance {
-    pub fn create(vt: &'static QueueFns, opts: &[(String, Vec<u8>)]) -> Result<Self, String> {
-        Ok(QueueInstance {
-            vt,
-            ptr: create(vt.create, opts)?,
-        })
-    }
-
-    pub fn add(&mut self, job: &StoredJob<'_>) -> Result<(), String> {
-        let item = queue_item(job);
-        // SAFETY: `ptr` is a live instance; `item` borrows `job` for the call.
-        with_error(|err| unsafe { (self.vt.add)(self.ptr, &item, err) })
-    }
-
-    /// Stores new jobs, one result per job in order: one `add_batch` call when the plugin has
-    /// it (ABI 1.2), else `add` per job. A failed batch refuses every job with its message.
-    pub fn add_batch(&mut self, jobs: &[StoredJob<'_>]) -> Vec<Result<(), String>> {
-        let Some(add_batch) = self.vt.add_batch.filter(|_| !jobs.is_empty()) else {
-            return jobs.iter().map(|job| self.add(job)).collect();
-        };
-        let items: Vec<GmQueueItem> = jobs.iter().map(queue_item).collect();
-        let mut results: Vec<Result<(), String>> = vec![Ok(()); jobs.len()];
-        let ctx = &mut results as *mut Vec<Result<(), String>> as *mut c_void;
-        // SAFETY: `ptr` is a live instance; `items` borrow `jobs` and `ctx` borrows `results`,
-        // both for the call only, and `refuse_job` touches `results` only during it.
-        let batch = with_error(|err| unsafe {
-            add_batch(self.ptr, items.as_ptr(), items.len(), refuse_job, ctx, err)
-        });
-        match batch {
-            Ok(()) => results,
-            Err(e) => vec![Err(e); jobs.len()],
-        }
-    }
-
-    pub fn flush(&mut self) -> Result<(), String> {
-        // SAFETY: `ptr` is a live instance.
-        with_error(|err| unsafe { (self.vt.flush)(self.ptr, err) })
-    }
-
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        let (u, f) = (GmSlice::new(unique), GmSlice::new(function));
-        // SAFETY: `ptr` is a live instance; the slices borrow the arguments for the call.
-        with_error(|err| unsafe { (self.vt.done)(self.ptr, u, f, err) })
-    }
-
-    pub fn replay(
-        &mut self,
-        sink: &mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        let mut ctx = ReplayCtx {
-            sink,
-            error: None,
-            panic: None,
-        };
-        let ctx_ptr = &mut ctx as *mut ReplayCtx<'_> as *mut c_void;
-        // SAFETY: `ctx` outlives the call and is only touched by `replay_job` during it.
-        let result =
-            with_error(|err| unsafe { (self.vt.replay)(self.ptr, replay_job, ctx_ptr, err) });
-        if let Some(payload) = ctx.panic {
-            resume_unwind(payload);
-        }
-        // The host's own reason for stopping beats the plugin's report of it.
-        result.map_err(|plugin_msg| ctx.error.unwrap_or(plugin_msg))
-    }
-
-    /// Last flush and release (the ABI's `destroy`); the instance is gone afterwards.
-    pub fn destroy(mut self) {
-        let ptr = std::mem::replace(&mut self.ptr, null_mut());
-        // SAFETY: `ptr` is live and, now taken out of `self`, destroyed exactly once.
-        unsafe { (self.vt.destroy)(ptr) }
-    }
-}
-
-impl Drop for QueueInstance {
-    fn drop(&mut self) {
-        if !self.ptr.is_null() {
-            // SAFETY: not yet destroyed (destroy() nulls the pointer).
-            unsafe { (self.vt.destroy)(self.ptr) }
-        }
-    }
-}
-
-fn queue_item(job: &StoredJob<'_>) -> GmQueueItem {
-    GmQueueItem {
-        unique: GmSlice::new(job.unique),
-        function: GmSlice::new(job.function),
-        data: GmSlice::new(job.data),
-        priority: job.priority,
-        when: job.when,
-    }
-}
-
-/// `GmAddFailFn`: the plugin refused job `index` of the batch; `ctx` is the batch's results.
-unsafe extern "C" fn refuse_job(ctx: *mut c_void, index: usize, message: GmSlice) {
-    // SAFETY: `ctx` is the results vector of the running `add_batch`, exclusively ours during the
-    // call; `message` is valid for this call. Only an allocation can fail here, and that aborts
-    // rather than unwinds in practice; catch it anyway.
-    let results = &mut *(ctx as *mut Vec<Result<(), String>>);
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        if let Some(slot) = results.get_mut(index) {
-            let why = String::from_utf8_lossy(message.as_bytes()).into_owned();
-            *slot = Err(match why.is_empty() {
-                true => "the queue plugin refused the job without a message".into(),
-                false => why,
-            });
-        }
-    }));
-}
-
-struct ReplayCtx<'a> {
-    sink: &'a mut dyn FnMut(&StoredJob<'_>) -> Result<(), String>,
-    error: Option<String>,
-    panic: HostPanic,
-}
-
-/// `GmReplayFn`: one stored job from the plugin into the host's sink.
-unsafe extern "C" fn replay_job(ctx: *mut c_void, item: *const GmQueueItem) -> GmStatus {
-    // SAFETY: `ctx` is the `ReplayCtx` passed to `replay`, alive for the whole call.
-    let ctx = &mut *(ctx as *mut ReplayCtx<'_>);
-    // SAFETY: the plugin passes a valid item whose slices live during this call.
-    let Some(item) = item.as_ref() else {
-        return GmStatus::ERROR;
-    };
-    let job = StoredJob {
-        unique: item.unique.as_bytes(),
-        function: item.function.as_bytes(),
-        data: item.data.as_bytes(),
-        priority: item.priority,
-        when: item.when,
-    };
-    // A row no request could have created (a hand-made one) would overflow the job's frames.
-    let size = job.unique.len() + job.function.len() + job.data.len();
-    if !Frame::holds(size) {
-        ctx.error = Some(format!(
-            "a stored job of {size} bytes is over the {MAX_REQUEST_BYTES}-byte request limit"
-        ));
-        return GmStatus::ERROR;
-    }
-    match catch_unwind(AssertUnwindSafe(|| (ctx.sink)(&job))) {
-        Ok(Ok(())) => GmStatus::OK,
-        Ok(Err(e)) => {
-            ctx.error = Some(e);
-            GmStatus::ERROR
-        }
-        Err(payload) => {
-            ctx.panic = Some(payload);
-            GmStatus::ERROR
-        }
-    }
-}
-
-/// A protocol plugin instance, shared by every I/O thread (the ABI requires `conn_open` and
-/// `listen_port` to be callable from any thread).
-pub struct ProtocolInstance {
+/// The plugin's protocol instance, shared by the [`ProtocolInstance`] and every connection it
+/// opened, so that `destroy` runs only after the last `conn_close`.
+struct Shared {
     vt: &'static ProtocolFns,
     ptr: *mut c_void,
 }
 
-// SAFETY: see the type's doc: the protocol contract makes the instance thread-safe.
-unsafe impl Send for ProtocolInstance {}
+// SAFETY: the protocol contract lets `conn_open` run on several threads at once and `destroy`
+// on any thread; `listen_port` is called at startup only.
+unsafe impl Send for Shared {}
 // SAFETY: as above.
-unsafe impl Sync for ProtocolInstance {}
+unsafe impl Sync for Shared {}
 
-impl ProtocolInstance {
-    pub fn create(vt: &'static ProtocolFns, opts: &[(String, Vec<u8>)]) -> Result<Self, String> {
-        Ok(ProtocolInstance {
-            vt,
-            ptr: create(vt.create, opts)?,
-        })
-    }
-
-    pub fn listen_port(&self) -> String {
-        // SAFETY: `ptr` is live; the returned slice borrows the instance and is copied at once.
-        unsafe {
-            let port = (self.vt.listen_port)(self.ptr);
-            String::from_utf8_lossy(port.as_bytes()).into_owned()
-        }
-    }
-
-    /// A codec for a new connection; `None` if the plugin refused it.
-    pub fn open(&self, peer: &str) -> Option<ConnInstance> {
-        // SAFETY: `ptr` is live; `peer` is borrowed for the call.
-        let conn = unsafe { (self.vt.conn_open)(self.ptr, GmSlice::new(peer.as_bytes())) };
-        (!conn.is_null()).then_some(ConnInstance {
-            vt: self.vt,
-            ptr: conn,
-        })
-    }
-}
-
-impl Drop for ProtocolInstance {
+impl Drop for Shared {
     fn drop(&mut self) {
-        // SAFETY: the last owner drops it once; no connection outlives it (they hold an Arc).
+        // SAFETY: the last owner drops it once; every connection holds an Arc, so none is left.
         unsafe { (self.vt.destroy)(self.ptr) }
     }
 }
 
-/// One connection's codec state inside a protocol plugin; closed on drop.
+/// A started protocol plugin as the I/O threads use it: cheap to clone, one per protocol.
+#[derive(Clone)]
+pub struct ProtocolInstance {
+    name: &'static str,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ProtocolInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtocolInstance")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProtocolInstance {
+    pub fn create(
+        name: &str,
+        vt: &'static ProtocolFns,
+        opts: &[(String, Vec<u8>)],
+    ) -> Result<Self, String> {
+        let ptr = create(vt.create, opts)?;
+        Ok(ProtocolInstance {
+            // Leaked once per started plugin so connections can carry it as `&'static str`.
+            name: Box::leak(name.to_string().into_boxed_str()),
+            shared: Arc::new(Shared { vt, ptr }),
+        })
+    }
+}
+
+impl WireProtocol for ProtocolInstance {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn listen_port(&self) -> String {
+        let Shared { vt, ptr } = *self.shared;
+        // SAFETY: `ptr` is live; the returned slice borrows the instance and is copied at once.
+        unsafe { String::from_utf8_lossy((vt.listen_port)(ptr).as_bytes()).into_owned() }
+    }
+
+    fn open(&self, peer: &str) -> Option<Box<dyn WireCodec>> {
+        let Shared { vt, ptr } = *self.shared;
+        // SAFETY: `ptr` is live; `peer` is borrowed for the call.
+        let conn = unsafe { (vt.conn_open)(ptr, GmSlice::new(peer.as_bytes())) };
+        (!conn.is_null()).then(|| {
+            Box::new(ConnInstance {
+                vt,
+                ptr: conn,
+                _protocol: Arc::clone(&self.shared),
+            }) as Box<dyn WireCodec>
+        })
+    }
+}
+
+/// One connection's codec state inside a protocol plugin; closed on drop, before the protocol
+/// instance it holds on to can go.
 pub struct ConnInstance {
     vt: &'static ProtocolFns,
     ptr: *mut c_void,
+    _protocol: Arc<Shared>,
 }
 
 // SAFETY: a connection's state is touched by one thread at a time (`&mut self`), which may
 // change when a connection moves between threads.
 unsafe impl Send for ConnInstance {}
 
-/// Decode status as the ABI reports it.
-pub enum Status {
-    Continue,
-    Close,
-}
-
-fn status(s: GmStatus) -> Status {
+/// What the plugin's status says happens to the connection; a failure closes it.
+fn next(s: GmStatus) -> Next {
     match s {
-        GmStatus::OK => Status::Continue,
-        GmStatus::CLOSE => Status::Close,
+        GmStatus::OK => Next::Continue,
+        GmStatus::CLOSE => Next::Close,
         other => {
             log::error!(
                 "protocol plugin failed (status {}); closing the connection",
                 other.0
             );
-            Status::Close
+            Next::Close
         }
     }
 }
@@ -262,13 +124,38 @@ struct SinkCtx<'a> {
     oversized: bool,
 }
 
-impl ConnInstance {
-    pub fn decode(
+/// What a [`GmWriter`] points to: the host's sink, and a panic it raised.
+struct WriterCtx<'a> {
+    out: &'a mut dyn Sink,
+    panic: HostPanic,
+}
+
+impl WriterCtx<'_> {
+    /// A writer for this context, which must outlive the plugin call it is passed to.
+    fn writer(&mut self) -> GmWriter {
+        GmWriter {
+            ctx: self as *mut WriterCtx<'_> as *mut c_void,
+            write: put,
+        }
+    }
+}
+
+/// Calls the plugin with a writer over `out`, then re-raises a panic of `out`.
+fn writing(out: &mut dyn Sink, call: impl FnOnce(&GmWriter) -> GmStatus) -> Next {
+    let mut ctx = WriterCtx { out, panic: None };
+    let writer = ctx.writer();
+    let status = call(&writer);
+    reraise(ctx.panic);
+    next(status)
+}
+
+impl WireCodec for ConnInstance {
+    fn decode(
         &mut self,
         input: &[u8],
         on_request: &mut dyn FnMut(Frame),
         out: &mut Vec<u8>,
-    ) -> (usize, Status) {
+    ) -> (usize, Next) {
         let mut ctx = SinkCtx {
             on_request,
             panic: None,
@@ -278,45 +165,19 @@ impl ConnInstance {
             ctx: &mut ctx as *mut SinkCtx<'_> as *mut c_void,
             request: take_request,
         };
-        let mut out: &mut dyn Sink = out;
-        let writer = writer(&mut out);
         let mut consumed = 0usize;
-        // SAFETY: every pointer is valid for the call and only used during it.
-        let s = unsafe {
-            (self.vt.conn_decode)(self.ptr, GmSlice::new(input), &mut consumed, &sink, &writer)
-        };
-        if let Some(payload) = ctx.panic {
-            resume_unwind(payload);
-        }
-        let s = if ctx.oversized {
-            Status::Close
-        } else {
-            status(s)
-        };
-        (consumed.min(input.len()), s)
+        let next = writing(out, |writer| {
+            // SAFETY: every pointer is valid for the call and only used during it.
+            unsafe {
+                (self.vt.conn_decode)(self.ptr, GmSlice::new(input), &mut consumed, &sink, writer)
+            }
+        });
+        reraise(ctx.panic);
+        let next = if ctx.oversized { Next::Close } else { next };
+        (consumed.min(input.len()), next)
     }
 
-    /// When the plugin wants [`ConnInstance::timeout`] called, from now; `None` for no deadline
-    /// (always for a plugin built for ABI 1.0).
-    pub fn deadline(&mut self) -> Option<Duration> {
-        let timers = self.vt.timers?;
-        // SAFETY: `ptr` is the live connection state; the call borrows nothing else.
-        let ms = unsafe { (timers.deadline)(self.ptr) };
-        u64::try_from(ms).ok().map(Duration::from_millis)
-    }
-
-    /// The deadline passed: the plugin may append last bytes to `out`.
-    pub fn timeout(&mut self, out: &mut Vec<u8>) -> Status {
-        let Some(timers) = self.vt.timers else {
-            return Status::Continue;
-        };
-        let mut out: &mut dyn Sink = out;
-        let writer = writer(&mut out);
-        // SAFETY: `writer` borrows `out` for the call.
-        status(unsafe { (timers.timeout)(self.ptr, &writer) })
-    }
-
-    pub fn encode(&mut self, resp: &Frame, mut out: &mut dyn Sink) -> Status {
+    fn encode(&mut self, resp: &Frame, out: &mut dyn Sink) -> Next {
         let mut args = [GmSlice::EMPTY; MAX_ARGS];
         for (slot, a) in args.iter_mut().zip(resp.args()) {
             *slot = GmSlice::new(a);
@@ -326,9 +187,26 @@ impl ConnInstance {
             args: args.as_ptr(),
             n_args: resp.len(),
         };
-        let writer = writer(&mut out);
-        // SAFETY: `response` borrows `resp` and `writer` borrows `out` for the call.
-        status(unsafe { (self.vt.conn_encode)(self.ptr, &response, &writer) })
+        // SAFETY: `response` borrows `resp` and the writer borrows `out` for the call.
+        writing(out, |writer| unsafe {
+            (self.vt.conn_encode)(self.ptr, &response, writer)
+        })
+    }
+
+    /// `None` always for a plugin built for ABI 1.0.
+    fn deadline(&mut self) -> Option<Duration> {
+        let timers = self.vt.timers?;
+        // SAFETY: `ptr` is the live connection state; the call borrows nothing else.
+        let ms = unsafe { (timers.deadline)(self.ptr) };
+        u64::try_from(ms).ok().map(Duration::from_millis)
+    }
+
+    fn timeout(&mut self, out: &mut Vec<u8>) -> Next {
+        let Some(timers) = self.vt.timers else {
+            return Next::Continue;
+        };
+        // SAFETY: the writer borrows `out` for the call.
+        writing(out, |writer| unsafe { (timers.timeout)(self.ptr, writer) })
     }
 }
 
@@ -339,22 +217,13 @@ impl Drop for ConnInstance {
     }
 }
 
-/// A writer for `out`: the context is a pointer to the (thin) `&mut dyn Sink`, which must
-/// outlive the plugin call the writer is passed to.
-fn writer(out: &mut &mut dyn Sink) -> GmWriter {
-    GmWriter {
-        ctx: out as *mut &mut dyn Sink as *mut c_void,
-        write: put,
-    }
-}
-
 /// `GmWriter::write`: hands bytes to the host's sink (the output buffer, or the socket).
 unsafe extern "C" fn put(ctx: *mut c_void, bytes: GmSlice) {
-    // SAFETY: `ctx` is the `&mut dyn Sink` passed by `writer`, alive and exclusively ours during
-    // the call; `bytes` is valid for the call. A sink can only panic on capacity overflow, which
-    // aborts rather than unwinding in practice; catch it anyway.
-    let out = &mut *(ctx as *mut &mut dyn Sink);
-    let _ = catch_unwind(AssertUnwindSafe(|| out.put(bytes.as_bytes())));
+    // SAFETY: `ctx` is the `WriterCtx` of the running call, alive and exclusively ours during it;
+    // `bytes` is valid for this call.
+    let ctx = &mut *(ctx as *mut WriterCtx<'_>);
+    let out = &mut ctx.out;
+    catch(&mut ctx.panic, || out.put(bytes.as_bytes()));
 }
 
 /// `GmRequestSink::request`: copies one decoded request into a [`Frame`] for the host.
@@ -390,48 +259,14 @@ unsafe extern "C" fn take_request(ctx: *mut c_void, request: *const GmRequest) {
     }
     // One allocation per request: the frame's buffer, sized up front.
     let frame = Frame::with_args(request.kind, &args[..n]);
-    if ctx.panic.is_none() {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (ctx.on_request)(frame))) {
-            ctx.panic = Some(payload);
-        }
-    }
+    let on_request = &mut ctx.on_request;
+    catch(&mut ctx.panic, || on_request(frame));
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::Untouched;
     use super::*;
-
-    /// `len` readable zero bytes that cost no memory: mapped, never touched.
-    struct Untouched(GmSlice);
-
-    impl Untouched {
-        fn new(len: usize) -> Untouched {
-            use libc::{MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ};
-            // SAFETY: a fresh anonymous read-only mapping, unmapped on drop.
-            let ptr = unsafe {
-                libc::mmap(
-                    null_mut(),
-                    len,
-                    PROT_READ,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            assert_ne!(ptr, MAP_FAILED, "mmap of {len} bytes");
-            Untouched(GmSlice {
-                ptr: ptr as *const u8,
-                len,
-            })
-        }
-    }
-
-    impl Drop for Untouched {
-        fn drop(&mut self) {
-            // SAFETY: the mapping made in `new`, unmapped once.
-            unsafe { libc::munmap(self.0.ptr as *mut c_void, self.0.len) };
-        }
-    }
 
     fn hand_over(ctx: &mut SinkCtx<'_>, args: &[GmSlice]) {
         let request = GmRequest {
@@ -463,32 +298,27 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_job_over_the_limit_stops_the_replay() {
-        let mut replayed = 0;
-        let mut sink = |_: &StoredJob<'_>| -> Result<(), String> {
-            replayed += 1;
-            Ok(())
-        };
-        let mut ctx = ReplayCtx {
-            sink: &mut sink,
-            error: None,
-            panic: None,
-        };
-        let big = Untouched::new(MAX_REQUEST_BYTES);
-        let item = |data: GmSlice| GmQueueItem {
-            unique: GmSlice::new(b"u"),
-            function: GmSlice::new(b""),
-            data,
-            priority: priority::NORMAL,
-            when: 0,
-        };
-        let ctx_ptr = &mut ctx as *mut ReplayCtx<'_> as *mut c_void;
-        // SAFETY: `ctx` and the items outlive each call.
-        let small = unsafe { replay_job(ctx_ptr, &item(GmSlice::new(b"d"))) };
-        let over = unsafe { replay_job(ctx_ptr, &item(big.0)) };
-        assert_eq!((small, over), (GmStatus::OK, GmStatus::ERROR));
-        let error = ctx.error.unwrap();
-        assert!(error.contains("request limit"), "{error}");
-        assert_eq!(replayed, 1);
+    fn a_panicking_sink_is_re_raised_only_after_the_plugin_returned() {
+        struct Full;
+        impl Sink for Full {
+            fn put(&mut self, _: &[u8]) {
+                panic!("sink full");
+            }
+        }
+        let mut plugin_returned = false;
+        let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            writing(&mut Full, |w| {
+                // SAFETY: the writer and its context are valid during this call.
+                unsafe {
+                    (w.write)(w.ctx, GmSlice::new(b"a"));
+                    (w.write)(w.ctx, GmSlice::new(b"b"));
+                }
+                plugin_returned = true;
+                GmStatus::OK
+            })
+        }));
+        assert!(plugin_returned, "the panic crossed the plugin's frames");
+        let payload = raised.expect_err("the sink's panic is re-raised");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"sink full"));
     }
 }

@@ -9,26 +9,33 @@
 //! pointers into them are `'static`.
 
 use super::error::PluginError;
-use super::{OptionMeta, PluginKind};
+use crate::config::{Kind, OptionInfo, PluginInfo};
 use gearmand_plugin_api::abi::*;
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::mem::size_of;
+use std::mem::{offset_of, size_of};
 use std::panic::catch_unwind;
 use std::path::Path;
 
+mod callback;
 mod instances;
-pub use instances::{ConnInstance, ProtocolInstance, QueueInstance, Status};
+mod queue;
+pub use instances::{ConnInstance, ProtocolInstance};
+pub use queue::QueueInstance;
 use std::ptr::{addr_of, null_mut};
 
-/// Size of the v1.0 queue vtable (six function pointers); a smaller one is refused.
-pub const QUEUE_VTABLE_V1_0: usize = 6 * size_of::<usize>();
-/// Size of the v1.2 queue vtable (v1.0 plus `add_batch`).
-pub const QUEUE_VTABLE_V1_2: usize = 7 * size_of::<usize>();
-/// Size of the v1.0 protocol vtable (seven function pointers); a smaller one is refused.
-pub const PROTOCOL_VTABLE_V1_0: usize = 7 * size_of::<usize>();
-/// Size of the v1.1 protocol vtable (v1.0 plus `conn_deadline` and `conn_timeout`).
-pub const PROTOCOL_VTABLE_V1_1: usize = 9 * size_of::<usize>();
+/// Size of the v1.0 queue vtable: everything before `add_batch`; a smaller one is refused.
+pub const QUEUE_VTABLE_V1_0: usize = offset_of!(GmQueueVtable, add_batch);
+/// Size of the v1.2 queue vtable: v1.0 plus `add_batch`.
+pub const QUEUE_VTABLE_V1_2: usize = offset_of!(GmQueueVtable, capabilities);
+/// Size of the v1.4 queue vtable: v1.2 plus `capabilities`.
+pub const QUEUE_VTABLE_V1_4: usize =
+    offset_of!(GmQueueVtable, capabilities) + size_of::<Option<GmQueueCapsFn>>();
+/// Size of the v1.0 protocol vtable: everything before `conn_deadline`; a smaller one is refused.
+pub const PROTOCOL_VTABLE_V1_0: usize = offset_of!(GmProtocolVtable, conn_deadline);
+/// Size of the v1.1 protocol vtable: v1.0 plus `conn_deadline` and `conn_timeout`.
+pub const PROTOCOL_VTABLE_V1_1: usize =
+    offset_of!(GmProtocolVtable, conn_timeout) + size_of::<GmConnTimeoutFn>();
 
 /// Room for a plugin's error message; longer ones are truncated by the plugin.
 const ERROR_CAP: usize = 1024;
@@ -42,7 +49,7 @@ pub enum Vtable {
 }
 
 /// A queue plugin's functions, copied out of its vtable field by field (like [`ProtocolFns`]: a
-/// plugin built for ABI 1.0 or 1.1 has a shorter vtable than [`GmQueueVtable`] is today).
+/// plugin built for ABI 1.0 to 1.3 has a shorter vtable than [`GmQueueVtable`] is today).
 #[derive(Clone, Copy)]
 pub struct QueueFns {
     pub create: GmCreateFn,
@@ -53,6 +60,8 @@ pub struct QueueFns {
     pub destroy: GmDestroyFn,
     /// v1.2; `None` for an older plugin or a null entry (the host then adds job by job).
     pub add_batch: Option<GmAddBatchFn>,
+    /// v1.4; `None` for an older plugin or a null entry (see [`QueueInstance::capabilities`]).
+    pub capabilities: Option<GmQueueCapsFn>,
 }
 
 /// Copies the functions out of a queue vtable of `size` bytes (at least v1.0's).
@@ -65,6 +74,11 @@ unsafe fn queue_fns(vt: *const GmQueueVtable, size: usize) -> QueueFns {
     } else {
         None
     };
+    let capabilities = if size >= QUEUE_VTABLE_V1_4 {
+        addr_of!((*vt).capabilities).read()
+    } else {
+        None
+    };
     QueueFns {
         create: addr_of!((*vt).create).read(),
         add: addr_of!((*vt).add).read(),
@@ -73,6 +87,7 @@ unsafe fn queue_fns(vt: *const GmQueueVtable, size: usize) -> QueueFns {
         replay: addr_of!((*vt).replay).read(),
         destroy: addr_of!((*vt).destroy).read(),
         add_batch,
+        capabilities,
     }
 }
 
@@ -83,21 +98,11 @@ unsafe fn queue_fns(vt: *const GmQueueVtable, size: usize) -> QueueFns {
 #[derive(Clone, Copy)]
 pub struct ProtocolFns {
     pub create: GmCreateFn,
-    pub listen_port: unsafe extern "C" fn(instance: *mut c_void) -> GmSlice,
-    pub conn_open: unsafe extern "C" fn(instance: *mut c_void, peer: GmSlice) -> *mut c_void,
-    pub conn_decode: unsafe extern "C" fn(
-        conn: *mut c_void,
-        input: GmSlice,
-        consumed: *mut usize,
-        sink: *const GmRequestSink,
-        out: *const GmWriter,
-    ) -> GmStatus,
-    pub conn_encode: unsafe extern "C" fn(
-        conn: *mut c_void,
-        response: *const GmResponse,
-        out: *const GmWriter,
-    ) -> GmStatus,
-    pub conn_close: unsafe extern "C" fn(conn: *mut c_void),
+    pub listen_port: GmListenPortFn,
+    pub conn_open: GmConnOpenFn,
+    pub conn_decode: GmConnDecodeFn,
+    pub conn_encode: GmConnEncodeFn,
+    pub conn_close: GmConnCloseFn,
     pub destroy: GmDestroyFn,
     /// v1.1 per-connection timers; `None` for a v1.0 plugin (its connections have no deadline).
     pub timers: Option<TimerFns>,
@@ -106,8 +111,8 @@ pub struct ProtocolFns {
 /// The v1.1 fields of [`GmProtocolVtable`].
 #[derive(Clone, Copy)]
 pub struct TimerFns {
-    pub deadline: unsafe extern "C" fn(conn: *mut c_void) -> i64,
-    pub timeout: unsafe extern "C" fn(conn: *mut c_void, out: *const GmWriter) -> GmStatus,
+    pub deadline: GmConnDeadlineFn,
+    pub timeout: GmConnTimeoutFn,
 }
 
 /// Copies the functions out of a protocol vtable of `size` bytes (at least v1.0's).
@@ -133,17 +138,21 @@ unsafe fn protocol_fns(vt: *const GmProtocolVtable, size: usize) -> ProtocolFns 
 
 /// What a checked header says, copied into Rust types.
 pub struct Header {
-    pub kind: PluginKind,
-    pub name: String,
-    pub aliases: Vec<String>,
-    pub version: String,
-    pub description: String,
-    pub options: Vec<OptionMeta>,
+    pub info: PluginInfo,
     pub vtable: Vtable,
 }
 
+/// The config's kind of an ABI kind; `None` for a kind this host does not know.
+fn kind_of(kind: GmPluginKind) -> Option<Kind> {
+    match kind {
+        GmPluginKind::QUEUE => Some(Kind::Queue),
+        GmPluginKind::PROTOCOL => Some(Kind::Protocol),
+        _ => None,
+    }
+}
+
 /// Opens `path`, checks its header against the host's ABI and `expected` kind, and reads it.
-pub fn load(path: &Path, expected: PluginKind) -> Result<Header, PluginError> {
+pub fn load(path: &Path, expected: Kind) -> Result<Header, PluginError> {
     let header = open(path)?;
     // SAFETY: `header` is non-null and points to the plugin's static header. Only the leading
     // magic/version fields, whose offsets every ABI version keeps, are read before they are
@@ -187,7 +196,7 @@ fn open(path: &Path) -> Result<*const GmPluginHeader, PluginError> {
 unsafe fn check_prefix(
     header: *const GmPluginHeader,
     path: &Path,
-    expected: PluginKind,
+    expected: Kind,
 ) -> Result<(), PluginError> {
     let magic = addr_of!((*header).magic).read_unaligned();
     if magic != PLUGIN_MAGIC {
@@ -206,12 +215,11 @@ unsafe fn check_prefix(
         });
     }
     let kind = addr_of!((*header).kind).read_unaligned();
-    if PluginKind::from_abi(kind) != Some(expected) {
+    if kind_of(kind) != Some(expected) {
         return Err(PluginError::WrongKind {
             path: path.to_path_buf(),
             expected,
-            found: PluginKind::from_abi(kind)
-                .map_or(format!("unknown kind {}", kind.0), |k| k.to_string()),
+            found: kind_of(kind).map_or(format!("unknown kind {}", kind.0), |k| k.to_string()),
         });
     }
     Ok(())
@@ -222,10 +230,10 @@ unsafe fn check_prefix(
 /// # Safety
 /// `h` is a v1.x header whose pointers are null or valid for the life of the process.
 unsafe fn read_header(h: &GmPluginHeader, path: &Path) -> Result<Header, PluginError> {
-    let kind = PluginKind::from_abi(h.kind).expect("kind checked by check_prefix");
+    let kind = kind_of(h.kind).expect("kind checked by check_prefix");
     let needed = match kind {
-        PluginKind::Queue => QUEUE_VTABLE_V1_0,
-        PluginKind::Protocol => PROTOCOL_VTABLE_V1_0,
+        Kind::Queue => QUEUE_VTABLE_V1_0,
+        Kind::Protocol => PROTOCOL_VTABLE_V1_0,
     };
     if h.vtable.is_null() || h.vtable_size < needed {
         return Err(PluginError::BadVtable {
@@ -235,12 +243,12 @@ unsafe fn read_header(h: &GmPluginHeader, path: &Path) -> Result<Header, PluginE
         });
     }
     let vtable = match kind {
-        PluginKind::Queue => {
+        Kind::Queue => {
             let fns = queue_fns(h.vtable as *const GmQueueVtable, h.vtable_size);
             // Leaked once per plugin library, which is never unloaded either.
             Vtable::Queue(Box::leak(Box::new(fns)))
         }
-        PluginKind::Protocol => {
+        Kind::Protocol => {
             let fns = protocol_fns(h.vtable as *const GmProtocolVtable, h.vtable_size);
             // Leaked once per plugin library, which is never unloaded either.
             Vtable::Protocol(Box::leak(Box::new(fns)))
@@ -253,28 +261,28 @@ unsafe fn read_header(h: &GmPluginHeader, path: &Path) -> Result<Header, PluginE
             why: "the header has no name".into(),
         });
     }
-    Ok(Header {
-        kind,
+    let info = PluginInfo {
         name,
         aliases: array(h.aliases, h.n_aliases)
             .iter()
             .map(|&a| text(a))
             .collect(),
+        kind,
         version: text(h.version),
         description: text(h.description),
         options: array(h.options, h.n_options)
             .iter()
             .map(|o| option(o))
             .collect(),
-        vtable,
-    })
+    };
+    Ok(Header { info, vtable })
 }
 
 /// # Safety
 /// `spec`'s pointers are null or NUL-terminated strings.
-unsafe fn option(spec: &GmOptionSpec) -> OptionMeta {
+unsafe fn option(spec: &GmOptionSpec) -> OptionInfo {
     let opt_text = |p: *const c_char| (!p.is_null()).then(|| text(p));
-    OptionMeta {
+    OptionInfo {
         name: text(spec.name),
         help: text(spec.help),
         default: opt_text(spec.default_value),
@@ -399,4 +407,47 @@ pub(super) fn create(
         return Err("the plugin returned no instance".into());
     }
     Ok(instance)
+}
+
+#[cfg(test)]
+use untouched::Untouched;
+
+/// Memory for the tests of the size limits that the host callbacks check.
+#[cfg(test)]
+mod untouched {
+    use gearmand_plugin_api::abi::GmSlice;
+    use std::ffi::c_void;
+    use std::ptr::null_mut;
+
+    /// `len` readable zero bytes that cost no memory: mapped, never touched.
+    pub struct Untouched(pub GmSlice);
+
+    impl Untouched {
+        pub fn new(len: usize) -> Untouched {
+            use libc::{MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ};
+            // SAFETY: a fresh anonymous read-only mapping, unmapped on drop.
+            let ptr = unsafe {
+                libc::mmap(
+                    null_mut(),
+                    len,
+                    PROT_READ,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            assert_ne!(ptr, MAP_FAILED, "mmap of {len} bytes");
+            Untouched(GmSlice {
+                ptr: ptr as *const u8,
+                len,
+            })
+        }
+    }
+
+    impl Drop for Untouched {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, unmapped once.
+            unsafe { libc::munmap(self.0.ptr as *mut c_void, self.0.len) };
+        }
+    }
 }

@@ -34,7 +34,7 @@ fn req(t: u32, body: &[u8]) -> Vec<u8> {
     packet(b"\0REQ", t, body)
 }
 
-fn decode(input: &[u8]) -> (usize, Decoded, Rec) {
+fn decode(input: &[u8]) -> (usize, Next, Rec) {
     let mut rec = Rec::default();
     let (used, d) = GearCodec::new().decode(input, &mut rec);
     (used, d, rec)
@@ -49,7 +49,7 @@ fn args(list: &[&[u8]]) -> Vec<Vec<u8>> {
 #[test]
 fn a_text_line_ends_at_newline() {
     let (used, d, rec) = decode(b"status\nver");
-    assert_eq!((used, d), (7, Decoded::Continue));
+    assert_eq!((used, d), (7, Next::Continue));
     assert_eq!(rec.requests, vec![(kind::ADMIN_LINE, args(&[b"status"]))]);
 }
 
@@ -70,14 +70,14 @@ fn an_empty_line_is_still_a_request() {
 #[test]
 fn an_incomplete_line_waits_for_more() {
     let (used, d, rec) = decode(b"stat");
-    assert_eq!((used, d), (0, Decoded::Continue));
+    assert_eq!((used, d), (0, Next::Continue));
     assert!(rec.requests.is_empty());
 }
 
 #[test]
 fn a_line_of_8192_bytes_without_newline_closes() {
     let (used, d, rec) = decode(&vec![b'a'; RECV_BUFFER]);
-    assert_eq!((used, d), (0, Decoded::Close));
+    assert_eq!((used, d), (0, Next::Close));
     assert!(rec.requests.is_empty() && rec.written.is_empty());
 }
 
@@ -86,7 +86,7 @@ fn a_line_just_fitting_the_buffer_is_accepted() {
     let mut line = vec![b'a'; RECV_BUFFER - 1];
     line.push(b'\n');
     let (used, d, rec) = decode(&line);
-    assert_eq!((used, d), (RECV_BUFFER, Decoded::Continue));
+    assert_eq!((used, d), (RECV_BUFFER, Next::Continue));
     assert_eq!(rec.requests[0].1[0].len(), RECV_BUFFER - 1);
 }
 
@@ -96,7 +96,7 @@ fn lines_and_packets_mix_on_one_connection() {
     input.extend_from_slice(b"status\n");
     input.extend_from_slice(&req(ptype::CAN_DO, b"fn"));
     let (used, d, rec) = decode(&input);
-    assert_eq!((used, d), (input.len(), Decoded::Continue));
+    assert_eq!((used, d), (input.len(), Next::Continue));
     let kinds: Vec<u32> = rec.requests.iter().map(|r| r.0).collect();
     assert_eq!(
         kinds,
@@ -128,7 +128,7 @@ fn empty_data_and_empty_bodies_read_as_empty_args() {
     let (_, _, rec) = decode(&req(ptype::WORK_COMPLETE, b"H:x:1\0"));
     assert_eq!(rec.requests[0].1, args(&[b"H:x:1", b""]));
     let (_, d, rec) = decode(&req(ptype::SUBMIT_JOB, b""));
-    assert_eq!(d, Decoded::Continue);
+    assert_eq!(d, Next::Continue);
     assert_eq!(rec.requests[0].1, args(&[b"", b"", b""]));
     let (_, _, rec) = decode(&req(ptype::GRAB_JOB, b""));
     assert_eq!(rec.requests, vec![(ptype::GRAB_JOB, vec![])]);
@@ -138,7 +138,7 @@ fn empty_data_and_empty_bodies_read_as_empty_args() {
 fn every_valid_type_is_delivered_including_server_to_client_ones() {
     for t in 1..ptype::END {
         let (_, d, rec) = decode(&req(t, b""));
-        assert_eq!(d, Decoded::Continue, "type {t}");
+        assert_eq!(d, Next::Continue, "type {t}");
         assert_eq!(rec.requests.len(), 1, "type {t}");
         assert_eq!(rec.requests[0].0, t);
         assert_eq!(rec.requests[0].1.len(), gear::layout(t).unwrap().total());
@@ -154,7 +154,7 @@ fn a_packet_fed_byte_by_byte_is_decoded_once_complete() {
     for &b in &input {
         buf.push(b);
         let (used, d) = codec.decode(&buf, &mut rec);
-        assert_eq!(d, Decoded::Continue);
+        assert_eq!(d, Next::Continue);
         buf.drain(..used);
     }
     assert!(buf.is_empty());
@@ -170,7 +170,7 @@ fn a_trailing_partial_packet_is_not_consumed() {
     let second = req(ptype::ECHO_REQ, b"abc");
     input.extend_from_slice(&second[..7]);
     let (used, d, rec) = decode(&input);
-    assert_eq!((used, d), (12, Decoded::Continue));
+    assert_eq!((used, d), (12, Next::Continue));
     assert_eq!(rec.requests.len(), 1);
 }
 
@@ -179,7 +179,7 @@ fn large_data_is_accepted() {
     let mut body = b"fn\0\0".to_vec();
     body.resize(5 * 1024 * 1024, b'x');
     let (used, d, rec) = decode(&req(ptype::SUBMIT_JOB, &body));
-    assert_eq!((used, d), (12 + body.len(), Decoded::Continue));
+    assert_eq!((used, d), (12 + body.len(), Next::Continue));
     assert_eq!(rec.requests[0].1[2].len(), body.len() - 4);
 }
 
@@ -188,7 +188,7 @@ fn large_data_is_accepted() {
 fn assert_closes(input: &[u8], why: FramingError) {
     assert_eq!(scan(input), Scan::Close(why));
     let (used, d, rec) = decode(input);
-    assert_eq!((used, d), (0, Decoded::Close));
+    assert_eq!((used, d), (0, Next::Close));
     assert!(rec.requests.is_empty(), "nothing is delivered");
     assert!(rec.written.is_empty(), "nothing is sent");
 }
@@ -215,7 +215,7 @@ fn response_magic_gets_invalid_magic_and_the_packet_is_skipped() {
     let mut input = packet(b"\0RES", ptype::SUBMIT_JOB, b"f\0u\0data");
     input.extend_from_slice(&req(ptype::ECHO_REQ, b"next"));
     let (used, d, rec) = decode(&input);
-    assert_eq!((used, d), (input.len(), Decoded::Continue));
+    assert_eq!((used, d), (input.len(), Next::Continue));
     assert_eq!(
         rec.written,
         packet(
@@ -245,7 +245,7 @@ fn a_non_data_packet_larger_than_the_buffer_closes_from_its_header() {
 fn a_non_data_packet_filling_the_buffer_exactly_is_accepted() {
     let body = vec![b'f'; RECV_BUFFER - 12];
     let (used, d, _) = decode(&req(ptype::CAN_DO, &body));
-    assert_eq!((used, d), (RECV_BUFFER, Decoded::Continue));
+    assert_eq!((used, d), (RECV_BUFFER, Next::Continue));
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn a_nul_after_the_declared_body_does_not_count() {
     let mut input = req(ptype::SUBMIT_JOB, b"fn\0uniq");
     input.extend_from_slice(&req(ptype::NOOP, b""));
     let (used, d, rec) = decode(&input);
-    assert_eq!((used, d), (0, Decoded::Close));
+    assert_eq!((used, d), (0, Next::Close));
     assert!(rec.requests.is_empty());
 }
 
@@ -299,7 +299,7 @@ fn an_incomplete_header_or_body_needs_more() {
 
 // ----- encoding -------------------------------------------------------------------------------
 
-fn encode(kind: u32, list: &[&[u8]]) -> (Decoded, Vec<u8>) {
+fn encode(kind: u32, list: &[&[u8]]) -> (Next, Vec<u8>) {
     let mut out = Vec::new();
     let d = GearCodec::new().encode(kind, list, &mut out);
     (d, out)
@@ -309,7 +309,7 @@ fn encode(kind: u32, list: &[&[u8]]) -> (Decoded, Vec<u8>) {
 fn raw_bytes_go_out_as_they_are() {
     assert_eq!(
         encode(kind::RAW, &[b"OK\r\n"]),
-        (Decoded::Continue, b"OK\r\n".to_vec())
+        (Next::Continue, b"OK\r\n".to_vec())
     );
 }
 
@@ -338,12 +338,12 @@ fn encoding_appends_to_what_is_already_there() {
 
 #[test]
 fn an_unknown_response_kind_writes_nothing() {
-    assert_eq!(encode(0x9999, &[b"x"]), (Decoded::Continue, vec![]));
+    assert_eq!(encode(0x9999, &[b"x"]), (Next::Continue, vec![]));
 }
 
 // ----- limits (--max-packet-size, --max-function-name, --max-unique) -------------------------
 
-fn decode_limited(input: &[u8], limits: GearLimits) -> (usize, Decoded, Rec) {
+fn decode_limited(input: &[u8], limits: GearLimits) -> (usize, Next, Rec) {
     let mut rec = Rec::default();
     let (used, d) = GearCodec::with_limits(limits).decode(input, &mut rec);
     (used, d, rec)
@@ -362,7 +362,7 @@ fn a_header_over_the_packet_limit_gets_error_and_close_before_the_body() {
     header.extend_from_slice(&ptype::SUBMIT_JOB.to_be_bytes());
     header.extend_from_slice(&u32::MAX.to_be_bytes());
     let (used, d, rec) = decode_limited(&header, SMALL);
-    assert_eq!((used, d), (0, Decoded::Close));
+    assert_eq!((used, d), (0, Next::Close));
     assert!(rec.requests.is_empty());
     let body = b"ARGUMENT_TOO_LARGE\0Packet larger than --max-packet-size";
     let mut want = b"\0RES".to_vec();
@@ -377,7 +377,7 @@ fn packets_before_an_oversized_one_are_delivered() {
     let mut input = req(ptype::ECHO_REQ, b"hi");
     input.extend_from_slice(&req(ptype::ECHO_REQ, &[b'x'; 2000]));
     let (used, d, rec) = decode_limited(&input, SMALL);
-    assert_eq!((used, d), (14, Decoded::Close));
+    assert_eq!((used, d), (14, Next::Close));
     assert_eq!(rec.requests, vec![(ptype::ECHO_REQ, args(&[b"hi"]))]);
 }
 
@@ -385,7 +385,7 @@ fn packets_before_an_oversized_one_are_delivered() {
 fn a_packet_at_the_limit_passes() {
     let body = vec![b'x'; 1024 - 12];
     let (_, d, rec) = decode_limited(&req(ptype::ECHO_REQ, &body), SMALL);
-    assert_eq!(d, Decoded::Continue);
+    assert_eq!(d, Next::Continue);
     assert_eq!(rec.requests.len(), 1);
 }
 
@@ -395,7 +395,7 @@ fn long_function_names_and_uniques_get_error_and_the_connection_stays() {
     input.extend_from_slice(&req(ptype::SUBMIT_JOB, b"f\0uniq5\0data"));
     input.extend_from_slice(&req(ptype::SUBMIT_JOB, b"f\0uniq\0data"));
     let (used, d, rec) = decode_limited(&input, SMALL);
-    assert_eq!((used, d), (input.len(), Decoded::Continue));
+    assert_eq!((used, d), (input.len(), Next::Continue));
     assert_eq!(
         rec.requests,
         vec![(ptype::SUBMIT_JOB, args(&[b"f", b"uniq", b"data"]))]

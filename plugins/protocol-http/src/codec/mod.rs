@@ -22,7 +22,7 @@ use crate::target::{self, Endpoint, Route};
 use crate::timer::ReadTimer;
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+use gearmand_plugin_api::{Codec, DecodeSink, Next};
 use std::time::Duration;
 
 mod timeouts;
@@ -428,24 +428,24 @@ impl HttpCodec {
 }
 
 impl HttpCodec {
-    fn decode_input(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
+    fn decode_input(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Next) {
         self.start(sink);
         let mut pos = 0;
         loop {
             if self.close_now {
-                return (input.len(), Decoded::Close);
+                return (input.len(), Next::Close);
             }
             if matches!(self.state, ReadState::Draining) {
-                return (input.len(), Decoded::Continue);
+                return (input.len(), Next::Continue);
             }
             match self.step(&input[pos..], sink) {
                 Step::Progress(n) => pos += n,
                 Step::NeedMore(n) => {
                     pos += n;
                     if self.close_now {
-                        return (input.len(), Decoded::Close);
+                        return (input.len(), Next::Close);
                     }
-                    return (pos, Decoded::Continue);
+                    return (pos, Next::Continue);
                 }
             }
         }
@@ -453,20 +453,20 @@ impl HttpCodec {
 }
 
 impl Codec for HttpCodec {
-    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Decoded) {
+    fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Next) {
         let (used, decoded) = self.decode_input(input, sink);
         self.partial = used < input.len();
         self.timer.update(self.waiting_for(), self.heads, used > 0);
         (used, decoded)
     }
 
-    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Decoded {
+    fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Next {
         self.exchange.on_response(kind, args, out);
         let after = self.exchange.flush(out);
         self.timer.update(self.waiting_for(), self.heads, false);
         match after {
-            AfterFlush::KeepOpen => Decoded::Continue,
-            AfterFlush::Close => Decoded::Close,
+            AfterFlush::KeepOpen => Next::Continue,
+            AfterFlush::Close => Next::Close,
         }
     }
 
@@ -474,15 +474,15 @@ impl Codec for HttpCodec {
         self.timer.remaining(&self.limits)
     }
 
-    fn timeout(&mut self, out: &mut Vec<u8>) -> Decoded {
+    fn timeout(&mut self, out: &mut Vec<u8>) -> Next {
         // The host may call a little early (it rounds to milliseconds): then just say when.
         if self.timer.is_due(&self.limits) {
             self.time_out(out);
             self.timer.update(self.waiting_for(), self.heads, false);
         }
         match self.close_now {
-            true => Decoded::Close,
-            false => Decoded::Continue,
+            true => Next::Close,
+            false => Next::Continue,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
-use gearmand_plugin_api::{Codec, DecodeSink, Decoded};
+use gearmand_plugin_api::{Codec, DecodeSink, Next};
 use gearmand_protocol_http::{HttpCodec, Limits};
 
 /// One gear request the codec emitted.
@@ -78,7 +78,7 @@ impl Conn {
     }
 
     /// Receives `bytes` and runs the decoder once, like one read event of the host.
-    pub fn feed(&mut self, bytes: &[u8]) -> Decoded {
+    pub fn feed(&mut self, bytes: &[u8]) -> Next {
         assert!(!self.closed, "feeding a closed connection");
         self.pending.extend_from_slice(bytes);
         let mut sink = Sink {
@@ -88,7 +88,7 @@ impl Conn {
         let (used, decoded) = self.codec.decode(&self.pending, &mut sink);
         assert!(used <= self.pending.len(), "consumed more than offered");
         self.pending.drain(..used);
-        if decoded == Decoded::Close {
+        if decoded == Next::Close {
             self.closed = true;
         }
         decoded
@@ -105,18 +105,18 @@ impl Conn {
     }
 
     /// The engine answers with one response.
-    pub fn reply(&mut self, kind: u32, args: &[&[u8]]) -> Decoded {
+    pub fn reply(&mut self, kind: u32, args: &[&[u8]]) -> Next {
         let mut out = Vec::new();
         let decoded = self.codec.encode(kind, args, &mut out);
         self.output.extend_from_slice(&out);
-        if decoded == Decoded::Close {
+        if decoded == Next::Close {
             self.closed = true;
         }
         decoded
     }
 
     /// The engine answers an admin line.
-    pub fn reply_raw(&mut self, text: &[u8]) -> Decoded {
+    pub fn reply_raw(&mut self, text: &[u8]) -> Next {
         self.reply(kind::RAW, &[text])
     }
 
