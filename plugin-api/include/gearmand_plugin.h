@@ -1,12 +1,15 @@
 /*
- * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.3.
+ * gearmand_plugin.h — the C ABI between the gearmand host and its plugins, version 1.4.
  *
  * 1.1 appended conn_deadline and conn_timeout to GmProtocolVtable (per-connection timers). A
  * plugin built against 1.0 (vtable_size = 7 pointers) still loads; its connections get no timer.
  * 1.2 appended add_batch to GmQueueVtable (many new jobs in one call). It may be NULL; a plugin
  * built against 1.0 or 1.1 (vtable_size = 6 pointers) still loads; the host then calls add once
  * per job. 1.3 appended max_level to GmHostApi (the host's current log level); plugins built
- * against 1.0-1.2 still load.
+ * against 1.0-1.2 still load. 1.4 added the request kind GM_KIND_QUERY and its answer
+ * GM_KIND_TABLE (the engine's tables as rows and columns, instead of admin text to parse back);
+ * no vtable changed, plugins built against 1.0-1.3 still load, and a plugin that sends QUERY is
+ * built for 1.4, so only a 1.4 host loads it (no fallback to admin text is needed).
  *
  * This header mirrors plugin-api/src/abi.rs (the source of truth) field for field; the test
  * plugin-api/tests/layout.rs compiles it and compares every size and offset with Rust's.
@@ -45,7 +48,7 @@ extern "C" {
 /* "GMPL" read as a big-endian u32. */
 #define GM_PLUGIN_MAGIC 0x474D504Cu
 #define GM_ABI_MAJOR 1
-#define GM_ABI_MINOR 3
+#define GM_ABI_MINOR 4
 
 /* Result of every call across the boundary. */
 typedef struct GmStatus {
@@ -191,6 +194,14 @@ typedef struct GmQueueVtable {
 /* Request and response kinds are gear packet types (1..42) plus these. */
 #define GM_KIND_ADMIN_LINE 0x10000u /* request: one admin text line without "\r\n" */
 #define GM_KIND_RAW 0x10001u        /* response: raw bytes to send as they are */
+/* v1.4. Request: a structured query; args[0] names it ("functions", "workers", "abilities"),
+ * further args are reserved. Answered by one GM_KIND_TABLE, or by ERROR UNKNOWN_QUERY or
+ * PERMISSION_DENIED, in request order like every immediate reply. */
+#define GM_KIND_QUERY 0x10002u
+/* v1.4. Response: a table. args[0] is the column count n as decimal text, args[1..=n] the column
+ * names, then the cells row by row (n per row); any byte may occur in a cell, numbers are
+ * decimal text. */
+#define GM_KIND_TABLE 0x10003u
 
 /* A request decoded from the wire: a kind and its arguments, trailing data last. */
 typedef struct GmRequest {

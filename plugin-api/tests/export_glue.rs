@@ -86,7 +86,7 @@ fn the_glue_speaks_the_abi() {
     assert_eq!(gearmand_plugin_entry(), header as *const _, "built once");
     assert_eq!(
         (header.magic, header.abi_major, header.abi_minor),
-        (PLUGIN_MAGIC, 1, 3)
+        (PLUGIN_MAGIC, 1, 4)
     );
     assert_eq!(header.kind, GmPluginKind::QUEUE);
     assert_eq!((cstr(header.name), cstr(header.version)), ("flaky", "9.9"));

@@ -59,7 +59,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
     c = c
         .replace("offsetof(GmStatus, 0)", "offsetof(GmStatus, code)")
         .replace("offsetof(GmPluginKind, 0)", "offsetof(GmPluginKind, kind)");
-    let constants: [(&str, usize); 21] = [
+    let constants: [(&str, usize); 23] = [
         ("GM_PLUGIN_MAGIC", PLUGIN_MAGIC as usize),
         ("GM_ABI_MAJOR", ABI_MAJOR as usize),
         ("GM_ABI_MINOR", ABI_MINOR as usize),
@@ -79,6 +79,8 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         ("GM_PRIORITY_LOW", priority::LOW as usize),
         ("GM_KIND_ADMIN_LINE", kind::ADMIN_LINE as usize),
         ("GM_KIND_RAW", kind::RAW as usize),
+        ("GM_KIND_QUERY", kind::QUERY as usize),
+        ("GM_KIND_TABLE", kind::TABLE as usize),
         ("GM_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES),
         ("sizeof(GM_ENTRY_SYMBOL)", ENTRY_SYMBOL.len()),
     ];
@@ -214,5 +216,5 @@ fn v1_3_sizes_are_frozen() {
     assert_eq!(size_of::<GmRequest>(), 24);
     assert_eq!(size_of::<GmRequestSink>(), 16);
     assert_eq!(size_of::<GmWriter>(), 16);
-    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 3));
+    assert_eq!((ABI_MAJOR, ABI_MINOR), (1, 4));
 }

@@ -73,7 +73,7 @@ unsafe extern "C" fn append(ctx: *mut c_void, bytes: GmSlice) {
 #[test]
 fn the_v1_1_timer_fields_reach_the_codec() {
     let header = unsafe { &*gearmand_plugin_entry() };
-    assert_eq!((header.abi_major, header.abi_minor), (1, 3));
+    assert_eq!((header.abi_major, header.abi_minor), (1, 4));
     assert_eq!(header.vtable_size, std::mem::size_of::<GmProtocolVtable>());
     let vt = unsafe { &*(header.vtable as *const GmProtocolVtable) };
     // The instance is a zero-sized type: any non-null pointer the glue hands back will do.
