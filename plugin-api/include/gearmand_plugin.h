@@ -198,9 +198,9 @@ typedef struct GmQueueVtable {
  * further args are reserved. Answered by one GM_KIND_TABLE, or by ERROR UNKNOWN_QUERY or
  * PERMISSION_DENIED, in request order like every immediate reply. */
 #define GM_KIND_QUERY 0x10002u
-/* v1.4. Response: a table. args[0] is the column count n as decimal text, args[1..=n] the column
- * names, then the cells row by row (n per row); any byte may occur in a cell, numbers are
- * decimal text. */
+/* v1.4. Response: a table in two args: the column names, then the cells row by row. Each arg is
+ * a run of cells, every cell a 4-byte little-endian length and that many bytes (any byte may
+ * occur; numbers are decimal text). */
 #define GM_KIND_TABLE 0x10003u
 
 /* A request decoded from the wire: a kind and its arguments, trailing data last. */

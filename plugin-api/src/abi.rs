@@ -344,10 +344,10 @@ pub mod kind {
     /// one [`TABLE`], or by ERROR `UNKNOWN_QUERY` or `PERMISSION_DENIED` (a connection without
     /// admin read rights), in request order like every immediate reply.
     pub const QUERY: u32 = 0x1_0002;
-    /// Response (ABI 1.4): the answer to a [`QUERY`], a table. Arguments: the column count `n`
-    /// as decimal text, the `n` column names, then the cells row by row (`n` per row). Cells are
-    /// bytes as stored (any byte may occur); numbers are decimal text. [`crate::table`] builds
-    /// and reads this shape.
+    /// Response (ABI 1.4): the answer to a [`QUERY`], a table in two arguments: the column
+    /// names, then the cells row by row, each a run of cells that are a 4-byte little-endian
+    /// length and that many bytes (any byte may occur; numbers are decimal text).
+    /// [`crate::table`] builds and reads this shape.
     pub const TABLE: u32 = 0x1_0003;
 }
 

@@ -2,9 +2,11 @@
 //! [`kind::QUERY`], their columns, and the one encoding of the [`kind::TABLE`] that answers them,
 //! built by the host ([`TableBuilder`]) and read by plugins ([`Table`]).
 //!
-//! A table is a list of arguments: the column count as decimal text, the column names, then the
-//! cells row by row. Every cell is its own argument, so a function name holding a tab, a newline
-//! or a NUL arrives as it is, which admin text cannot promise. Readers find columns by name
+//! A TABLE has two arguments: the column names, then the cells row by row. Each is a run of
+//! cells, every cell a 4-byte little-endian length and that many bytes, so a function name
+//! holding a tab, a newline or a NUL arrives as it is, which admin text cannot promise. Numbers
+//! are decimal text. Two arguments rather than one per cell because a host frame carries at
+//! most [`MAX_ARGS`](crate::gear::MAX_ARGS) arguments. Readers find columns by name
 //! ([`Table::column`]): a later minor version may append columns without breaking them.
 //!
 //! [`kind::QUERY`]: crate::abi::kind::QUERY
@@ -44,79 +46,115 @@ pub mod query {
 /// Builds the arguments of a [`kind::TABLE`](crate::abi::kind::TABLE), row by row.
 #[derive(Debug, Clone)]
 pub struct TableBuilder {
-    /// The count, the column names, then the cells.
-    args: Vec<Vec<u8>>,
+    columns: Vec<u8>,
+    cells: Vec<u8>,
+}
+
+/// Appends one length-prefixed cell.
+fn put_cell(out: &mut Vec<u8>, cell: &[u8]) {
+    let len = u32::try_from(cell.len()).expect("a table cell under 4 GiB");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(cell);
 }
 
 impl TableBuilder {
     /// An empty table with these columns (at least one).
     pub fn new(columns: &[&str]) -> TableBuilder {
         assert!(!columns.is_empty(), "a table has at least one column");
-        let mut args = Vec::with_capacity(1 + columns.len());
-        args.push(columns.len().to_string().into_bytes());
-        args.extend(columns.iter().map(|c| c.as_bytes().to_vec()));
-        TableBuilder { args }
+        let mut names = Vec::new();
+        for c in columns {
+            put_cell(&mut names, c.as_bytes());
+        }
+        TableBuilder {
+            columns: names,
+            cells: Vec::new(),
+        }
     }
 
     /// Appends one cell of bytes; rows are filled left to right, top to bottom.
     pub fn text(&mut self, cell: &[u8]) -> &mut TableBuilder {
-        self.args.push(cell.to_vec());
+        put_cell(&mut self.cells, cell);
         self
     }
 
     /// Appends one numeric cell as decimal text.
     pub fn num(&mut self, n: impl Into<u64>) -> &mut TableBuilder {
-        self.args.push(n.into().to_string().into_bytes());
+        put_cell(&mut self.cells, n.into().to_string().as_bytes());
         self
     }
 
-    /// The arguments of the response, borrowed.
-    pub fn args(&self) -> Vec<&[u8]> {
-        self.args.iter().map(Vec::as_slice).collect()
+    /// The two arguments of the response: the column names and the cells.
+    pub fn args(&self) -> [&[u8]; 2] {
+        [&self.columns, &self.cells]
     }
 }
 
 /// Why a response's arguments are not a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableError {
-    /// The first argument is not a positive decimal column count.
-    BadCount,
-    /// Fewer arguments than the column names need, or a last row cut short.
+    /// Not two arguments, or no column names.
+    Shape,
+    /// A cell's length runs past the end of its argument.
+    Truncated,
+    /// The cells do not fill whole rows.
     Ragged,
 }
 
 impl fmt::Display for TableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            TableError::BadCount => "table without a valid column count",
-            TableError::Ragged => "table whose cells do not fill its rows",
+            TableError::Shape => "a table needs its column names and its cells",
+            TableError::Truncated => "a table cell runs past its argument",
+            TableError::Ragged => "a table whose cells do not fill its rows",
         })
     }
 }
 
 impl std::error::Error for TableError {}
 
+/// Splits one argument into its length-prefixed cells.
+fn cells(mut arg: &[u8]) -> Result<Vec<&[u8]>, TableError> {
+    let mut out = Vec::new();
+    while !arg.is_empty() {
+        let (len, rest) = arg.split_first_chunk::<4>().ok_or(TableError::Truncated)?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err(TableError::Truncated);
+        }
+        let (cell, rest) = rest.split_at(len);
+        out.push(cell);
+        arg = rest;
+    }
+    Ok(out)
+}
+
 /// A [`kind::TABLE`](crate::abi::kind::TABLE) read from a response's arguments.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Table<'a> {
-    columns: &'a [&'a [u8]],
-    cells: &'a [&'a [u8]],
+    columns: Vec<&'a [u8]>,
+    cells: Vec<&'a [u8]>,
 }
 
 impl<'a> Table<'a> {
     /// Reads the arguments of a TABLE response.
-    pub fn parse(args: &'a [&'a [u8]]) -> Result<Table<'a>, TableError> {
-        let (count, rest) = args.split_first().ok_or(TableError::BadCount)?;
-        let n = std::str::from_utf8(count)
-            .ok()
-            .and_then(|c| c.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or(TableError::BadCount)?;
-        if rest.len() < n || (rest.len() - n) % n != 0 {
+    pub fn parse(args: &[&'a [u8]]) -> Result<Table<'a>, TableError> {
+        let [names, body] = args else {
+            return Err(TableError::Shape);
+        };
+        let columns = cells(names)?;
+        if columns.is_empty() {
+            return Err(TableError::Shape);
+        }
+        let cells = cells(body)?;
+        if cells.len() % columns.len() != 0 {
             return Err(TableError::Ragged);
         }
-        let (columns, cells) = rest.split_at(n);
         Ok(Table { columns, cells })
+    }
+
+    /// The column names, in order.
+    pub fn columns(&self) -> &[&'a [u8]] {
+        &self.columns
     }
 
     /// The position of the column called `name`.
@@ -125,16 +163,16 @@ impl<'a> Table<'a> {
     }
 
     /// The rows, in the order the host sent them.
-    pub fn rows(&self) -> impl Iterator<Item = Row<'a>> + 'a {
+    pub fn rows(&self) -> impl Iterator<Item = Row<'a, '_>> {
         self.cells.chunks_exact(self.columns.len()).map(Row)
     }
 }
 
 /// One row of a [`Table`].
 #[derive(Debug, Clone, Copy)]
-pub struct Row<'a>(&'a [&'a [u8]]);
+pub struct Row<'a, 't>(&'t [&'a [u8]]);
 
-impl<'a> Row<'a> {
+impl<'a> Row<'a, '_> {
     /// The cell in column `col` (empty when there is no such column).
     pub fn get(&self, col: Option<usize>) -> &'a [u8] {
         col.and_then(|c| self.0.get(c).copied()).unwrap_or(b"")
@@ -165,14 +203,21 @@ mod tests {
 
     #[test]
     fn malformed_tables_are_refused() {
-        let cases: [(&[&[u8]], TableError); 4] = [
-            (&[], TableError::BadCount),
-            (&[b"0"], TableError::BadCount),
-            (&[b"2", b"a"], TableError::Ragged),
-            (&[b"2", b"a", b"b", b"x"], TableError::Ragged),
+        let one = |b: &[u8]| {
+            let mut v = Vec::new();
+            put_cell(&mut v, b);
+            v
+        };
+        let (a, ab) = (one(b"a"), [one(b"a"), one(b"b")].concat());
+        let cases: [(Vec<&[u8]>, TableError); 5] = [
+            (vec![], TableError::Shape),
+            (vec![b"", b""], TableError::Shape),
+            (vec![&a[..3], b""], TableError::Truncated),
+            (vec![&ab, &a], TableError::Ragged),
+            (vec![&a, &a[..4]], TableError::Truncated),
         ];
         for (args, want) in cases {
-            assert_eq!(Table::parse(args).unwrap_err(), want, "{args:?}");
+            assert_eq!(Table::parse(&args).unwrap_err(), want, "{args:?}");
         }
     }
 }

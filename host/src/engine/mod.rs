@@ -7,8 +7,8 @@
 //! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
 //! the recommended fixes. Reading order: this file (API and dispatch), [`submit`] (new jobs),
 //! [`workers`] (abilities, sleep, grab, requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries),
-//! [`admin`] (text commands), [`timers`], [`metrics`] (monitoring counters and the `metrics`
-//! command); the tables live in [`jobs`] (with [`handles`], their names on the wire),
+//! [`admin`] (text commands), [`query`] (the same tables as rows for plugins), [`timers`],
+//! [`metrics`] (monitoring counters and the `metrics` command); the tables live in [`jobs`] (with [`handles`], their names on the wire),
 //! [`functions`], [`conns`].
 
 mod admin;
@@ -25,6 +25,7 @@ mod metrics;
 mod num;
 mod parking;
 mod persist;
+mod query;
 mod results;
 mod submit;
 mod timers;
@@ -312,6 +313,7 @@ impl Engine {
                 }
             }
             kind::ADMIN_LINE => self.admin(c, f.arg(0), out),
+            kind::QUERY => self.query(c, &f, out),
             // Server-to-client types, UNUSED, ALL_YOURS and SUBMIT_JOB_SCHED (not implemented).
             _ => out.error(c, b"INVALID_COMMAND", b"Command not expected"),
         }
