@@ -16,7 +16,10 @@ use gearmand_plugin_api::table::{query, TableBuilder};
 impl Engine {
     /// One QUERY request: its first argument names the table wanted.
     pub(super) fn query(&self, c: ConnId, f: &Frame, out: &mut Outbox) {
-        let rights = self.conns.get(c).map_or(AdminRights::ALL, |conn| conn.admin);
+        let rights = self
+            .conns
+            .get(c)
+            .map_or(AdminRights::ALL, |conn| conn.admin);
         if !rights.read {
             let text = b"Query not allowed for this connection";
             return out.error(c, b"PERMISSION_DENIED", text);
@@ -88,7 +91,10 @@ mod tests {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let width = t.columns().len();
         let mut rows = vec![t.columns().iter().map(|c| text(c)).collect::<Vec<_>>()];
-        rows.extend(t.rows().map(|r| (0..width).map(|i| text(r.get(Some(i)))).collect()));
+        rows.extend(
+            t.rows()
+                .map(|r| (0..width).map(|i| text(r.get(Some(i)))).collect()),
+        );
         rows
     }
 
