@@ -204,32 +204,44 @@ pub fn parse(head: &[u8]) -> Result<Head<'_>, HttpError> {
     for h in req.headers.iter() {
         known_header(h.name.as_bytes(), trim_ows(h.value), &mut fields)?;
     }
-    let framing = framing(&fields, version)?;
-    let expect_continue = match fields.expect {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case(b"100-continue") => true,
-        Some(_) => {
-            return Err(HttpError::new(
-                Status::ExpectationFailed,
-                "only 100-continue is supported",
-            ))
-        }
-    };
-    let keep_alive = match version {
-        Version::Http11 => !fields.close,
-        Version::Http10 => fields.keep_alive && !fields.close,
-    };
-    Ok(Head {
-        method: method_of(method),
-        target: target.as_bytes(),
-        version,
-        framing,
-        expect_continue,
-        keep_alive,
-        unique: fields.unique,
-        background: fields.background,
-        priority: fields.priority.unwrap_or(Priority::Normal),
-    })
+    fields.into_head(method_of(method), target.as_bytes(), version)
+}
+
+impl<'a> Fields<'a> {
+    /// Combines the headers with the request line.
+    fn into_head(
+        self,
+        method: Method,
+        target: &'a [u8],
+        version: Version,
+    ) -> Result<Head<'a>, HttpError> {
+        let framing = framing(&self, version)?;
+        let expect_continue = match self.expect {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case(b"100-continue") => true,
+            Some(_) => {
+                return Err(HttpError::new(
+                    Status::ExpectationFailed,
+                    "only 100-continue is supported",
+                ))
+            }
+        };
+        let keep_alive = match version {
+            Version::Http11 => !self.close,
+            Version::Http10 => self.keep_alive && !self.close,
+        };
+        Ok(Head {
+            method,
+            target,
+            version,
+            framing,
+            expect_continue,
+            keep_alive,
+            unique: self.unique,
+            background: self.background,
+            priority: self.priority.unwrap_or(Priority::Normal),
+        })
+    }
 }
 
 fn method_of(method: &str) -> Method {
