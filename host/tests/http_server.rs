@@ -207,6 +207,33 @@ fn gearman_cli_worker_behind_http() {
     });
 }
 
+/// Function names and client ids holding a tab or a newline reach `/-/status` intact: the page is
+/// built from the engine's tables, not from admin text split at tabs and lines.
+#[test]
+fn status_shows_names_with_tabs_and_newlines() {
+    let s = start(&[]);
+    let (tab, newline) = ("tab\there", "new\nline");
+    let mut c = s.connect();
+    common::submit(&mut c, ptype::SUBMIT_JOB_BG, tab, "u1", b"1");
+    let mut w = ops::registered(s.gear_port, &[tab, newline]);
+    w.send(ptype::SET_CLIENT_ID, &[b"id\twith\nboth"]);
+    w.sync();
+    let st = get(s.http(), "/-/status").text();
+    let f = function_json(&st, "tab\\there").unwrap_or_else(|| panic!("{st}"));
+    assert!(
+        f.contains("\"total\":1,\"running\":0,\"workers\":1,"),
+        "{f}"
+    );
+    let f = function_json(&st, "new\\nline").unwrap_or_else(|| panic!("{st}"));
+    assert!(
+        f.contains("\"total\":0,\"running\":0,\"workers\":1,"),
+        "{f}"
+    );
+    // Abilities are listed newest first.
+    let worker = r#""client_id":"id\twith\nboth","functions":["new\nline","tab\there"]}"#;
+    assert!(st.contains(worker), "{st}");
+}
+
 #[test]
 fn error_statuses_through_the_real_engine() {
     let s = start(&["--http-max-body", "1K"]);

@@ -9,7 +9,10 @@
  * against 1.0-1.2 still load. 1.4 appended capabilities to GmQueueVtable (a queue instance says
  * whether it is durable and whether it stores jobs at shutdown, GM_QUEUE_*). It may be NULL; for
  * it, and for a queue plugin built against 1.0-1.3, the host assumes durable, storing at shutdown
- * when the option store-queue-on-shutdown is given (and not "false"/"0").
+ * when the option store-queue-on-shutdown is given (and not "false"/"0"). 1.4 also added the
+ * request kind GM_KIND_QUERY and its answer GM_KIND_TABLE (the engine's tables as rows and
+ * columns, instead of admin text to parse back); a plugin that sends QUERY is built for 1.4, so
+ * only a 1.4 host loads it (no fallback to admin text is needed).
  *
  * This header mirrors plugin-api/src/abi.rs (the source of truth) field for field; the test
  * plugin-api/tests/layout.rs compiles it and compares every size and offset with Rust's.
@@ -243,6 +246,14 @@ typedef struct GmQueueVtable {
 /* Request and response kinds are gear packet types (1..42) plus these. */
 #define GM_KIND_ADMIN_LINE 0x10000u /* request: one admin text line without "\r\n" */
 #define GM_KIND_RAW 0x10001u        /* response: raw bytes to send as they are */
+/* v1.4. Request: a structured query; args[0] names it ("functions", "workers", "abilities"),
+ * further args are reserved. Answered by one GM_KIND_TABLE, or by ERROR UNKNOWN_QUERY or
+ * PERMISSION_DENIED, in request order like every immediate reply. */
+#define GM_KIND_QUERY 0x10002u
+/* v1.4. Response: a table in two args: the column names, then the cells row by row. Each arg is
+ * a run of cells, every cell a 4-byte little-endian length and that many bytes (any byte may
+ * occur; numbers are decimal text). */
+#define GM_KIND_TABLE 0x10003u
 
 /* A request decoded from the wire: a kind and its arguments, trailing data last. */
 typedef struct GmRequest {

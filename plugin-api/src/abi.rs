@@ -50,11 +50,17 @@ pub const ABI_MAJOR: u16 = 1;
 ///   then calls `add` once per job.
 /// - 1.3: [`GmHostApi::max_level`] (the host's current log level, so that a plugin does not
 ///   format records the host would drop). Plugins built for 1.0–1.2 still load.
-/// - 1.4: [`GmQueueVtable::capabilities`] (a queue instance declares whether it is durable and
-///   whether it stores jobs at shutdown instead of at submit, see [`queue_caps`]). For a queue
-///   plugin built for 1.0–1.3, or one whose `capabilities` is null, the host assumes what it
-///   always did: durable, and storing at shutdown when the option `store-queue-on-shutdown` is
-///   given (and not `false`/`0`).
+/// - 1.4: two additions, neither of which older plugins see.
+///   - [`GmQueueVtable::capabilities`] (a queue instance declares whether it is durable and
+///     whether it stores jobs at shutdown instead of at submit, see [`queue_caps`]). For a queue
+///     plugin built for 1.0–1.3, or one whose `capabilities` is null, the host assumes what it
+///     always did: durable, and storing at shutdown when the option `store-queue-on-shutdown` is
+///     given (and not `false`/`0`).
+///   - The request kind [`kind::QUERY`] and its answer [`kind::TABLE`]: the engine's tables
+///     (functions, connections, abilities) as rows and columns, so that a protocol plugin no
+///     longer parses admin text back (a function name may hold a tab or a newline). A plugin
+///     that sends QUERY is built for 1.4 and so is only loaded by a 1.4 host: it needs no
+///     fallback to admin text.
 pub const ABI_MINOR: u16 = 4;
 
 /// The entry point's signature. `[main-thread]` once per file, at startup (discovery; `--help`
@@ -394,9 +400,20 @@ pub mod kind {
     pub const ADMIN_LINE: u32 = 0x1_0000;
     /// Response: raw bytes to send as they are (admin replies); the only argument.
     pub const RAW: u32 = 0x1_0001;
+    /// Request (ABI 1.4): a structured query of the engine's tables. The first argument names
+    /// it (see [`crate::table::query`]); further arguments are reserved and ignored. Answered by
+    /// one [`TABLE`], or by ERROR `UNKNOWN_QUERY` or `PERMISSION_DENIED` (a connection without
+    /// admin read rights), in request order like every immediate reply.
+    pub const QUERY: u32 = 0x1_0002;
+    /// Response (ABI 1.4): the answer to a [`QUERY`], a table in two arguments: the column
+    /// names, then the cells row by row, each a run of cells that are a 4-byte little-endian
+    /// length and that many bytes (any byte may occur; numbers are decimal text).
+    /// [`crate::table`] builds and reads this shape.
+    pub const TABLE: u32 = 0x1_0003;
 }
 
-/// A request decoded from the wire: a gear packet type (or [`kind::ADMIN_LINE`]) and its
+/// A request decoded from the wire: a gear packet type (or a host kind such as
+/// [`kind::ADMIN_LINE`] or [`kind::QUERY`]) and its
 /// arguments in the order of the gear protocol, the trailing data last.
 #[repr(C)]
 pub struct GmRequest {
@@ -415,7 +432,7 @@ pub struct GmRequest {
 pub const MAX_REQUEST_BYTES: usize = 4095 << 20;
 
 /// A response for the wire, shaped like [`GmRequest`]; kinds are server-to-client packet types
-/// (JOB_CREATED, WORK_*, ERROR, ...) or [`kind::RAW`].
+/// (JOB_CREATED, WORK_*, ERROR, ...), [`kind::RAW`] or [`kind::TABLE`].
 pub type GmResponse = GmRequest;
 
 /// `GmRequestSink::request`. `[in-call]` (of `conn_decode`). The request and its bytes are the

@@ -321,7 +321,8 @@ pub enum Next {
 
 /// Where a codec puts what it decoded and any bytes it answers with directly.
 pub trait DecodeSink {
-    /// Hands one request to the host: a gear packet type (or `abi::kind::ADMIN_LINE`) and its args.
+    /// Hands one request to the host: a gear packet type (or a host kind, `abi::kind::ADMIN_LINE`
+    /// or `abi::kind::QUERY`) and its args.
     fn request(&mut self, kind: u32, args: &[&[u8]]);
     /// Bytes to send back at once (e.g. a protocol error).
     fn write(&mut self, bytes: &[u8]);
@@ -376,7 +377,8 @@ impl<'a> EncodeOut<'a> {
 pub trait Codec: Send + 'static {
     /// Decodes whole requests from `input`; returns bytes consumed and whether to keep the connection.
     fn decode(&mut self, input: &[u8], sink: &mut dyn DecodeSink) -> (usize, Next);
-    /// Encodes one response (a server-to-client packet type or `abi::kind::RAW`) onto `out`.
+    /// Encodes one response (a server-to-client packet type, `abi::kind::RAW` or
+    /// `abi::kind::TABLE`) onto `out`.
     fn encode(&mut self, kind: u32, args: &[&[u8]], out: &mut Vec<u8>) -> Next;
     /// What the glue calls: [`Codec::encode`] through an [`EncodeOut`], which lets a codec hand
     /// big arguments to the host without first copying them into a buffer. The default encodes

@@ -84,6 +84,8 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
         ),
         ("GM_KIND_ADMIN_LINE", kind::ADMIN_LINE as usize),
         ("GM_KIND_RAW", kind::RAW as usize),
+        ("GM_KIND_QUERY", kind::QUERY as usize),
+        ("GM_KIND_TABLE", kind::TABLE as usize),
         ("GM_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES),
         ("sizeof(GM_ENTRY_SYMBOL)", ENTRY_SYMBOL.len()),
     ];

@@ -5,8 +5,8 @@
 //! writes and close for one piece, seeded pieces and single bytes (the interim
 //! `100 Continue`, which depends on whether the body had arrived yet, aside), and requests of the
 //! shapes the engine expects. Then a second run interleaves decoding with engine replies made up
-//! from the reply seed (JOB_CREATED, ERROR, admin text, status results, WORK_* for the handles
-//! given out, and some nonsense) and checks that the connection's output is a well-formed
+//! from the reply seed (JOB_CREATED, ERROR, admin text, query tables, status results, WORK_* for
+//! the handles given out, and some nonsense) and checks that the connection's output is a well-formed
 //! sequence of HTTP responses: status line, clean header lines, a body of exactly
 //! `Content-Length` bytes, and nothing after `Connection: close`.
 
@@ -14,6 +14,7 @@ use crate::input::{split_points, Input, Rng};
 use crate::transcript::{feed_into, splits, Event, Recorder, Transcript};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
+use gearmand_plugin_api::table::{query, TableBuilder};
 use gearmand_plugin_api::{Codec, Next};
 use gearmand_protocol_http::response::CONTINUE;
 use gearmand_protocol_http::{HttpCodec, Limits};
@@ -89,13 +90,14 @@ fn check_requests(t: &Transcript) {
                 }
             }
             kind::ADMIN_LINE => {
-                let ok: [&[u8]; 5] = [
-                    b"version",
-                    b"status",
-                    b"prioritystatus",
-                    b"workers",
-                    b"metrics",
-                ];
+                let ok: [&[u8]; 2] = [b"version", b"metrics"];
+                assert!(
+                    args.len() == 1 && ok.contains(&args[0].as_slice()),
+                    "{args:?}"
+                );
+            }
+            kind::QUERY => {
+                let ok = [query::FUNCTIONS, query::WORKERS, query::ABILITIES].map(str::as_bytes);
                 assert!(
                     args.len() == 1 && ok.contains(&args[0].as_slice()),
                     "{args:?}"
@@ -205,6 +207,7 @@ impl FakeEngine {
             }
             (ptype::OPTION_REQ, _) => (ptype::OPTION_RES, vec![first]),
             (kind::ADMIN_LINE, _) => (kind::RAW, vec![self.admin_text()]),
+            (kind::QUERY, _) => (kind::TABLE, self.table(&first)),
             (ptype::GET_STATUS, _) => {
                 let mut a = vec![first];
                 a.extend((0..4).map(|_| self.number()));
@@ -268,6 +271,30 @@ impl FakeEngine {
         (0..n)
             .map(|_| ALPHABET[self.rng.below(ALPHABET.len() as u64) as usize])
             .collect()
+    }
+
+    /// A table with the query's columns (or a few made up) and junk or numeric cells; now and
+    /// then a malformed one.
+    fn table(&mut self, name: &[u8]) -> Vec<Vec<u8>> {
+        let columns: &[&str] = match name {
+            n if n == query::FUNCTIONS.as_bytes() => &query::FUNCTIONS_COLUMNS,
+            n if n == query::WORKERS.as_bytes() => &query::WORKERS_COLUMNS,
+            n if n == query::ABILITIES.as_bytes() => &query::ABILITIES_COLUMNS,
+            _ => &["x"],
+        };
+        if self.rng.below(8) == 0 {
+            return vec![self.junk(), self.junk()];
+        }
+        // Sometimes without the last column, as from an engine that does not know it.
+        let width = (columns.len() - self.rng.below(2) as usize).max(1);
+        let mut t = TableBuilder::new(&columns[..width]);
+        for _ in 0..self.rng.below(4) * width as u64 {
+            match self.rng.below(3) {
+                0 => t.text(&self.junk()),
+                _ => t.num(self.rng.below(1000)),
+            };
+        }
+        t.args().iter().map(|a| a.to_vec()).collect()
     }
 
     /// Admin replies as the engine writes them, or junk.

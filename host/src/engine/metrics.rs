@@ -74,6 +74,16 @@ impl FunctionStats {
     pub(super) fn retried(&mut self, p: Priority) {
         self.retried[p.idx()] += 1;
     }
+
+    /// Jobs completed, over all priorities.
+    pub(super) fn completed_total(&self) -> u64 {
+        self.completed.iter().sum()
+    }
+
+    /// Jobs failed, over all priorities and reasons.
+    pub(super) fn failed_total(&self) -> u64 {
+        self.failed.iter().flatten().sum()
+    }
 }
 
 /// Server-wide counters (processing thread only).

@@ -6,11 +6,11 @@
 //!
 //! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
 //! the recommended fixes. Reading order: this file (API and dispatch), [`request`] (each
-//! packet's fields, named), [`submit`] (new jobs),
-//! [`workers`] (abilities, sleep, grab, requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries),
-//! [`admin`] (text commands), [`timers`], [`metrics`] (monitoring counters and the `metrics`
-//! command); the tables live in [`jobs`] (with [`handles`], their names on the wire),
-//! [`functions`], [`conns`].
+//! packet's fields, named), [`submit`] (new jobs), [`workers`] (abilities, sleep, grab,
+//! requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries), [`admin`]
+//! (text commands), [`query`] (the same tables as rows for plugins), [`timers`], [`metrics`]
+//! (monitoring counters and the `metrics` command); the tables live in [`jobs`] (with
+//! [`handles`], their names on the wire), [`functions`], [`conns`].
 
 mod admin;
 mod conns;
@@ -26,6 +26,7 @@ mod metrics;
 mod num;
 mod parking;
 mod persist;
+mod query;
 mod request;
 mod results;
 mod submit;
@@ -307,6 +308,7 @@ impl Engine {
                 }
             }
             Request::AdminLine { line } => self.admin(c, line, out),
+            Request::Query { name } => self.query(c, name, out),
             Request::Unexpected => out.error(c, b"INVALID_COMMAND", b"Command not expected"),
         }
     }

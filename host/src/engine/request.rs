@@ -65,6 +65,10 @@ pub(super) enum Request<'a> {
     AdminLine {
         line: &'a [u8],
     },
+    /// A structured query of a protocol plugin (ABI 1.4): which table, by name.
+    Query {
+        name: &'a [u8],
+    },
     /// Server-to-client types, UNUSED, ALL_YOURS and SUBMIT_JOB_SCHED (not implemented).
     Unexpected,
 }
@@ -95,6 +99,7 @@ impl<'a> Request<'a> {
             OPTION_REQ => Request::OptionReq { option: f.arg(0) },
             SET_CLIENT_ID => Request::SetClientId { id: f.arg(0) },
             kind::ADMIN_LINE => Request::AdminLine { line: f.arg(0) },
+            kind::QUERY => Request::Query { name: f.arg(0) },
             _ => Request::Unexpected,
         }
     }

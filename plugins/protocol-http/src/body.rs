@@ -3,12 +3,21 @@
 //! The reader consumes what it can from each input and appends the payload to a buffer the codec
 //! owns (and reuses); it never waits for a whole body to sit in the host's buffer. Chunk-size lines
 //! and trailers are only consumed once complete, so a partial line is offered again with more.
+//!
+//! `httparse::parse_chunk_size` reads a chunk-size line (the hex size and any extensions). Our
+//! own code keeps the state machine around it, the limits (line length, body size, trailers),
+//! a bare `\n` as line end (httparse wants `\r\n`; the original accepted both), and the answer
+//! for a size of 16 hex digits (400 as before, where httparse would read it and we would say 413).
+//! httparse refuses a size followed by a space and text that is not an extension (`5 x`), which
+//! the hand parser let through.
 
 use crate::head::{line_content, memchr, Framing, HttpError};
 use crate::response::Status;
 
 /// Longest chunk-size line (size, extensions, CRLF) accepted.
 const MAX_CHUNK_LINE: usize = 1024;
+/// Most hex digits a chunk size may have (60 bits).
+const MAX_CHUNK_DIGITS: usize = 15;
 
 /// Where the body reader is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,17 +125,7 @@ impl BodyReader {
         if nl + 1 > MAX_CHUNK_LINE {
             return Err(bad_chunk("chunk size line too long"));
         }
-        let line = line_content(&rest[..=nl]);
-        let digits_end = line
-            .iter()
-            .position(|b| !b.is_ascii_hexdigit())
-            .unwrap_or(line.len());
-        let (digits, ext) = line.split_at(digits_end);
-        let ext_ok = ext.is_empty() || matches!(ext[0], b';' | b' ' | b'\t');
-        if digits.is_empty() || digits.len() > 15 || !ext_ok {
-            return Err(bad_chunk("malformed chunk size"));
-        }
-        let size = digits.iter().fold(0u64, |n, &d| n * 16 + hex_value(d));
+        let size = chunk_size_of(&rest[..=nl])?;
         if size > (max_body - body_len) as u64 {
             return Err(too_large());
         }
@@ -175,12 +174,27 @@ impl BodyReader {
     }
 }
 
-fn hex_value(d: u8) -> u64 {
-    u64::from(match d {
-        b'0'..=b'9' => d - b'0',
-        b'a'..=b'f' => d - b'a' + 10,
-        _ => d - b'A' + 10,
-    })
+/// The size on one complete chunk-size line (ending in `\n`), read by httparse.
+fn chunk_size_of(line: &[u8]) -> Result<u64, HttpError> {
+    let malformed = || bad_chunk("malformed chunk size");
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > MAX_CHUNK_DIGITS {
+        return Err(malformed());
+    }
+    let mut crlf = [0u8; MAX_CHUNK_LINE + 1];
+    let line = if line.ends_with(b"\r\n") {
+        line
+    } else {
+        // A bare `\n`: give httparse the `\r\n` it wants.
+        let content = &line[..line.len() - 1];
+        crlf[..content.len()].copy_from_slice(content);
+        crlf[content.len()..content.len() + 2].copy_from_slice(b"\r\n");
+        &crlf[..content.len() + 2]
+    };
+    match httparse::parse_chunk_size(line) {
+        Ok(httparse::Status::Complete((_, size))) => Ok(size),
+        _ => Err(malformed()),
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! complete them.
 //!
 //! Every request handed to the engine is answered by *immediate* replies, in request order
-//! (JOB_CREATED or ERROR for a submission, RAW for an admin line, STATUS_RES[_UNIQUE] for a
-//! status query, OPTION_RES for the option set at connection start). A foreground job is then
+//! (JOB_CREATED or ERROR for a submission, RAW for an admin line, TABLE or ERROR for a
+//! structured query, STATUS_RES[_UNIQUE] for a job status query, OPTION_RES for the option set
+//! at connection start). A foreground job is then
 //! completed later by WORK_* packets carrying its handle, possibly after younger requests have
 //! completed. HTTP answers strictly in request order, so a response that is ready early waits in
 //! its entry until everything before it has been written.
@@ -30,9 +31,11 @@ pub enum Want {
     },
     /// `/-/health`: any admin reply proves the engine is serving.
     Health,
-    /// `/-/status` (the replies to `status`, `prioritystatus`, `workers`, `metrics`) or
-    /// `/-/metrics` (the reply to `metrics`).
-    Admin { metrics: bool, parts: Vec<Vec<u8>> },
+    /// `/-/status`: the arguments of the replies to the [`render::STATUS_QUERIES`] so far (none
+    /// for a reply that is not a TABLE).
+    Status { tables: Vec<Vec<Vec<u8>>> },
+    /// `/-/metrics`: the reply to the `metrics` admin line.
+    Metrics,
     /// `/-/job/<handle>`: STATUS_RES.
     JobStatus,
     /// `/-/unique/<unique>`: STATUS_RES_UNIQUE.
@@ -109,6 +112,7 @@ impl Exchange {
             ptype::JOB_CREATED
             | ptype::ERROR
             | kind::RAW
+            | kind::TABLE
             | ptype::STATUS_RES
             | ptype::STATUS_RES_UNIQUE
             | ptype::OPTION_RES => self.on_reply(k, args, out),
@@ -145,8 +149,12 @@ impl Exchange {
         };
         let p = &mut self.queue[idx];
         p.awaiting -= 1;
-        if let Want::Admin { parts, .. } = &mut p.want {
-            parts.push(args.first().map_or_else(Vec::new, |a| a.to_vec()));
+        if let Want::Status { tables } = &mut p.want {
+            let table = match k {
+                kind::TABLE => args.iter().map(|a| a.to_vec()).collect(),
+                _ => Vec::new(),
+            };
+            tables.push(table);
             if p.awaiting > 0 {
                 return;
             }
@@ -218,6 +226,7 @@ fn reply_response(p: &Pending, k: u32, args: &[&[u8]], out: &mut Vec<u8>) {
     let ctx = p.ctx;
     match (&p.want, k) {
         (Want::OptionReply, _) => {}
+        (Want::Status { tables }, _) => status_response(ctx, tables, out),
         (_, ptype::ERROR) => engine_error(ctx, args, out),
         (Want::Job { .. }, ptype::JOB_CREATED) => {
             let extra = Extra {
@@ -228,24 +237,11 @@ fn reply_response(p: &Pending, k: u32, args: &[&[u8]], out: &mut Vec<u8>) {
             response::write(out, ctx, Status::Ok, extra, b"");
         }
         (Want::Health, kind::RAW) => response::write(out, ctx, Status::Ok, text(), b"ok\n"),
-        (Want::Admin { metrics, parts }, kind::RAW) => {
-            let part = |i: usize| parts.get(i).map_or(&b""[..], |v| v.as_slice());
+        (Want::Metrics, kind::RAW) => {
             let mut body = Vec::new();
-            let content_type = if *metrics {
-                prometheus::render(part(0), &mut body);
-                "text/plain; version=0.0.4; charset=utf-8"
-            } else {
-                let parts = StatusParts {
-                    status: part(0),
-                    priority: part(1),
-                    workers: part(2),
-                    metrics: part(3),
-                };
-                render::status_json(parts, &mut body);
-                "application/json"
-            };
+            prometheus::render(first(args), &mut body);
             let extra = Extra {
-                content_type: Some(content_type),
+                content_type: Some("text/plain; version=0.0.4; charset=utf-8"),
                 ..Extra::default()
             };
             response::write(out, ctx, Status::Ok, extra, &body);
@@ -266,6 +262,23 @@ fn reply_response(p: &Pending, k: u32, args: &[&[u8]], out: &mut Vec<u8>) {
             response::write_error(out, ctx, Status::InternalError, msg, Extra::default());
         }
     }
+}
+
+/// `/-/status` from its three tables.
+fn status_response(ctx: Ctx, tables: &[Vec<Vec<u8>>], out: &mut Vec<u8>) {
+    let args: Vec<Vec<&[u8]>> = tables
+        .iter()
+        .map(|t| t.iter().map(Vec::as_slice).collect())
+        .collect();
+    let part = |i: usize| args.get(i).map_or(&[][..], Vec::as_slice);
+    let parts = StatusParts {
+        functions: part(0),
+        workers: part(1),
+        abilities: part(2),
+    };
+    let mut body = Vec::new();
+    render::status_json(parts, &mut body);
+    response::write(out, ctx, Status::Ok, json(), &body);
 }
 
 /// The response to a foreground job's final WORK_* packet.

@@ -3,14 +3,22 @@
 //! Parsing is two-phase. [`HeadScanner::scan`] only looks for the end of the head, remembering how
 //! far it got so that input fed a byte at a time is not rescanned, and enforces the size and
 //! line-count limits while the head is still incomplete (a header flood is refused before it is
-//! buffered). [`parse`] then reads the complete head into a [`Head`] that borrows from the input.
+//! buffered); httparse has no limits of its own. [`parse`] then reads the complete head with
+//! `httparse::Request` into a [`Head`] that borrows from the input.
 //!
-//! Lines end at `\n`; one `\r` before it is dropped (the original accepted bare `\n` too). Empty
-//! lines before the request line are skipped, as RFC 9112 §2.2 asks.
+//! httparse checks the syntax: tokens, the request target's bytes, header names and values, line
+//! ends (a bare `\n` is accepted, as the original did), runs of spaces in the request line, and
+//! empty lines before it (RFC 9112 §2.2). Our own code keeps what it does not do: the limits, the
+//! answer to each failure (a well-formed `HTTP/d.d` other than 1.0 and 1.1 is 505, not 400), and
+//! the meaning of the headers this server acts on (framing, `Expect`, `Connection`,
+//! `X-Gearman-*`). httparse refuses three malformed shapes the hand parser let through: a raw
+//! non-UTF-8 byte in the target (it must be percent-encoded), and spaces before the method or
+//! after the version.
 
 use crate::config::MAX_HEADER_LINES;
 use crate::response::Status;
 use gearmand_plugin_api::Priority;
+use std::mem::MaybeUninit;
 
 /// A request-level failure: the status to answer with and a one-line reason for the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,101 +182,112 @@ struct Fields<'a> {
 
 /// Parses a complete head (as delimited by [`HeadScanner`]).
 pub fn parse(head: &[u8]) -> Result<Head<'_>, HttpError> {
-    let mut lines = head
-        .split_inclusive(|&b| b == b'\n')
-        .map(line_content)
-        .skip_while(|l| l.is_empty());
-    let request_line = lines.next().ok_or(bad("missing request line"))?;
-    let (method, target, version) = request_line_parts(request_line)?;
-    let mut fields = Fields::default();
-    for line in lines.take_while(|l| !l.is_empty()) {
-        header_line(line, &mut fields)?;
+    // Uninitialised: the scanner allows up to MAX_HEADER_LINES, most requests carry a few.
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_LINES];
+    let mut req = httparse::Request::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .allow_multiple_spaces_in_request_line_delimiters(true)
+        .parse_request_with_uninit_headers(&mut req, head, &mut headers);
+    match parsed {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(bad("incomplete request head")),
+        Err(e) => return Err(refusal(e, head)),
     }
-    let framing = framing(&fields, version)?;
-    let expect_continue = match fields.expect {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case(b"100-continue") => true,
-        Some(_) => {
-            return Err(HttpError::new(
-                Status::ExpectationFailed,
-                "only 100-continue is supported",
-            ))
-        }
-    };
-    let keep_alive = match version {
-        Version::Http11 => !fields.close,
-        Version::Http10 => fields.keep_alive && !fields.close,
-    };
-    Ok(Head {
-        method,
-        target,
-        version,
-        framing,
-        expect_continue,
-        keep_alive,
-        unique: fields.unique,
-        background: fields.background,
-        priority: fields.priority.unwrap_or(Priority::Normal),
-    })
-}
-
-/// `METHOD SP target SP HTTP/x.y`; runs of spaces are accepted between the parts (the original did).
-fn request_line_parts(line: &[u8]) -> Result<(Method, &[u8], Version), HttpError> {
-    let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(bad("malformed request line"));
     };
-    if !method.iter().all(|&b| is_tchar(b)) {
-        return Err(bad("malformed method"));
-    }
-    if target.iter().any(|&b| b <= b' ' || b == 0x7f) {
-        return Err(bad("malformed request target"));
-    }
-    let method = match method {
-        b"GET" => Method::Get,
-        b"HEAD" => Method::Head,
-        b"POST" => Method::Post,
-        b"PUT" => Method::Put,
-        b"TRACE" => Method::Trace,
-        _ => Method::Other,
+    let version = match minor {
+        0 => Version::Http10,
+        _ => Version::Http11,
     };
-    Ok((method, target, version_of(version)?))
+    let mut fields = Fields::default();
+    for h in req.headers.iter() {
+        known_header(h.name.as_bytes(), trim_ows(h.value), &mut fields)?;
+    }
+    fields.into_head(method_of(method), target.as_bytes(), version)
 }
 
-/// `HTTP/1.0` and `HTTP/1.1` are served; any other well-formed `HTTP/d.d` is 505.
-fn version_of(v: &[u8]) -> Result<Version, HttpError> {
-    match v {
-        b"HTTP/1.1" => Ok(Version::Http11),
-        b"HTTP/1.0" => Ok(Version::Http10),
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+impl<'a> Fields<'a> {
+    /// Combines the headers with the request line.
+    fn into_head(
+        self,
+        method: Method,
+        target: &'a [u8],
+        version: Version,
+    ) -> Result<Head<'a>, HttpError> {
+        let framing = framing(&self, version)?;
+        let expect_continue = match self.expect {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case(b"100-continue") => true,
+            Some(_) => {
+                return Err(HttpError::new(
+                    Status::ExpectationFailed,
+                    "only 100-continue is supported",
+                ))
+            }
+        };
+        let keep_alive = match version {
+            Version::Http11 => !self.close,
+            Version::Http10 => self.keep_alive && !self.close,
+        };
+        Ok(Head {
+            method,
+            target,
+            version,
+            framing,
+            expect_continue,
+            keep_alive,
+            unique: self.unique,
+            background: self.background,
+            priority: self.priority.unwrap_or(Priority::Normal),
+        })
+    }
+}
+
+fn method_of(method: &str) -> Method {
+    match method {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "TRACE" => Method::Trace,
+        _ => Method::Other,
+    }
+}
+
+/// The answer to a head httparse refused.
+fn refusal(e: httparse::Error, head: &[u8]) -> HttpError {
+    match e {
+        httparse::Error::Version => version_refusal(head),
+        httparse::Error::HeaderName => bad("malformed header line"),
+        httparse::Error::HeaderValue => bad("control character in header value"),
+        httparse::Error::TooManyHeaders => {
+            HttpError::new(Status::HeaderTooLarge, "too many header lines")
+        }
+        _ => bad("malformed request line"),
+    }
+}
+
+/// httparse knows only HTTP/1.0 and HTTP/1.1: a request line of three parts whose version is
+/// another well-formed `HTTP/d.d` is 505, anything else 400.
+fn version_refusal(head: &[u8]) -> HttpError {
+    let line = head
+        .split(|&b| b == b'\n')
+        .map(line_content)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(_), Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor]), None)
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
-            Err(HttpError::new(
+            HttpError::new(
                 Status::VersionNotSupported,
                 "only HTTP/1.0 and HTTP/1.1 are supported",
-            ))
+            )
         }
-        _ => Err(bad("malformed HTTP version")),
+        _ => bad("malformed HTTP version"),
     }
-}
-
-/// One `Name: value` line; unknown headers are checked for syntax and otherwise ignored.
-fn header_line<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Result<(), HttpError> {
-    if line[0] == b' ' || line[0] == b'\t' {
-        return Err(bad("obsolete header line folding"));
-    }
-    let colon = memchr(b':', line).ok_or(bad("header line without ':'"))?;
-    let name = &line[..colon];
-    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-        return Err(bad("malformed header name"));
-    }
-    let value = trim_ows(&line[colon + 1..]);
-    if value.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
-        return Err(bad("control character in header value"));
-    }
-    known_header(name, value, f)
 }
 
 /// Records the headers this server acts on.
@@ -355,9 +374,4 @@ pub fn trim_ows(mut v: &[u8]) -> &[u8] {
 /// The first position of `needle` in `hay`.
 pub fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&b| b == needle)
-}
-
-/// RFC 9110 token characters (method and header names).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }

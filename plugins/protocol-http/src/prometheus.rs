@@ -1,14 +1,14 @@
 //! `/-/metrics`: the engine's `metrics` admin reply turned into the Prometheus text exposition
-//! format (version 0.0.4), and the per-function job counters `/-/status` adds to its JSON.
+//! format (version 0.0.4).
 //!
 //! The engine answers `metrics` (our admin extension) with one sample per line,
 //! `name<TAB>labels<TAB>value`, labels already in Prometheus syntax, then `.`. Names and values
 //! hold no tab, so a line splits at its first and last tab and label values may contain tabs.
 //! This file adds what the text format wants around the samples: one `# HELP` and `# TYPE` per
 //! family, from [`FAMILIES`]; a name it does not know is passed on as `untyped`, so a newer engine
-//! never breaks an older plugin.
+//! never breaks an older plugin. This stays admin text rather than a structured query because the
+//! format is already unambiguous: labels arrive escaped as the exposition format wants them.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// What a metric family is.
@@ -161,36 +161,6 @@ pub fn render(raw: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(o.as_bytes());
-}
-
-/// Jobs ended per function, summed over priorities and reasons.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ended {
-    pub completed: u64,
-    pub failed: u64,
-}
-
-/// From a `metrics` reply: completed and failed jobs per function name.
-pub fn ended_per_function(raw: &[u8]) -> HashMap<String, Ended> {
-    let text = String::from_utf8_lossy(raw);
-    let mut map: HashMap<String, Ended> = HashMap::new();
-    for s in samples(&text) {
-        let completed = match s.name {
-            "gearmand_jobs_completed_total" => true,
-            "gearmand_jobs_failed_total" => false,
-            _ => continue,
-        };
-        let (Some(function), Ok(n)) = (label(s.labels, "function"), s.value.parse::<u64>()) else {
-            continue;
-        };
-        let e = map.entry(function).or_default();
-        if completed {
-            e.completed += n;
-        } else {
-            e.failed += n;
-        }
-    }
-    map
 }
 
 /// The unescaped value of label `key` in `a="x",b="y\"z"`.

@@ -1,26 +1,41 @@
-//! Rendering the `/-/` endpoints: admin text and status packets turned into JSON (the
-//! Prometheus text of `/-/metrics` is [`crate::prometheus`]'s).
+//! Rendering the JSON `/-/` endpoints with serde_json (the Prometheus text of `/-/metrics` is
+//! [`crate::prometheus`]'s).
 //!
-//! The engine answers admin lines with the exact bytes of the admin protocol (`name\t1\t0\t2\n`,
-//! lists ending with `.\n`). Function names may contain tabs and spaces, so numeric columns are
-//! taken from the right. Lines that do not parse (an `ERR` reply, say) are skipped rather than
-//! failing the whole answer. Output is sorted by function name so that it is stable.
+//! `/-/status` is made of the engine's `functions`, `workers` and `abilities` tables (ABI 1.4
+//! structured queries, one cell per value, so names holding tabs or newlines arrive intact);
+//! `/-/job` and `/-/unique` of STATUS_RES packets. The documents are serde structs, so their key
+//! order is the field order below. A table that is missing or malformed (an ERROR in its place)
+//! renders as empty rather than failing the whole answer, and a column the engine does not send
+//! leaves its keys out. Functions are sorted by name so that the output is stable.
 
-use std::fmt::Write as _;
+use gearmand_plugin_api::table::{query, Row, Table};
+use serde::Serialize;
 
-/// One row of `status` merged with its `prioritystatus` row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Jobs waiting per priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Queued {
+    pub high: u64,
+    pub normal: u64,
+    pub low: u64,
+}
+
+/// One function of `/-/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FunctionRow {
     pub name: String,
     pub total: u64,
     pub running: u64,
     pub workers: u64,
-    /// Queued jobs per priority (high, normal, low), when `prioritystatus` listed the function.
-    pub queued: Option<[u64; 3]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued: Option<Queued>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<u64>,
 }
 
-/// One row of `workers`: one connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One connection of `/-/status`, with the functions it registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkerRow {
     pub fd: String,
     pub ip: String,
@@ -28,116 +43,123 @@ pub struct WorkerRow {
     pub functions: Vec<String>,
 }
 
-/// The lines of an admin list reply, without the closing `.`.
-fn list_lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
-    raw.split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .take_while(|l| *l != b".")
-        .filter(|l| !l.is_empty())
+/// The whole `/-/status` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct StatusDoc {
+    functions: Vec<FunctionRow>,
+    workers: Vec<WorkerRow>,
 }
 
-/// `name\tn1\tn2...`: the name and exactly `N` numbers, split from the right.
-fn columns<const N: usize>(line: &[u8]) -> Option<(String, [u64; N])> {
-    let mut nums = [0u64; N];
-    let mut rest = line;
-    for slot in nums.iter_mut().rev() {
-        let tab = rest.iter().rposition(|&b| b == b'\t')?;
-        *slot = std::str::from_utf8(&rest[tab + 1..]).ok()?.parse().ok()?;
-        rest = &rest[..tab];
-    }
-    Some((String::from_utf8_lossy(rest).into_owned(), nums))
+/// The replies `/-/status` is made of: the arguments of each TABLE, in the order the queries
+/// are sent ([`STATUS_QUERIES`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StatusParts<'a> {
+    pub functions: &'a [&'a [u8]],
+    pub workers: &'a [&'a [u8]],
+    pub abilities: &'a [&'a [u8]],
 }
 
-/// Joins the `status` and `prioritystatus` replies by function name.
-pub fn functions(status: &[u8], priority: &[u8]) -> Vec<FunctionRow> {
-    let queued: Vec<(String, [u64; 4])> = list_lines(priority).filter_map(columns::<4>).collect();
-    let mut rows: Vec<FunctionRow> = list_lines(status)
-        .filter_map(columns::<3>)
-        .map(|(name, [total, running, workers])| {
-            let q = queued.iter().find(|(n, _)| *n == name).map(|(_, c)| c);
-            FunctionRow {
-                queued: q.map(|c| [c[0], c[1], c[2]]),
-                name,
-                total,
-                running,
-                workers,
-            }
+/// The queries `/-/status` sends, in order.
+pub const STATUS_QUERIES: [&str; 3] = [query::FUNCTIONS, query::WORKERS, query::ABILITIES];
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A TABLE's rows, or none when the reply is not a table.
+fn table<'a>(args: &'a [&'a [u8]]) -> Option<Table<'a>> {
+    Table::parse(args)
+        .map_err(|e| log::debug!("http: status table dropped: {e}"))
+        .ok()
+}
+
+/// The `functions` table as rows, sorted by name.
+pub fn functions(args: &[&[u8]]) -> Vec<FunctionRow> {
+    let Some(t) = table(args) else {
+        return Vec::new();
+    };
+    let col = |name: &str| t.column(name);
+    let (name, total, running, workers) =
+        (col("name"), col("total"), col("running"), col("workers"));
+    let queued = [col("queued_high"), col("queued_normal"), col("queued_low")];
+    let (completed, failed) = (col("completed"), col("failed"));
+    let num = |r: &Row<'_, '_>, c| r.num(c).unwrap_or(0);
+    let mut rows: Vec<FunctionRow> = t
+        .rows()
+        .map(|r| FunctionRow {
+            name: text(r.get(name)),
+            total: num(&r, total),
+            running: num(&r, running),
+            workers: num(&r, workers),
+            queued: queued.iter().all(Option::is_some).then(|| Queued {
+                high: num(&r, queued[0]),
+                normal: num(&r, queued[1]),
+                low: num(&r, queued[2]),
+            }),
+            completed: completed.map(|c| num(&r, Some(c))),
+            failed: failed.map(|c| num(&r, Some(c))),
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     rows
 }
 
-/// Parses `workers` lines: `<fd> <ip> <client-id> : <function>...`.
-pub fn workers(raw: &[u8]) -> Vec<WorkerRow> {
-    list_lines(raw)
-        .filter_map(|line| {
-            let line = String::from_utf8_lossy(line);
-            let (fd, rest) = line.split_once(' ')?;
-            let (ip, rest) = rest.split_once(' ')?;
-            let (client_id, functions) = match rest.split_once(" :") {
-                Some((id, f)) => (id, f),
-                None => (rest.strip_suffix(':')?.trim_end(), ""),
-            };
-            Some(WorkerRow {
-                fd: fd.to_string(),
-                ip: ip.to_string(),
-                client_id: client_id.to_string(),
-                functions: functions.split_whitespace().map(str::to_string).collect(),
-            })
+/// The `workers` table joined with `abilities` on the connection.
+pub fn workers(workers: &[&[u8]], abilities: &[&[u8]]) -> Vec<WorkerRow> {
+    let Some(w) = table(workers) else {
+        return Vec::new();
+    };
+    let registered: Vec<(&[u8], &[u8])> = table(abilities).map_or_else(Vec::new, |a| {
+        let (conn, function) = (a.column("conn"), a.column("function"));
+        a.rows().map(|r| (r.get(conn), r.get(function))).collect()
+    });
+    let col = |name: &str| w.column(name);
+    let (conn, fd, ip, client_id) = (col("conn"), col("fd"), col("ip"), col("client_id"));
+    w.rows()
+        .map(|r| WorkerRow {
+            fd: text(r.get(fd)),
+            ip: text(r.get(ip)),
+            client_id: text(r.get(client_id)),
+            functions: registered
+                .iter()
+                .filter(|(c, _)| *c == r.get(conn))
+                .map(|(_, f)| text(f))
+                .collect(),
         })
         .collect()
 }
 
-/// The replies `/-/status` is made of, in the order the admin lines are sent.
-#[derive(Debug, Clone, Copy)]
-pub struct StatusParts<'a> {
-    pub status: &'a [u8],
-    pub priority: &'a [u8],
-    pub workers: &'a [u8],
-    /// The `metrics` reply: per-function `completed` and `failed` counters come from it.
-    pub metrics: &'a [u8],
+/// Appends `doc` as one line of JSON.
+fn write_json(doc: &impl Serialize, out: &mut Vec<u8>) {
+    // Serialising plain structs of strings and integers into a Vec cannot fail.
+    if let Err(e) = serde_json::to_writer(&mut *out, doc) {
+        log::error!("http: JSON rendering failed: {e}");
+    }
+    out.push(b'\n');
 }
 
 /// `/-/status`: functions and connections as one JSON object.
 pub fn status_json(parts: StatusParts<'_>, out: &mut Vec<u8>) {
-    let ended = crate::prometheus::ended_per_function(parts.metrics);
-    let mut s = String::from("{\"functions\":[");
-    for (i, f) in functions(parts.status, parts.priority).iter().enumerate() {
-        sep(&mut s, i);
-        s.push_str("{\"name\":");
-        json_str(&mut s, &f.name);
-        let _ = write!(
-            s,
-            ",\"total\":{},\"running\":{},\"workers\":{}",
-            f.total, f.running, f.workers
-        );
-        if let Some([h, n, l]) = f.queued {
-            let _ = write!(s, ",\"queued\":{{\"high\":{h},\"normal\":{n},\"low\":{l}}}");
-        }
-        if let Some(e) = ended.get(&f.name) {
-            let _ = write!(s, ",\"completed\":{},\"failed\":{}", e.completed, e.failed);
-        }
-        s.push('}');
-    }
-    s.push_str("],\"workers\":[");
-    for (i, w) in workers(parts.workers).iter().enumerate() {
-        sep(&mut s, i);
-        s.push_str("{\"fd\":");
-        json_str(&mut s, &w.fd);
-        s.push_str(",\"ip\":");
-        json_str(&mut s, &w.ip);
-        s.push_str(",\"client_id\":");
-        json_str(&mut s, &w.client_id);
-        s.push_str(",\"functions\":[");
-        for (j, f) in w.functions.iter().enumerate() {
-            sep(&mut s, j);
-            json_str(&mut s, f);
-        }
-        s.push_str("]}");
-    }
-    s.push_str("]}\n");
-    out.extend_from_slice(s.as_bytes());
+    let doc = StatusDoc {
+        functions: functions(parts.functions),
+        workers: workers(parts.workers, parts.abilities),
+    };
+    write_json(&doc, out);
+}
+
+/// The `/-/job` or `/-/unique` document: the key the job was asked by, first.
+#[derive(Debug, Serialize)]
+struct JobDoc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    handle: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unique: Option<String>,
+    known: bool,
+    running: bool,
+    numerator: u64,
+    denominator: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clients: Option<u64>,
 }
 
 /// STATUS_RES `[handle, known, running, numerator, denominator]` as JSON; returns whether the job
@@ -158,25 +180,19 @@ fn status_json_fields(args: &[&[u8]], key: &str, out: &mut Vec<u8>) -> bool {
             .and_then(|a| a.parse().ok())
             .unwrap_or(0)
     };
-    let known = num(1) != 0;
-    let mut s = format!("{{\"{key}\":");
-    json_str(
-        &mut s,
-        &String::from_utf8_lossy(args.first().copied().unwrap_or(b"")),
-    );
-    let _ = write!(
-        s,
-        ",\"known\":{known},\"running\":{},\"numerator\":{},\"denominator\":{}",
-        num(2) != 0,
-        num(3),
-        num(4)
-    );
-    if args.len() > 5 {
-        let _ = write!(s, ",\"clients\":{}", num(5));
-    }
-    s.push_str("}\n");
-    out.extend_from_slice(s.as_bytes());
-    known
+    let value = Some(text(args.first().copied().unwrap_or(b"")));
+    let by_unique = key == "unique";
+    let doc = JobDoc {
+        handle: if by_unique { None } else { value.clone() },
+        unique: if by_unique { value } else { None },
+        known: num(1) != 0,
+        running: num(2) != 0,
+        numerator: num(3),
+        denominator: num(4),
+        clients: (args.len() > 5).then(|| num(5)),
+    };
+    write_json(&doc, out);
+    doc.known
 }
 
 /// A JSON document for a `/-/job` or `/-/unique` query that never reached the engine (a value the
@@ -188,29 +204,4 @@ pub fn unknown_json(key: &str, value: &[u8], out: &mut Vec<u8>) {
         args.push(n);
     }
     status_json_fields(&args, key, out);
-}
-
-fn sep(s: &mut String, i: usize) {
-    if i > 0 {
-        s.push(',');
-    }
-}
-
-/// A JSON string literal.
-pub fn json_str(s: &mut String, v: &str) {
-    s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(s, "\\u{:04x}", c as u32);
-            }
-            c => s.push(c),
-        }
-    }
-    s.push('"');
 }

@@ -20,7 +20,7 @@ pub enum Endpoint {
     Page,
     /// `/-/health`: 200 `ok` once the engine answers.
     Health,
-    /// `/-/status`: admin `status` + `prioritystatus` + `workers` as JSON.
+    /// `/-/status`: the engine's `functions`, `workers` and `abilities` tables as JSON.
     Status,
     /// `/-/metrics`: Prometheus text format.
     Metrics,

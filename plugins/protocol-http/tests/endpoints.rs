@@ -1,16 +1,14 @@
 //! The `/-/` endpoints: which gear requests they make and what they render from the replies.
-//! Admin replies are the captures of admin-protocol.md.
+//! Admin replies are the captures of admin-protocol.md; tables are shaped as the engine's
+//! `functions`, `workers` and `abilities` queries answer.
 
 mod common;
 
 use common::{Conn, Req};
 use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
+use gearmand_plugin_api::table::{query, TableBuilder};
 
-const STATUS: &[u8] = b"email\t1\t1\t1\nresize\t3\t0\t1\n.\n";
-const PRIO: &[u8] = b"email\t0\t0\t0\t1\nresize\t1\t1\t1\t1\n.\n";
-const WORKERS: &[u8] =
-    b"37 127.0.0.1 - :\n38 127.0.0.1 worker-7 : email resize\n39 127.0.0.1 - :\n.\n";
 /// A `metrics` reply of the same state (our admin extension), shortened.
 const METRICS: &[u8] = b"gearmand_uptime_seconds\t\t12.500\n\
 gearmand_connections\tprotocol=\"gear\"\t3\n\
@@ -27,6 +25,61 @@ gearmand_queue_group_seconds_bucket\tle=\"+Inf\"\t5\n\
 gearmand_queue_group_seconds_sum\t\t0.25\n\
 gearmand_queue_group_seconds_count\t\t5\n\
 .\n";
+
+/// A table of `columns` whose cells are given row by row.
+fn table(columns: &[&str], cells: &[&str]) -> TableBuilder {
+    let mut t = TableBuilder::new(columns);
+    for c in cells {
+        t.text(c.as_bytes());
+    }
+    t
+}
+
+/// The engine's `functions` table of the state the tests show (two functions, seven jobs).
+fn functions_table() -> TableBuilder {
+    let cells = [
+        "email", "1", "1", "1", "0", "0", "0", "7", "1", //
+        "resize", "3", "0", "1", "1", "1", "1", "0", "0",
+    ];
+    table(&query::FUNCTIONS_COLUMNS, &cells)
+}
+
+/// Three connections (fd 37, 38, 39); the second is a worker of two functions.
+fn workers_tables() -> (TableBuilder, TableBuilder) {
+    let workers = [
+        "1",
+        "37",
+        "127.0.0.1",
+        "-",
+        "gear", //
+        "2",
+        "38",
+        "127.0.0.1",
+        "worker-7",
+        "gear", //
+        "3",
+        "39",
+        "127.0.0.1",
+        "-",
+        "http",
+    ];
+    let abilities = ["2", "email", "2", "resize"];
+    (
+        table(&query::WORKERS_COLUMNS, &workers),
+        table(&query::ABILITIES_COLUMNS, &abilities),
+    )
+}
+
+fn queries(names: &[&str]) -> Vec<Req> {
+    names
+        .iter()
+        .map(|q| Req::new(kind::QUERY, &[q.as_bytes()]))
+        .collect()
+}
+
+fn reply_table(c: &mut Conn, t: &TableBuilder) {
+    c.reply(kind::TABLE, &t.args());
+}
 
 fn admin_lines(lines: &[&str]) -> Vec<Req> {
     lines
@@ -47,18 +100,18 @@ fn health_asks_the_engine_and_answers_ok() {
 }
 
 #[test]
-fn status_is_json_from_four_admin_commands() {
+fn status_is_json_from_three_queries() {
     let mut c = Conn::new();
     c.feed(b"GET /-/status HTTP/1.1\r\n\r\n");
     assert_eq!(
         c.take_requests(),
-        admin_lines(&["status", "prioritystatus", "workers", "metrics"])
+        queries(&["functions", "workers", "abilities"])
     );
-    c.reply_raw(STATUS);
-    c.reply_raw(PRIO);
-    c.reply_raw(WORKERS);
-    assert!(c.output.is_empty(), "waits for all four replies");
-    c.reply_raw(METRICS);
+    let (workers, abilities) = workers_tables();
+    reply_table(&mut c, &functions_table());
+    reply_table(&mut c, &workers);
+    assert!(c.output.is_empty(), "waits for all three replies");
+    reply_table(&mut c, &abilities);
     let r = c.take_responses();
     assert_eq!(r[0].code, 200);
     assert_eq!(r[0].header("Content-Type"), Some("application/json"));
@@ -79,16 +132,40 @@ fn status_is_json_from_four_admin_commands() {
 fn status_of_an_empty_server_and_odd_names() {
     let mut c = Conn::new();
     c.feed(b"GET /-/status HTTP/1.1\r\n\r\n");
-    c.reply_raw(b"we\"ird\tname\t2\t1\t0\n.\n");
-    c.reply_raw(b"ERR UNKNOWN_COMMAND Unknown+server+commandprioritystatus\r\n");
-    c.reply_raw(b".\n");
-    // An engine without `metrics`: no counters, and nothing else lost.
-    c.reply_raw(b"ERR UNKNOWN_COMMAND Unknown+server+commandmetrics\r\n");
+    // A table without the queue and counter columns: their keys are left out, nothing else lost.
+    let columns = ["name", "total", "running", "workers"];
+    reply_table(&mut c, &table(&columns, &["we\"ird\tname", "2", "1", "0"]));
+    reply_table(&mut c, &table(&query::WORKERS_COLUMNS, &[]));
+    // A query the engine refused: that table is empty.
+    c.reply(ptype::ERROR, &[b"PERMISSION_DENIED", b"Query not allowed"]);
     let body = c.take_responses()[0].body_str();
     assert_eq!(
         body,
         "{\"functions\":[{\"name\":\"we\\\"ird\\tname\",\"total\":2,\"running\":1,\"workers\":0}],\"workers\":[]}\n"
     );
+}
+
+#[test]
+fn status_shows_names_with_tabs_and_newlines_as_they_are() {
+    let mut c = Conn::new();
+    c.feed(b"GET /-/status HTTP/1.1\r\n\r\n");
+    let odd = "a\tb\nc d";
+    let cells = [odd, "1", "0", "1", "0", "1", "0", "0", "0"];
+    reply_table(&mut c, &table(&query::FUNCTIONS_COLUMNS, &cells));
+    let workers = ["9", "40", "::1", "id\twith\nnewline", "gear"];
+    reply_table(&mut c, &table(&query::WORKERS_COLUMNS, &workers));
+    reply_table(
+        &mut c,
+        &table(&query::ABILITIES_COLUMNS, &["9", odd, "9", "x"]),
+    );
+    let want = concat!(
+        r#"{"functions":[{"name":"a\tb\nc d","total":1,"running":0,"workers":1,"#,
+        r#""queued":{"high":0,"normal":1,"low":0},"completed":0,"failed":0}],"#,
+        r#""workers":[{"fd":"40","ip":"::1","client_id":"id\twith\nnewline","#,
+        r#""functions":["a\tb\nc d","x"]}]}"#,
+        "\n"
+    );
+    assert_eq!(c.take_responses()[0].body_str(), want);
 }
 
 #[test]

@@ -262,6 +262,26 @@ fn bad_headers_get_400_and_close() {
     }
 }
 
+/// Shapes httparse refuses that the hand parser let through; each is malformed per RFC 9112
+/// (a raw non-ASCII target byte must be percent-encoded, and runs of spaces are allowed only
+/// between the request line's parts). A 16-digit chunk size stays 400, as before.
+#[test]
+fn malformed_shapes_httparse_refuses_get_400_and_close() {
+    for wire in [
+        &b"GET /caf\xe9 HTTP/1.1\r\n\r\n"[..],
+        b" GET /f HTTP/1.1\r\n\r\n",
+        b"GET /f HTTP/1.1 \r\n\r\n",
+        b"POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n0\r\n\r\n",
+        b"POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0000000000000001\r\nx\r\n",
+    ] {
+        refused(wire, 400, true);
+    }
+    // Percent-encoded, the same bytes are a function name.
+    let mut c = Conn::new();
+    c.feed(b"GET /caf%E9 HTTP/1.1\r\n\r\n");
+    assert_eq!(c.take_requests()[0].args[0], b"caf\xe9");
+}
+
 #[test]
 fn identical_repeated_content_length_is_fine() {
     let mut c = Conn::new();

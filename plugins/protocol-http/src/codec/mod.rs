@@ -325,29 +325,15 @@ impl HttpCodec {
                 (Want::Health, 1)
             }
             Endpoint::Status => {
-                admin(
-                    sink,
-                    &[b"status", b"prioritystatus", b"workers", b"metrics"],
-                );
-                let parts = Vec::new();
-                (
-                    Want::Admin {
-                        metrics: false,
-                        parts,
-                    },
-                    4,
-                )
+                for q in render::STATUS_QUERIES {
+                    sink.request(kind::QUERY, &[q.as_bytes()]);
+                }
+                let tables = Vec::new();
+                (Want::Status { tables }, render::STATUS_QUERIES.len() as u8)
             }
             Endpoint::Metrics => {
                 admin(sink, &[b"metrics"]);
-                let parts = Vec::new();
-                (
-                    Want::Admin {
-                        metrics: true,
-                        parts,
-                    },
-                    1,
-                )
+                (Want::Metrics, 1)
             }
             Endpoint::Job | Endpoint::Unique => {
                 let (t, want, key) = match e {
