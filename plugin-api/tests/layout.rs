@@ -59,7 +59,7 @@ fn c_and_rust_facts() -> (String, Vec<(String, usize)>) {
     c = c
         .replace("offsetof(GmStatus, 0)", "offsetof(GmStatus, code)")
         .replace("offsetof(GmPluginKind, 0)", "offsetof(GmPluginKind, kind)");
-    let constants: [(&str, usize); 23] = [
+    let constants: [(&str, usize); 25] = [
         ("GM_PLUGIN_MAGIC", PLUGIN_MAGIC as usize),
         ("GM_ABI_MAJOR", ABI_MAJOR as usize),
         ("GM_ABI_MINOR", ABI_MINOR as usize),
