@@ -9,6 +9,11 @@
 //! The macro builds the static [`crate::abi::GmPluginHeader`] from the trait's constants, wraps
 //! every call in `catch_unwind` (a panic becomes [`crate::abi::GmStatus::PANIC`] with its message),
 //! and installs a `log` logger that forwards records to the host, tagged with the plugin's name.
+//!
+//! Errors are the plugin's own types (each trait's `type Error`); the host sees their `Display`
+//! text, which the glue writes into the host's error buffer.
+
+use std::fmt;
 
 /// An option the plugin accepts on the command line and in the config file.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +154,62 @@ pub struct QueueJob<'a> {
     pub when: i64,
 }
 
+/// The host refused a replayed job and wants the replay to stop: what the sink of
+/// [`QueuePlugin::replay`] returns. Pass it on with `?` (give your error type a
+/// `From<ReplayStopped>`); the host expects it back unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayStopped {
+    /// The status the host's callback answered with.
+    pub status: i32,
+}
+
+impl ReplayStopped {
+    /// The stop the host's callback answered with `status`.
+    pub const fn new(status: i32) -> ReplayStopped {
+        ReplayStopped { status }
+    }
+}
+
+impl fmt::Display for ReplayStopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the host stopped the replay (status {})", self.status)
+    }
+}
+
+impl std::error::Error for ReplayStopped {}
+
+/// For plugins and tests whose error type is a plain message.
+impl From<ReplayStopped> for String {
+    fn from(e: ReplayStopped) -> String {
+        e.to_string()
+    }
+}
+
+/// Why [`QueuePlugin::add_batch`] refused one job: the plugin's own error, or a panic in `add`
+/// that the default `add_batch` caught, as separate calls would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused<E> {
+    /// The plugin refused the job.
+    Error(E),
+    /// `add` panicked on the job (the message as the host shows it).
+    Panicked(String),
+}
+
+impl<E> From<E> for Refused<E> {
+    fn from(e: E) -> Refused<E> {
+        Refused::Error(e)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Refused<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Error(e) => e.fmt(f),
+            Refused::Panicked(message) => f.write_str(message),
+        }
+    }
+}
+
 /// Metadata every plugin declares.
 pub trait PluginInfo {
     /// Canonical lowercase name: the file is `libgearmand_queue_<NAME>.so` / `..._protocol_<NAME>.so`.
@@ -163,7 +224,8 @@ pub trait PluginInfo {
     const OPTIONS: &'static [OptionDef] = &[];
 }
 
-/// A persistent queue backend: the original's contract. Errors are one-line messages the host shows.
+/// A persistent queue backend: the original's contract. Errors are the plugin's [`QueuePlugin::Error`],
+/// shown by the host as the one line its `Display` writes.
 ///
 /// The host calls an instance from one thread at a time (not always the same one).
 ///
@@ -172,6 +234,29 @@ pub trait PluginInfo {
 ///
 /// ```
 /// use gearmand_plugin_api::{OptionDef, Options, PluginInfo, Priority, QueueJob, QueuePlugin};
+/// use gearmand_plugin_api::ReplayStopped;
+///
+/// /// What can go wrong, one variant per cause; `Display` is the line the host shows.
+/// #[derive(Debug)]
+/// pub enum MyError {
+///     NoPath,
+///     Stopped(ReplayStopped),
+/// }
+///
+/// impl std::fmt::Display for MyError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         match self {
+///             MyError::NoPath => f.write_str("mything: --mything-path is required"),
+///             MyError::Stopped(e) => e.fmt(f),
+///         }
+///     }
+/// }
+///
+/// impl From<ReplayStopped> for MyError {
+///     fn from(e: ReplayStopped) -> MyError {
+///         MyError::Stopped(e)
+///     }
+/// }
 ///
 /// pub struct MyThing {
 ///     jobs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Priority, i64)>,
@@ -185,29 +270,28 @@ pub trait PluginInfo {
 /// }
 ///
 /// impl QueuePlugin for MyThing {
-///     fn create(options: &Options) -> Result<Self, String> {
-///         let _path = options
-///             .get("mything-path")
-///             .ok_or("mything: --mything-path is required")?;
+///     type Error = MyError;
+///     fn create(options: &Options) -> Result<Self, MyError> {
+///         let _path = options.get("mything-path").ok_or(MyError::NoPath)?;
 ///         Ok(MyThing { jobs: Vec::new() })
 ///     }
-///     fn add(&mut self, j: &QueueJob<'_>) -> Result<(), String> {
+///     fn add(&mut self, j: &QueueJob<'_>) -> Result<(), MyError> {
 ///         self.done(j.unique, j.function)?; // a second add of a key replaces it
 ///         let job = (j.unique.to_vec(), j.function.to_vec(), j.data.to_vec());
 ///         self.jobs.push((job.0, job.1, job.2, j.priority, j.when));
 ///         Ok(())
 ///     }
-///     fn flush(&mut self) -> Result<(), String> {
+///     fn flush(&mut self) -> Result<(), MyError> {
 ///         Ok(())
 ///     }
-///     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+///     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), MyError> {
 ///         self.jobs.retain(|j| !(j.0 == unique && j.1 == function));
 ///         Ok(()) // a missing job is not an error
 ///     }
 ///     fn replay(
 ///         &mut self,
-///         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-///     ) -> Result<(), String> {
+///         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+///     ) -> Result<(), MyError> {
 ///         for (unique, function, data, priority, when) in &self.jobs {
 ///             let (priority, when) = (*priority, *when);
 ///             // `?`: the host's error stops the replay at once.
@@ -228,10 +312,13 @@ pub trait PluginInfo {
 /// assert_eq!(n, 1);
 /// ```
 pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
+    /// What can go wrong: the host shows its `Display` text as one line (`Debug` lets tests
+    /// `unwrap`).
+    type Error: fmt::Display + fmt::Debug;
     /// Connects / opens storage. A failure stops the server's startup with this message.
-    fn create(options: &Options) -> Result<Self, String>;
+    fn create(options: &Options) -> Result<Self, Self::Error>;
     /// Stores a new background job; durable once `flush` returns Ok.
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String>;
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Self::Error>;
     /// ABI 1.2: stores many new jobs at once, as `add` on each of them in order would, and
     /// returns the ones refused on their own as (index in `jobs`, reason); the others are stored
     /// (durable once `flush` returns Ok). The server hands its whole group of new jobs here, so
@@ -241,27 +328,35 @@ pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
     ///
     /// The default calls [`QueuePlugin::add`] once per job; a panic in one `add` refuses that job
     /// only, as separate calls would.
-    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
+    #[allow(clippy::type_complexity)]
+    fn add_batch(
+        &mut self,
+        jobs: &[QueueJob<'_>],
+    ) -> Result<Vec<(usize, Refused<Self::Error>)>, Self::Error> {
         let mut refused = Vec::new();
         for (i, job) in jobs.iter().enumerate() {
             let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.add(job)));
             match added {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => refused.push((i, e)),
-                Err(payload) => refused.push((i, crate::export::panic_message(&*payload))),
+                Ok(Err(e)) => refused.push((i, Refused::Error(e))),
+                Err(payload) => {
+                    let message = crate::export::panic_message(&*payload);
+                    refused.push((i, Refused::Panicked(message)));
+                }
             }
         }
         Ok(refused)
     }
     /// Makes all earlier `add`s and `done`s durable.
-    fn flush(&mut self) -> Result<(), String>;
+    fn flush(&mut self) -> Result<(), Self::Error>;
     /// Removes a finished job; a missing job is not an error.
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String>;
-    /// Hands every stored job to `sink`, streaming (never all rows at once).
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Self::Error>;
+    /// Hands every stored job to `sink`, streaming (never all rows at once); when the sink
+    /// returns [`ReplayStopped`], stops and returns it inside `Self::Error`.
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String>;
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Self::Error>;
     /// Called once at exit, after a last `flush`.
     fn shutdown(&mut self) {}
 }
@@ -358,8 +453,10 @@ pub trait Codec: Send + 'static {
 pub trait ProtocolPlugin: PluginInfo + Send + Sync + Sized + 'static {
     /// The per-connection codec.
     type Codec: Codec;
+    /// Why the protocol could not start: the host shows its `Display` text as one line.
+    type Error: fmt::Display + fmt::Debug;
     /// Starts the protocol from its resolved options; a failure stops startup with this message.
-    fn create(options: &Options) -> Result<Self, String>;
+    fn create(options: &Options) -> Result<Self, Self::Error>;
     /// Port number or service name; "0" = any free port.
     fn listen_port(&self) -> &str;
     /// A new connection from `peer`.
