@@ -15,7 +15,8 @@
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
-use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_plugin_api::{Priority, QueueJob, ReplayStopped};
+use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
 use gearmand_sql_keytext::{self as keytext, LimitError, Limits};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
@@ -79,6 +80,8 @@ impl Settings {
 #[derive(Debug)]
 pub enum Error {
     BadTable(String),
+    /// `--mysql-port` is not a port number.
+    BadPort(String),
     Connect {
         target: String,
         source: mysql::Error,
@@ -90,7 +93,8 @@ pub enum Error {
     /// A unique or function name longer than its column, or a `when` that does not fit.
     Limit(LimitError),
     Lost(String),
-    Sink(String),
+    /// The host stopped the replay.
+    Stopped(ReplayStopped),
 }
 
 impl fmt::Display for Error {
@@ -100,13 +104,14 @@ impl fmt::Display for Error {
                 f,
                 "invalid --mysql-table {t:?}: use letters, digits and _ only"
             ),
+            Error::BadPort(port) => write!(f, "invalid --mysql-port {port:?}"),
             Error::Connect { target, source } => {
                 write!(f, "mysql: cannot connect to {target}: {source}")
             }
             Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
             Error::Limit(e) => write!(f, "mysql: {e}"),
             Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
-            Error::Sink(e) => write!(f, "{e}"),
+            Error::Stopped(e) => write!(f, "{e}"),
         }
     }
 }
@@ -116,6 +121,12 @@ impl std::error::Error for Error {}
 impl From<LimitError> for Error {
     fn from(e: LimitError) -> Error {
         Error::Limit(e)
+    }
+}
+
+impl From<ReplayStopped> for Error {
+    fn from(e: ReplayStopped) -> Error {
+        Error::Stopped(e)
     }
 }
 
@@ -264,7 +275,7 @@ impl Db {
     /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).
     pub fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         self.flush()?;
         let select = self.sql.select.clone();
@@ -278,46 +289,10 @@ impl Db {
         result
     }
 
-    /// The connection, made anew if there is none.
-    fn conn(&mut self) -> Result<&mut Conn, Error> {
-        if self.conn.is_none() {
-            self.conn = Some(connect(&self.settings, &self.target)?);
-            log::info!("mysql queue: connected to {}", self.target);
-        }
-        Ok(self.conn.as_mut().expect("just connected"))
-    }
-
-    /// Runs `op` outside a transaction; if the connection turns out dead (server restarted,
-    /// connection killed while idle), reconnects and runs it once more. Only for statements that
-    /// are harmless to repeat.
-    fn with_reconnect(
-        &mut self,
-        what: &'static str,
-        mut op: impl FnMut(&mut Conn) -> Result<(), mysql::Error>,
-    ) -> Result<(), Error> {
-        for attempt in 0..2 {
-            let conn = self.conn()?;
-            match op(conn) {
-                Ok(()) => return Ok(()),
-                Err(source) => {
-                    let broken = classify(&source) == Failure::Broken;
-                    if broken {
-                        self.conn = None;
-                    }
-                    if !broken || attempt == 1 {
-                        return Err(Error::Sql { what, source });
-                    }
-                    log::warn!("mysql queue: connection lost ({source}), reconnecting");
-                }
-            }
-        }
-        unreachable!("the second attempt returns")
-    }
-
     /// Begins the group transaction if none is open.
     fn begin(&mut self) -> Result<(), Error> {
         if self.tx == Tx::Idle {
-            self.with_reconnect("BEGIN", |conn| conn.query_drop("BEGIN"))?;
+            with_reconnect(self, "BEGIN", |conn| conn.query_drop("BEGIN"))?;
             self.tx = Tx::Open { pending: 0 };
         }
         Ok(())
@@ -353,6 +328,37 @@ impl Db {
             }
         }
         err
+    }
+}
+
+/// The connection is made anew when there is none; [`with_reconnect`] replaces a dead one.
+impl Reconnect for Db {
+    type Conn = Conn;
+    type Fault = mysql::Error;
+    type Error = Error;
+
+    fn conn(&mut self) -> Result<&mut Conn, Error> {
+        if self.conn.is_none() {
+            self.conn = Some(connect(&self.settings, &self.target)?);
+            log::info!("mysql queue: connected to {}", self.target);
+        }
+        Ok(self.conn.as_mut().expect("just connected"))
+    }
+
+    fn forget(&mut self) {
+        self.conn = None;
+    }
+
+    fn broken(_: &Conn, fault: &mysql::Error) -> bool {
+        classify(fault) == Failure::Broken
+    }
+
+    fn failed(what: &'static str, source: mysql::Error) -> Error {
+        Error::Sql { what, source }
+    }
+
+    fn reconnecting(&self, fault: &mysql::Error) {
+        log::warn!("mysql queue: connection lost ({fault}), reconnecting");
     }
 }
 
@@ -431,7 +437,7 @@ fn statements(table: &str) -> Statements {
 fn stream_rows(
     conn: &mut Conn,
     select: &str,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
 ) -> Result<(), Error> {
     let sql_err = |what| move |source| Error::Sql { what, source };
     let result = conn.query_iter(select).map_err(sql_err("replay SELECT"))?;
@@ -448,7 +454,7 @@ fn stream_rows(
             priority,
             when: int_of(col(4)),
         };
-        sink(&job).map_err(Error::Sink)?;
+        sink(&job)?;
     }
     Ok(())
 }

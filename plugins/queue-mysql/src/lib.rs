@@ -16,10 +16,14 @@
 mod db;
 
 pub use db::{Error, Settings};
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
 
 /// The original's default table name.
 pub const DEFAULT_TABLE: &str = "gearman_queue";
+/// Default `--mysql-host`.
+pub const DEFAULT_HOST: &str = "localhost";
+/// Default `--mysql-port`.
+pub const DEFAULT_PORT: &str = "3306";
 
 /// One queue table on one server.
 pub struct Mysql {
@@ -32,11 +36,11 @@ impl PluginInfo for Mysql {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "MySQL/MariaDB queue (C gearmand's layout)";
     const OPTIONS: &'static [OptionDef] = &[
-        OptionDef::value("mysql-host", "MySQL host.", Some("localhost")),
+        OptionDef::value("mysql-host", "MySQL host.", Some(DEFAULT_HOST)),
         OptionDef::value(
             "mysql-port",
             "Port of server. (by default 3306)",
-            Some("3306"),
+            Some(DEFAULT_PORT),
         ),
         OptionDef::value(
             "mysql-uds",
@@ -60,14 +64,12 @@ impl PluginInfo for Mysql {
 
 impl Settings {
     /// The settings from resolved options; an empty or absent value means the default.
-    pub fn from_options(options: &Options) -> Result<Settings, String> {
+    pub fn from_options(options: &Options) -> Result<Settings, Error> {
         let get = |k: &str| options.get(k).filter(|v| !v.is_empty());
-        let port = get("mysql-port").unwrap_or_else(|| "3306".into());
+        let port = get("mysql-port").unwrap_or_else(|| DEFAULT_PORT.into());
         Ok(Settings {
-            host: get("mysql-host").unwrap_or_else(|| "localhost".into()),
-            port: port
-                .parse()
-                .map_err(|_| format!("invalid --mysql-port {port:?}"))?,
+            host: get("mysql-host").unwrap_or_else(|| DEFAULT_HOST.into()),
+            port: port.parse().map_err(|_| Error::BadPort(port))?,
             socket: get("mysql-uds"),
             user: get("mysql-user"),
             password: get("mysql-password"),
@@ -78,29 +80,30 @@ impl Settings {
 }
 
 impl QueuePlugin for Mysql {
-    fn create(options: &Options) -> Result<Self, String> {
-        let settings = Settings::from_options(options)?;
-        let db = db::Db::open(settings).map_err(|e| e.to_string())?;
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
+        let db = db::Db::open(Settings::from_options(options)?)?;
         Ok(Mysql { db })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.db.add(job).map_err(|e| e.to_string())
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        self.db.add(job)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())
+    fn flush(&mut self) -> Result<(), Error> {
+        self.db.flush()
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.db.done(unique, function).map_err(|e| e.to_string())
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        self.db.done(unique, function)
     }
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.db.replay(sink).map_err(|e| e.to_string())
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
+        self.db.replay(sink)
     }
 
     fn shutdown(&mut self) {

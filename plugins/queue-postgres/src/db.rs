@@ -25,7 +25,8 @@ use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
 pub use crate::error::Error;
 use crate::error::{classify, full, Failure};
 use crate::types::{int_max, Int, Raw};
-use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_plugin_api::{Priority, QueueJob, Refused, ReplayStopped};
+use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
 use gearmand_sql_keytext::{self as keytext, Limits};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
@@ -45,7 +46,7 @@ enum Tx {
 }
 
 /// A connection with its prepared statements.
-struct Live {
+pub struct Live {
     client: Client,
     insert: Statement,
     insert_batch: Statement,
@@ -127,7 +128,10 @@ impl Db {
     /// refused on their own (a value the columns cannot hold, a duplicate), by index; the others
     /// are stored at the next `flush`. An `Err` means the transaction died: none of the batch
     /// (nor any add before it since the last flush) will be stored.
-    pub fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Error)>, Error> {
+    pub fn add_batch(
+        &mut self,
+        jobs: &[QueueJob<'_>],
+    ) -> Result<Vec<(usize, Refused<Error>)>, Error> {
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -137,7 +141,7 @@ impl Db {
             let row = BatchRow::new(index, job);
             match self.limits.check(&row.unique, &row.function, row.when) {
                 Ok(()) => rows.push(row),
-                Err(e) => refused.push((index, e.into())),
+                Err(e) => refused.push((index, Error::from(e).into())),
             }
         }
         for chunk in batch::chunks(&rows) {
@@ -153,7 +157,7 @@ impl Db {
             refused.extend(
                 duplicates
                     .into_iter()
-                    .map(|i| (chunk[i].index, Error::Duplicate)),
+                    .map(|i| (chunk[i].index, Error::Duplicate.into())),
             );
         }
         refused.sort_by_key(|(index, _)| *index);
@@ -199,11 +203,11 @@ impl Db {
     /// Streams every row to `sink` through a portal, [`REPLAY_BATCH`] rows at a time.
     pub fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         self.flush()?;
         let select = self.sql.select.clone();
-        let live = self.live()?;
+        let live = self.conn()?;
         let result = stream_rows(&mut live.client, &select, sink);
         if let Err(Error::Sql { source, .. }) = &result {
             if classify(&live.client, source) == Failure::Broken {
@@ -213,53 +217,10 @@ impl Db {
         result
     }
 
-    /// The connection, made anew if there is none or it died.
-    fn live(&mut self) -> Result<&mut Live, Error> {
-        if self.live.as_ref().is_some_and(|l| l.client.is_closed()) {
-            self.live = None;
-        }
-        if self.live.is_none() {
-            let client = connect(&self.config, &self.target)?;
-            self.live = Some(prepare(client, &self.sql)?);
-            log::info!("postgres queue: connected to {}", self.target);
-        }
-        Ok(self.live.as_mut().expect("just connected"))
-    }
-
-    /// Runs `op` outside a transaction; if the connection turns out dead (e.g. the server
-    /// restarted while we were idle), reconnects and runs it once more. Only for statements that
-    /// are harmless to repeat.
-    fn with_reconnect(
-        &mut self,
-        what: &'static str,
-        mut op: impl FnMut(&mut Live) -> Result<(), postgres::Error>,
-    ) -> Result<(), Error> {
-        for attempt in 0..2 {
-            let live = self.live()?;
-            match op(live) {
-                Ok(()) => return Ok(()),
-                Err(source) => {
-                    let broken = classify(&live.client, &source) == Failure::Broken;
-                    if broken {
-                        self.live = None;
-                    }
-                    if !broken || attempt == 1 {
-                        return Err(Error::Sql { what, source });
-                    }
-                    log::warn!(
-                        "postgres queue: connection lost ({}), reconnecting",
-                        full(&source)
-                    );
-                }
-            }
-        }
-        unreachable!("the second attempt returns")
-    }
-
     /// Begins the group transaction if none is open.
     fn begin(&mut self) -> Result<(), Error> {
         if self.tx == Tx::Idle {
-            self.with_reconnect("BEGIN", |live| live.client.batch_execute("BEGIN"))?;
+            with_reconnect(self, "BEGIN", |live| live.client.batch_execute("BEGIN"))?;
             self.tx = Tx::Open { pending: 0 };
         }
         Ok(())
@@ -286,6 +247,45 @@ impl Db {
             Tx::Idle
         };
         err
+    }
+}
+
+/// The connection is made anew when there is none or it closed; [`with_reconnect`] replaces one
+/// that a statement finds dead.
+impl Reconnect for Db {
+    type Conn = Live;
+    type Fault = postgres::Error;
+    type Error = Error;
+
+    fn conn(&mut self) -> Result<&mut Live, Error> {
+        if self.live.as_ref().is_some_and(|l| l.client.is_closed()) {
+            self.live = None;
+        }
+        if self.live.is_none() {
+            let client = connect(&self.config, &self.target)?;
+            self.live = Some(prepare(client, &self.sql)?);
+            log::info!("postgres queue: connected to {}", self.target);
+        }
+        Ok(self.live.as_mut().expect("just connected"))
+    }
+
+    fn forget(&mut self) {
+        self.live = None;
+    }
+
+    fn broken(live: &Live, fault: &postgres::Error) -> bool {
+        classify(&live.client, fault) == Failure::Broken
+    }
+
+    fn failed(what: &'static str, source: postgres::Error) -> Error {
+        Error::Sql { what, source }
+    }
+
+    fn reconnecting(&self, fault: &postgres::Error) {
+        log::warn!(
+            "postgres queue: connection lost ({}), reconnecting",
+            full(fault)
+        );
     }
 }
 
@@ -386,7 +386,7 @@ fn statements(table: &str) -> Statements {
 fn stream_rows(
     client: &mut Client,
     select: &str,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
 ) -> Result<(), Error> {
     let sql_err = |what| move |source| Error::Sql { what, source };
     let mut tx = client.transaction().map_err(sql_err("BEGIN (replay)"))?;
@@ -408,7 +408,7 @@ fn stream_rows(
 /// Decodes one row (NULL text as empty, NULL priority as normal, NULL `when` as now).
 fn replay_row(
     row: &Row,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
 ) -> Result<(), Error> {
     let bad = |e: postgres::Error| Error::BadRow(full(&e));
     let text = |i| -> Result<&[u8], Error> {
@@ -433,5 +433,5 @@ fn replay_row(
         priority,
         when: int(4, 0)?,
     };
-    sink(&job).map_err(Error::Sink)
+    Ok(sink(&job)?)
 }

@@ -23,6 +23,7 @@ mod types;
 
 pub use db::Error;
 use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{Refused, ReplayStopped};
 
 /// The option holding the libpq connection string (key=value pairs or a `postgresql://` URL).
 pub const OPT_CONNINFO: &str = "libpq-conninfo";
@@ -52,41 +53,38 @@ impl PluginInfo for Postgres {
 }
 
 impl QueuePlugin for Postgres {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let info = options.get(OPT_CONNINFO).unwrap_or_default();
         let table = options
             .get(OPT_TABLE)
             .unwrap_or_else(|| DEFAULT_TABLE.to_string());
-        let config = conninfo::config(&info).map_err(|e| e.to_string())?;
-        let db = db::Db::open(config, &table).map_err(|e| e.to_string())?;
+        let db = db::Db::open(conninfo::config(&info)?, &table)?;
         Ok(Postgres { db })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.db.add(job).map_err(|e| e.to_string())
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        self.db.add(job)
     }
 
-    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
-        let refused = self.db.add_batch(jobs).map_err(|e| e.to_string())?;
-        Ok(refused
-            .into_iter()
-            .map(|(i, e)| (i, e.to_string()))
-            .collect())
+    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Refused<Error>)>, Error> {
+        self.db.add_batch(jobs)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())
+    fn flush(&mut self) -> Result<(), Error> {
+        self.db.flush()
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.db.done(unique, function).map_err(|e| e.to_string())
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        self.db.done(unique, function)
     }
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.db.replay(sink).map_err(|e| e.to_string())
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
+        self.db.replay(sink)
     }
 
     fn shutdown(&mut self) {
