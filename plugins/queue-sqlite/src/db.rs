@@ -12,7 +12,7 @@
 //! - a failure in the middle of a transaction is remembered, so the next `flush` reports that
 //!   earlier `add`s were lost instead of committing a half.
 
-use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_plugin_api::{Priority, QueueJob, ReplayStopped};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, ToSql};
 use std::borrow::Cow;
@@ -39,7 +39,7 @@ pub enum Error {
     /// The transaction holding earlier `add`s was rolled back by SQLite (disk full, I/O error...).
     Lost(String),
     /// The host's replay callback refused a job.
-    Sink(String),
+    Stopped(ReplayStopped),
 }
 
 impl fmt::Display for Error {
@@ -53,12 +53,18 @@ impl fmt::Display for Error {
             Error::Sql { what, source } => write!(f, "sqlite: {what}: {source}"),
             Error::NoWhenColumn => write!(f, "sqlite: Table lacks when_to_run field"),
             Error::Lost(why) => write!(f, "sqlite: transaction rolled back, jobs lost: {why}"),
-            Error::Sink(e) => write!(f, "{e}"),
+            Error::Stopped(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<ReplayStopped> for Error {
+    fn from(e: ReplayStopped) -> Error {
+        Error::Stopped(e)
+    }
+}
 
 /// Tags an SQLite error with the step that failed.
 fn sql(what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
@@ -190,7 +196,7 @@ impl Db {
     /// Streams every stored row to `sink`, in rowid (insertion) order.
     pub fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         self.flush()?;
         let mut st = self
@@ -212,7 +218,7 @@ impl Db {
                 priority,
                 when,
             };
-            sink(&job).map_err(Error::Sink)?;
+            sink(&job)?;
         }
         Ok(())
     }

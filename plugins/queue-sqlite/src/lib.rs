@@ -12,7 +12,7 @@
 mod db;
 
 pub use db::Error;
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
 
 /// The option naming the database file (required).
 pub const OPT_DB: &str = "libsqlite3-db";
@@ -43,36 +43,38 @@ impl PluginInfo for Sqlite {
 }
 
 impl QueuePlugin for Sqlite {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let path = options
             .get(OPT_DB)
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::MissingDb.to_string())?;
+            .ok_or(Error::MissingDb)?;
         let table = options
             .get(OPT_TABLE)
             .unwrap_or_else(|| DEFAULT_TABLE.to_string());
-        let db = db::Db::open(&path, &table).map_err(|e| e.to_string())?;
+        let db = db::Db::open(&path, &table)?;
         log::info!("sqlite queue: table {table} in {path}");
         Ok(Sqlite { db })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.db.add(job).map_err(|e| e.to_string())
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        self.db.add(job)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())
+    fn flush(&mut self) -> Result<(), Error> {
+        self.db.flush()
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.db.done(unique, function).map_err(|e| e.to_string())
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        self.db.done(unique, function)
     }
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.db.replay(sink).map_err(|e| e.to_string())
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
+        self.db.replay(sink)
     }
 
     fn shutdown(&mut self) {
