@@ -154,7 +154,7 @@ fn host_command() -> Command {
             .short('R'),
             value("queue-type", "Persistent queue type to use.")
                 .short('q')
-                .default_value("builtin"),
+                .default_value(super::selection::BUILTIN_QUEUE),
             value(
                 "config-file",
                 "Configuration file (TOML, or command-line tokens).",

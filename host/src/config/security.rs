@@ -113,7 +113,7 @@ pub fn args() -> Vec<Arg> {
             "admin-restrict",
             "Admin commands only trusted connections may use: shutdown, changes or all.",
         )
-        .default_value("shutdown"),
+        .default_value(super::admin::DEFAULT_RESTRICT),
         value(
             "admin-allow",
             "Trusted for admin (repeatable): loopback, any, an address, a network, subject:<DN>.",
