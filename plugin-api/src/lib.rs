@@ -8,6 +8,7 @@
 //!   itself (their glue lives in the hidden `export` module).
 
 pub mod abi;
+mod errors;
 #[doc(hidden)]
 pub mod export;
 pub mod gear;

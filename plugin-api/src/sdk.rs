@@ -13,6 +13,7 @@
 //! Errors are the plugin's own types (each trait's `type Error`); the host sees their `Display`
 //! text, which the glue writes into the host's error buffer.
 
+pub use crate::errors::{Refused, ReplayStopped};
 use std::fmt;
 
 /// An option the plugin accepts on the command line and in the config file.
@@ -152,62 +153,6 @@ pub struct QueueJob<'a> {
     pub priority: Priority,
     /// Epoch seconds when it may run; 0 = now.
     pub when: i64,
-}
-
-/// The host refused a replayed job and wants the replay to stop: what the sink of
-/// [`QueuePlugin::replay`] returns. Pass it on with `?` (give your error type a
-/// `From<ReplayStopped>`); the host expects it back unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplayStopped {
-    /// The status the host's callback answered with.
-    pub status: i32,
-}
-
-impl ReplayStopped {
-    /// The stop the host's callback answered with `status`.
-    pub const fn new(status: i32) -> ReplayStopped {
-        ReplayStopped { status }
-    }
-}
-
-impl fmt::Display for ReplayStopped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the host stopped the replay (status {})", self.status)
-    }
-}
-
-impl std::error::Error for ReplayStopped {}
-
-/// For plugins and tests whose error type is a plain message.
-impl From<ReplayStopped> for String {
-    fn from(e: ReplayStopped) -> String {
-        e.to_string()
-    }
-}
-
-/// Why [`QueuePlugin::add_batch`] refused one job: the plugin's own error, or a panic in `add`
-/// that the default `add_batch` caught, as separate calls would.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused<E> {
-    /// The plugin refused the job.
-    Error(E),
-    /// `add` panicked on the job (the message as the host shows it).
-    Panicked(String),
-}
-
-impl<E> From<E> for Refused<E> {
-    fn from(e: E) -> Refused<E> {
-        Refused::Error(e)
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for Refused<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refused::Error(e) => e.fmt(f),
-            Refused::Panicked(message) => f.write_str(message),
-        }
-    }
 }
 
 /// Metadata every plugin declares.

@@ -9,7 +9,7 @@
 //! 2. Every vtable function is an `extern "C"` shim generic over the plugin type. Each one converts
 //!    borrowed C slices to Rust slices, calls the safe trait method inside `catch_unwind` (a panic
 //!    becomes [`GmStatus::PANIC`] with the panic message), and writes the `Display` text of any
-//!    error (the plugin's own type, or the glue's [`HostFault`]) into the host's [`GmErrorBuf`],
+//!    error (the plugin's own type, or the glue's `HostFault`) into the host's [`GmErrorBuf`],
 //!    truncated to its capacity.
 //! 3. `create` installs a `log::Log` in the plugin's own copy of the `log` crate that forwards every
 //!    record to [`GmHostApi::log`], tagged with the plugin's name, so plugins just use `log::info!`.
