@@ -1,5 +1,6 @@
-//! The SQL of the mysql queue: the original's table, the four operations, and a connection that
-//! comes back by itself.
+//! The SQL of the mysql queue: the original's table, the four operations (the plugin's
+//! `QueuePlugin` contract, implemented on [`Db`] itself), and a connection that comes back by
+//! itself.
 //!
 //! Layout (C gearmand 1.1.20): `CREATE TABLE <t>(unique_key VARCHAR(64),function_name
 //! VARCHAR(255),priority INT,data LONGBLOB,when_to_run INT,unique key (unique_key,
@@ -15,24 +16,18 @@
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
-use gearmand_plugin_api::{Priority, QueueJob, ReplayStopped};
+use crate::error::{classify, Error, Failure};
+use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
 use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
-use gearmand_sql_keytext::{self as keytext, LimitError, Limits};
+use gearmand_sql_keytext::{self as keytext, Limits};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
-use std::fmt;
 use std::time::Duration;
 
 /// Connecting to a server that does not answer gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Every socket read or write gives up after this long, so no call hangs on a stuck server.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Server error codes after which the connection is gone (or its transaction is).
-const ER_LOCK_DEADLOCK: u16 = 1213;
-const ER_SERVER_SHUTDOWN: u16 = 1053;
-const ER_CONNECTION_KILLED: u16 = 1927;
-const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
 
 /// Where and what to connect to (from the options).
 #[derive(Debug, Clone)]
@@ -76,85 +71,6 @@ impl Settings {
     }
 }
 
-/// What went wrong, as the host shows it (one line).
-#[derive(Debug)]
-pub enum Error {
-    BadTable(String),
-    /// `--mysql-port` is not a port number.
-    BadPort(String),
-    Connect {
-        target: String,
-        source: mysql::Error,
-    },
-    Sql {
-        what: &'static str,
-        source: mysql::Error,
-    },
-    /// A unique or function name longer than its column, or a `when` that does not fit.
-    Limit(LimitError),
-    Lost(String),
-    /// The host stopped the replay.
-    Stopped(ReplayStopped),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --mysql-table {t:?}: use letters, digits and _ only"
-            ),
-            Error::BadPort(port) => write!(f, "invalid --mysql-port {port:?}"),
-            Error::Connect { target, source } => {
-                write!(f, "mysql: cannot connect to {target}: {source}")
-            }
-            Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
-            Error::Limit(e) => write!(f, "mysql: {e}"),
-            Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
-            Error::Stopped(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<LimitError> for Error {
-    fn from(e: LimitError) -> Error {
-        Error::Limit(e)
-    }
-}
-
-impl From<ReplayStopped> for Error {
-    fn from(e: ReplayStopped) -> Error {
-        Error::Stopped(e)
-    }
-}
-
-/// How bad a failed statement was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// The connection is gone: drop it; reconnect on the next call.
-    Broken,
-    /// The server rolled back the whole transaction (deadlock) but the connection lives.
-    TxRolledBack,
-    /// The server refused this statement only.
-    Refused,
-}
-
-fn classify(e: &mysql::Error) -> Failure {
-    match e {
-        mysql::Error::MySqlError(m) => match m.code {
-            ER_CONNECTION_KILLED | ER_SERVER_SHUTDOWN | ER_CLIENT_INTERACTION_TIMEOUT => {
-                Failure::Broken
-            }
-            ER_LOCK_DEADLOCK => Failure::TxRolledBack,
-            _ => Failure::Refused,
-        },
-        mysql::Error::FromValueError(_) | mysql::Error::FromRowError(_) => Failure::Refused,
-        _ => Failure::Broken,
-    }
-}
-
 /// The state of the group transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tx {
@@ -184,30 +100,16 @@ pub struct Db {
     tx: Tx,
 }
 
-impl Db {
-    /// Connects, creates the table if it is missing, and reads its column widths.
-    pub fn open(settings: Settings) -> Result<Db, Error> {
-        let table = settings.table.clone();
-        if !keytext::valid_table_name(&table) {
-            return Err(Error::BadTable(table));
-        }
-        let target = settings.describe();
-        let mut conn = connect(&settings, &target)?;
-        ensure_table(&mut conn, &table)?;
-        let limits = read_limits(&mut conn, &table)?;
-        log::info!("mysql queue: table {table} on {target}");
-        Ok(Db {
-            sql: statements(&table),
-            settings,
-            target,
-            limits,
-            conn: Some(conn),
-            tx: Tx::Idle,
-        })
+/// The plugin's contract, on the table itself: `create` connects, the four operations are SQL.
+impl QueuePlugin for Db {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Db, Error> {
+        Db::open(Settings::from_options(options)?)
     }
 
     /// Inserts one job into the group transaction.
-    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let unique = keytext::encode(job.unique);
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
@@ -236,7 +138,7 @@ impl Db {
     }
 
     /// Commits the group transaction.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
             Tx::Lost(why) => Err(Error::Lost(why)),
@@ -257,7 +159,7 @@ impl Db {
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let params = (
             Value::Bytes(keytext::encode(unique).as_bytes().to_vec()),
             Value::Bytes(keytext::encode(function).as_bytes().to_vec()),
@@ -273,7 +175,7 @@ impl Db {
     }
 
     /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).
-    pub fn replay(
+    fn replay(
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
@@ -287,6 +189,35 @@ impl Db {
             }
         }
         result
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.flush() {
+            log::error!("mysql queue: last flush failed: {e}");
+        }
+    }
+}
+
+impl Db {
+    /// Connects, creates the table if it is missing, and reads its column widths.
+    pub fn open(settings: Settings) -> Result<Db, Error> {
+        let table = settings.table.clone();
+        if !keytext::valid_table_name(&table) {
+            return Err(Error::BadTable(table));
+        }
+        let target = settings.describe();
+        let mut conn = connect(&settings, &target)?;
+        ensure_table(&mut conn, &table)?;
+        let limits = read_limits(&mut conn, &table)?;
+        log::info!("mysql queue: table {table} on {target}");
+        Ok(Db {
+            sql: statements(&table),
+            settings,
+            target,
+            limits,
+            conn: Some(conn),
+            tx: Tx::Idle,
+        })
     }
 
     /// Begins the group transaction if none is open.

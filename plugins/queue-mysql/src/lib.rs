@@ -2,9 +2,10 @@
 //! jobs in a MySQL/MariaDB table laid out exactly as C gearmand 1.1.20 lays it out, so an operator
 //! can switch between the two servers on the same database.
 //!
-//! This file is the plugin's face: name, options (the `--mysql-*` names and, as aliases, the
-//! original libdrizzle module's `--libdrizzle-*` spellings) and the [`QueuePlugin`] contract. The
-//! SQL is in [`db`]; how non-UTF-8 keys are kept in VARCHAR columns is in [`gearmand_sql_keytext`].
+//! This file is the plugin's face: name and options (the `--mysql-*` names and, as aliases, the
+//! original libdrizzle module's `--libdrizzle-*` spellings). The table itself is the plugin
+//! instance: [`db`] implements the `QueuePlugin` contract in SQL, `error` says what can go wrong;
+//! how non-UTF-8 keys are kept in VARCHAR columns is in [`gearmand_sql_keytext`].
 //!
 //! Guarantees: `add` inserts inside an open transaction and `flush` commits it (group commit); a
 //! job is durable once `flush` returned Ok, as far as the server's settings make a COMMIT durable
@@ -14,9 +15,13 @@
 #![forbid(unsafe_code)]
 
 mod db;
+mod error;
 
-pub use db::{Error, Settings};
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
+/// One queue table on one server: the plugin instance.
+pub use db::Db as Mysql;
+pub use db::Settings;
+pub use error::Error;
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo};
 
 /// The original's default table name.
 pub const DEFAULT_TABLE: &str = "gearman_queue";
@@ -24,11 +29,6 @@ pub const DEFAULT_TABLE: &str = "gearman_queue";
 pub const DEFAULT_HOST: &str = "localhost";
 /// Default `--mysql-port`.
 pub const DEFAULT_PORT: &str = "3306";
-
-/// One queue table on one server.
-pub struct Mysql {
-    db: db::Db,
-}
 
 impl PluginInfo for Mysql {
     const NAME: &'static str = "mysql";
@@ -76,40 +76,6 @@ impl Settings {
             db: get("mysql-db"),
             table: get("mysql-table").unwrap_or_else(|| DEFAULT_TABLE.into()),
         })
-    }
-}
-
-impl QueuePlugin for Mysql {
-    type Error = Error;
-
-    fn create(options: &Options) -> Result<Self, Error> {
-        let db = db::Db::open(Settings::from_options(options)?)?;
-        Ok(Mysql { db })
-    }
-
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
-        self.db.add(job)
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        self.db.flush()
-    }
-
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
-        self.db.done(unique, function)
-    }
-
-    fn replay(
-        &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
-    ) -> Result<(), Error> {
-        self.db.replay(sink)
-    }
-
-    fn shutdown(&mut self) {
-        if let Err(e) = self.db.flush() {
-            log::error!("mysql queue: last flush failed: {e}");
-        }
     }
 }
 

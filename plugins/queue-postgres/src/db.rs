@@ -1,5 +1,6 @@
-//! The SQL of the postgres queue: the original's table, the four operations, and the connection
-//! that comes back by itself.
+//! The SQL of the postgres queue: the original's table, the four operations (the plugin's
+//! `QueuePlugin` contract, implemented on [`Db`] itself), and the connection that comes back by
+//! itself.
 //!
 //! Layout (C gearmand 1.1.20): `CREATE TABLE IF NOT EXISTS <t> (unique_key VARCHAR(64),
 //! function_name VARCHAR(255), priority INTEGER, data BYTEA, when_to_run INTEGER,
@@ -21,11 +22,11 @@
 //! stored (a failed `add_batch` reports it at once, for its whole batch).
 
 use crate::batch::{self, Row as BatchRow};
-use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
-pub use crate::error::Error;
-use crate::error::{classify, full, Failure};
+use crate::conninfo::{self, describe, STATEMENT_TIMEOUT_MS};
+use crate::error::{classify, full, Error, Failure};
 use crate::types::{int_max, Int, Raw};
-use gearmand_plugin_api::{Priority, QueueJob, Refused, ReplayStopped};
+use crate::{DEFAULT_TABLE, OPT_CONNINFO, OPT_TABLE};
+use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, Refused, ReplayStopped};
 use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
 use gearmand_sql_keytext::{self as keytext, Limits};
 use postgres::{Client, Config, NoTls, Row, Statement};
@@ -71,31 +72,20 @@ pub struct Db {
     tx: Tx,
 }
 
-impl Db {
-    /// Connects, creates the table if it is missing, and prepares the statements.
-    pub fn open(config: Config, table: &str) -> Result<Db, Error> {
-        if !keytext::valid_table_name(table) {
-            return Err(Error::BadTable(table.to_string()));
-        }
-        let target = describe(&config);
-        let sql = statements(table);
-        let mut client = connect(&config, &target)?;
-        ensure_table(&mut client, table)?;
-        let limits = read_limits(&mut client, table)?;
-        let live = prepare(client, &sql)?;
-        log::info!("postgres queue: table {table} on {target}");
-        Ok(Db {
-            config,
-            target,
-            sql,
-            limits,
-            live: Some(live),
-            tx: Tx::Idle,
-        })
+/// The plugin's contract, on the table itself: `create` connects, the operations are SQL.
+impl QueuePlugin for Db {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Db, Error> {
+        let info = options.get(OPT_CONNINFO).unwrap_or_default();
+        let table = options
+            .get(OPT_TABLE)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        Db::open(conninfo::config(&info)?, &table)
     }
 
     /// Inserts one job into the group transaction.
-    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let unique = keytext::encode(job.unique);
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
@@ -128,10 +118,7 @@ impl Db {
     /// refused on their own (a value the columns cannot hold, a duplicate), by index; the others
     /// are stored at the next `flush`. An `Err` means the transaction died: none of the batch
     /// (nor any add before it since the last flush) will be stored.
-    pub fn add_batch(
-        &mut self,
-        jobs: &[QueueJob<'_>],
-    ) -> Result<Vec<(usize, Refused<Error>)>, Error> {
+    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Refused<Error>)>, Error> {
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -165,7 +152,7 @@ impl Db {
     }
 
     /// Commits the group transaction.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
             Tx::Lost(why) => Err(Error::Lost(why)),
@@ -187,7 +174,7 @@ impl Db {
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let unique = keytext::encode(unique);
         let function = keytext::encode(function);
         if let Tx::Lost(why) = &self.tx {
@@ -201,7 +188,7 @@ impl Db {
     }
 
     /// Streams every row to `sink` through a portal, [`REPLAY_BATCH`] rows at a time.
-    pub fn replay(
+    fn replay(
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
@@ -215,6 +202,36 @@ impl Db {
             }
         }
         result
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.flush() {
+            log::error!("postgres queue: last flush failed: {e}");
+        }
+    }
+}
+
+impl Db {
+    /// Connects, creates the table if it is missing, and prepares the statements.
+    pub fn open(config: Config, table: &str) -> Result<Db, Error> {
+        if !keytext::valid_table_name(table) {
+            return Err(Error::BadTable(table.to_string()));
+        }
+        let target = describe(&config);
+        let sql = statements(table);
+        let mut client = connect(&config, &target)?;
+        ensure_table(&mut client, table)?;
+        let limits = read_limits(&mut client, table)?;
+        let live = prepare(client, &sql)?;
+        log::info!("postgres queue: table {table} on {target}");
+        Ok(Db {
+            config,
+            target,
+            sql,
+            limits,
+            live: Some(live),
+            tx: Tx::Idle,
+        })
     }
 
     /// Begins the group transaction if none is open.

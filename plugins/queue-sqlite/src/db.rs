@@ -1,4 +1,5 @@
-//! The SQL of the sqlite queue: opening the file, the original's table, and the four operations.
+//! The SQL of the sqlite queue: opening the file, the original's table, and the four operations
+//! (the plugin's `QueuePlugin` contract, implemented on [`Db`] itself).
 //!
 //! Layout (C gearmand 1.1.20, byte for byte):
 //! `CREATE TABLE <t> ( unique_key TEXT, function_name TEXT, priority INTEGER, data BLOB,
@@ -12,7 +13,8 @@
 //! - a failure in the middle of a transaction is remembered, so the next `flush` reports that
 //!   earlier `add`s were lost instead of committing a half.
 
-use gearmand_plugin_api::{Priority, QueueJob, ReplayStopped};
+use crate::{DEFAULT_TABLE, OPT_DB, OPT_TABLE};
+use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, ToSql};
 use std::borrow::Cow;
@@ -107,28 +109,25 @@ pub struct Db {
     tx: Tx,
 }
 
-impl Db {
-    /// Opens (creating if needed) the database file and the table.
-    pub fn open(path: &str, table: &str) -> Result<Db, Error> {
-        if !valid_table_name(table) {
-            return Err(Error::BadTable(table.to_string()));
-        }
-        let conn = Connection::open(path).map_err(sql("cannot open the database"))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(sql("setting the busy timeout"))?;
-        set_durability(&conn)?;
-        let has_when = ensure_table(&conn, table)?;
-        let sql = statements(table, has_when);
-        Ok(Db {
-            conn,
-            sql,
-            has_when,
-            tx: Tx::Idle,
-        })
+/// The plugin's contract, on the database itself: `create` opens it, the operations are SQL.
+impl QueuePlugin for Db {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Db, Error> {
+        let path = options
+            .get(OPT_DB)
+            .filter(|p| !p.is_empty())
+            .ok_or(Error::MissingDb)?;
+        let table = options
+            .get(OPT_TABLE)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        let db = Db::open(&path, &table)?;
+        log::info!("sqlite queue: table {table} in {path}");
+        Ok(db)
     }
 
     /// Inserts (or replaces, as the original does) one job inside the open transaction.
-    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         if job.when != 0 && !self.has_when {
             return Err(Error::NoWhenColumn);
         }
@@ -144,19 +143,8 @@ impl Db {
         Ok(())
     }
 
-    fn insert(&self, job: &QueueJob<'_>) -> rusqlite::Result<usize> {
-        let mut st = self.conn.prepare_cached(&self.sql.insert)?;
-        let priority = job.priority as i64;
-        let (u, f) = (TextBytes(job.unique), TextBytes(job.function));
-        if self.has_when {
-            st.execute(params![priority, u, f, job.data, job.when])
-        } else {
-            st.execute(params![priority, u, f, job.data])
-        }
-    }
-
     /// Commits the open transaction: everything added before is on disk when this returns Ok.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
             Tx::Lost(why) => Err(Error::Lost(why)),
@@ -180,7 +168,7 @@ impl Db {
 
     /// Deletes a job's row: inside the open transaction if there is one (committed by the next
     /// flush), else at once.
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -194,7 +182,7 @@ impl Db {
     }
 
     /// Streams every stored row to `sink`, in rowid (insertion) order.
-    pub fn replay(
+    fn replay(
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
@@ -221,6 +209,45 @@ impl Db {
             sink(&job)?;
         }
         Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.flush() {
+            log::error!("sqlite queue: last flush failed: {e}");
+        }
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and the table.
+    pub fn open(path: &str, table: &str) -> Result<Db, Error> {
+        if !valid_table_name(table) {
+            return Err(Error::BadTable(table.to_string()));
+        }
+        let conn = Connection::open(path).map_err(sql("cannot open the database"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(sql("setting the busy timeout"))?;
+        set_durability(&conn)?;
+        let has_when = ensure_table(&conn, table)?;
+        let sql = statements(table, has_when);
+        Ok(Db {
+            conn,
+            sql,
+            has_when,
+            tx: Tx::Idle,
+        })
+    }
+
+    /// The INSERT of one job, with or without `when_to_run`.
+    fn insert(&self, job: &QueueJob<'_>) -> rusqlite::Result<usize> {
+        let mut st = self.conn.prepare_cached(&self.sql.insert)?;
+        let priority = job.priority as i64;
+        let (u, f) = (TextBytes(job.unique), TextBytes(job.function));
+        if self.has_when {
+            st.execute(params![priority, u, f, job.data, job.when])
+        } else {
+            st.execute(params![priority, u, f, job.data])
+        }
     }
 
     /// Begins the group transaction if none is open.
