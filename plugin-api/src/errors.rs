@@ -59,3 +59,24 @@ impl<E: fmt::Display> fmt::Display for Refused<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_sees_the_plain_messages() {
+        assert_eq!(
+            ReplayStopped::new(3).to_string(),
+            "the host stopped the replay (status 3)"
+        );
+        assert_eq!(
+            String::from(ReplayStopped::new(3)),
+            "the host stopped the replay (status 3)"
+        );
+        let refused: Refused<&str> = "dup".into();
+        assert_eq!(refused.to_string(), "dup");
+        let panicked: Refused<&str> = Refused::Panicked("plugin panicked: boom".into());
+        assert_eq!(panicked.to_string(), "plugin panicked: boom");
+    }
+}

@@ -389,3 +389,27 @@ pub(super) unsafe fn hand_over<I>(instance: *mut *mut c_void, value: I) -> Resul
 pub(super) unsafe fn instance_mut<'a, I>(instance: *mut c_void) -> Result<&'a mut I, HostFault> {
     (instance as *mut I).as_mut().ok_or(HostFault::NullInstance)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_faults_and_plugin_errors_read_as_one_line() {
+        let host: Failure<String> = HostFault::NullInstance.into();
+        assert_eq!(host.to_string(), "the host passed a null instance");
+        let api = HostFault::HostApi {
+            major: 2,
+            minor: 0,
+            size: 8,
+        };
+        assert_eq!(
+            api.to_string(),
+            format!(
+                "host API 2.0 (size 8) does not match the plugin's ABI {ABI_MAJOR}.{ABI_MINOR}"
+            )
+        );
+        let plugin: Failure<&str> = Failure::Plugin("mine: disk full");
+        assert_eq!(plugin.to_string(), "mine: disk full");
+    }
+}
