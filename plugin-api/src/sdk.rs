@@ -9,6 +9,12 @@
 //! The macro builds the static [`crate::abi::GmPluginHeader`] from the trait's constants, wraps
 //! every call in `catch_unwind` (a panic becomes [`crate::abi::GmStatus::PANIC`] with its message),
 //! and installs a `log` logger that forwards records to the host, tagged with the plugin's name.
+//!
+//! Errors are the plugin's own types (each trait's `type Error`); the host sees their `Display`
+//! text, which the glue writes into the host's error buffer.
+
+pub use crate::errors::{Refused, ReplayStopped};
+use std::fmt;
 
 /// An option the plugin accepts on the command line and in the config file.
 #[derive(Debug, Clone, Copy)]
@@ -163,7 +169,8 @@ pub trait PluginInfo {
     const OPTIONS: &'static [OptionDef] = &[];
 }
 
-/// A persistent queue backend: the original's contract. Errors are one-line messages the host shows.
+/// A persistent queue backend: the original's contract. Errors are the plugin's [`QueuePlugin::Error`],
+/// shown by the host as the one line its `Display` writes.
 ///
 /// The host calls an instance from one thread at a time (not always the same one).
 ///
@@ -172,6 +179,29 @@ pub trait PluginInfo {
 ///
 /// ```
 /// use gearmand_plugin_api::{OptionDef, Options, PluginInfo, Priority, QueueJob, QueuePlugin};
+/// use gearmand_plugin_api::ReplayStopped;
+///
+/// /// What can go wrong, one variant per cause; `Display` is the line the host shows.
+/// #[derive(Debug)]
+/// pub enum MyError {
+///     NoPath,
+///     Stopped(ReplayStopped),
+/// }
+///
+/// impl std::fmt::Display for MyError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         match self {
+///             MyError::NoPath => f.write_str("mything: --mything-path is required"),
+///             MyError::Stopped(e) => e.fmt(f),
+///         }
+///     }
+/// }
+///
+/// impl From<ReplayStopped> for MyError {
+///     fn from(e: ReplayStopped) -> MyError {
+///         MyError::Stopped(e)
+///     }
+/// }
 ///
 /// pub struct MyThing {
 ///     jobs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Priority, i64)>,
@@ -185,29 +215,28 @@ pub trait PluginInfo {
 /// }
 ///
 /// impl QueuePlugin for MyThing {
-///     fn create(options: &Options) -> Result<Self, String> {
-///         let _path = options
-///             .get("mything-path")
-///             .ok_or("mything: --mything-path is required")?;
+///     type Error = MyError;
+///     fn create(options: &Options) -> Result<Self, MyError> {
+///         let _path = options.get("mything-path").ok_or(MyError::NoPath)?;
 ///         Ok(MyThing { jobs: Vec::new() })
 ///     }
-///     fn add(&mut self, j: &QueueJob<'_>) -> Result<(), String> {
+///     fn add(&mut self, j: &QueueJob<'_>) -> Result<(), MyError> {
 ///         self.done(j.unique, j.function)?; // a second add of a key replaces it
 ///         let job = (j.unique.to_vec(), j.function.to_vec(), j.data.to_vec());
 ///         self.jobs.push((job.0, job.1, job.2, j.priority, j.when));
 ///         Ok(())
 ///     }
-///     fn flush(&mut self) -> Result<(), String> {
+///     fn flush(&mut self) -> Result<(), MyError> {
 ///         Ok(())
 ///     }
-///     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+///     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), MyError> {
 ///         self.jobs.retain(|j| !(j.0 == unique && j.1 == function));
 ///         Ok(()) // a missing job is not an error
 ///     }
 ///     fn replay(
 ///         &mut self,
-///         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-///     ) -> Result<(), String> {
+///         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+///     ) -> Result<(), MyError> {
 ///         for (unique, function, data, priority, when) in &self.jobs {
 ///             let (priority, when) = (*priority, *when);
 ///             // `?`: the host's error stops the replay at once.
@@ -228,10 +257,13 @@ pub trait PluginInfo {
 /// assert_eq!(n, 1);
 /// ```
 pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
+    /// What can go wrong: the host shows its `Display` text as one line (`Debug` lets tests
+    /// `unwrap`).
+    type Error: fmt::Display + fmt::Debug;
     /// Connects / opens storage. A failure stops the server's startup with this message.
-    fn create(options: &Options) -> Result<Self, String>;
+    fn create(options: &Options) -> Result<Self, Self::Error>;
     /// Stores a new background job; durable once `flush` returns Ok.
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String>;
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Self::Error>;
     /// ABI 1.2: stores many new jobs at once, as `add` on each of them in order would, and
     /// returns the ones refused on their own as (index in `jobs`, reason); the others are stored
     /// (durable once `flush` returns Ok). The server hands its whole group of new jobs here, so
@@ -241,27 +273,35 @@ pub trait QueuePlugin: PluginInfo + Send + Sized + 'static {
     ///
     /// The default calls [`QueuePlugin::add`] once per job; a panic in one `add` refuses that job
     /// only, as separate calls would.
-    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
+    #[allow(clippy::type_complexity)]
+    fn add_batch(
+        &mut self,
+        jobs: &[QueueJob<'_>],
+    ) -> Result<Vec<(usize, Refused<Self::Error>)>, Self::Error> {
         let mut refused = Vec::new();
         for (i, job) in jobs.iter().enumerate() {
             let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.add(job)));
             match added {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => refused.push((i, e)),
-                Err(payload) => refused.push((i, crate::export::panic_message(&*payload))),
+                Ok(Err(e)) => refused.push((i, Refused::Error(e))),
+                Err(payload) => {
+                    let message = crate::export::panic_message(&*payload);
+                    refused.push((i, Refused::Panicked(message)));
+                }
             }
         }
         Ok(refused)
     }
     /// Makes all earlier `add`s and `done`s durable.
-    fn flush(&mut self) -> Result<(), String>;
+    fn flush(&mut self) -> Result<(), Self::Error>;
     /// Removes a finished job; a missing job is not an error.
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String>;
-    /// Hands every stored job to `sink`, streaming (never all rows at once).
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Self::Error>;
+    /// Hands every stored job to `sink`, streaming (never all rows at once); when the sink
+    /// returns [`ReplayStopped`], stops and returns it inside `Self::Error`.
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String>;
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Self::Error>;
     /// ABI 1.4: what the host may assume of this instance, asked once after `create`. The
     /// default is a durable queue that stores jobs at submit; a queue with the original's
     /// `--store-queue-on-shutdown` answers from its options.
@@ -404,8 +444,10 @@ pub trait Codec: Send + 'static {
 pub trait ProtocolPlugin: PluginInfo + Send + Sync + Sized + 'static {
     /// The per-connection codec.
     type Codec: Codec;
+    /// Why the protocol could not start: the host shows its `Display` text as one line.
+    type Error: fmt::Display + fmt::Debug;
     /// Starts the protocol from its resolved options; a failure stops startup with this message.
-    fn create(options: &Options) -> Result<Self, String>;
+    fn create(options: &Options) -> Result<Self, Self::Error>;
     /// Port number or service name; "0" = any free port.
     fn listen_port(&self) -> &str;
     /// A new connection from `peer`.

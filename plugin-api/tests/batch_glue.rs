@@ -26,6 +26,7 @@ impl PluginInfo for Batcher {
 }
 
 impl QueuePlugin for Batcher {
+    type Error = String;
     fn create(_: &Options) -> Result<Self, String> {
         Ok(Batcher {
             batches: Vec::new(),
@@ -34,7 +35,10 @@ impl QueuePlugin for Batcher {
     fn add(&mut self, _: &QueueJob<'_>) -> Result<(), String> {
         Err("add must not be called: the batch goes through add_batch".into())
     }
-    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
+    fn add_batch(
+        &mut self,
+        jobs: &[QueueJob<'_>],
+    ) -> Result<Vec<(usize, Refused<String>)>, String> {
         let seen = jobs.iter().map(|j| {
             let (u, f, d) = (j.unique.to_vec(), j.function.to_vec(), j.data.to_vec());
             (u, f, d, j.priority, j.when)
@@ -51,7 +55,7 @@ impl QueuePlugin for Batcher {
             }
         }
         refused.push((jobs.len() + 7, "out of range".into()));
-        Ok(refused)
+        Ok(refused.into_iter().map(|(i, e)| (i, e.into())).collect())
     }
     fn flush(&mut self) -> Result<(), String> {
         Ok(())
@@ -61,7 +65,7 @@ impl QueuePlugin for Batcher {
     }
     fn replay(
         &mut self,
-        _: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        _: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), String> {
         Ok(())
     }

@@ -27,6 +27,7 @@ impl PluginInfo for Flaky {
 }
 
 impl QueuePlugin for Flaky {
+    type Error = String;
     fn create(options: &Options) -> Result<Self, String> {
         let greeting = options.get("flaky-greeting").ok_or("no greeting")?;
         log::warn!("created with {greeting}");
@@ -47,15 +48,15 @@ impl QueuePlugin for Flaky {
     }
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), String> {
-        sink(&QueueJob {
+        Ok(sink(&QueueJob {
             unique: b"u",
             function: b"f",
             data: b"d",
             priority: Priority::Low,
             when: 7,
-        })
+        })?)
     }
 }
 

@@ -34,6 +34,7 @@ impl PluginInfo for Chatty {
 }
 
 impl QueuePlugin for Chatty {
+    type Error = String;
     fn create(_: &Options) -> Result<Self, String> {
         Ok(Chatty)
     }
@@ -50,7 +51,7 @@ impl QueuePlugin for Chatty {
     }
     fn replay(
         &mut self,
-        _: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        _: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), String> {
         Ok(())
     }

@@ -51,6 +51,7 @@ impl PluginInfo for TimedProtocol {
 
 impl ProtocolPlugin for TimedProtocol {
     type Codec = Timed;
+    type Error = String;
     fn create(_: &Options) -> Result<Self, String> {
         Ok(TimedProtocol)
     }

@@ -6,15 +6,18 @@
 //! hands out the live jobs and compacts the file (see store.rs). A second `add` of a stored
 //! (unique, function) replaces it, as the sqlite backend does.
 //!
-//! Reading order: this file (the plugin's name, options and the [`QueuePlugin`] contract),
-//! store.rs (the file and its compaction), record.rs (the bytes of one record).
+//! Reading order: this file (the plugin's name, options, its errors and the [`QueuePlugin`]
+//! contract), store.rs (the file and its compaction), record.rs (the bytes of one record).
+//!
+//! Errors are the plugin's own types: the SDK shows the host their `Display` line.
 
 #![forbid(unsafe_code)]
 
 pub mod record;
 pub mod store;
 
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
+use std::fmt;
 use std::path::PathBuf;
 use store::{AppendFile, Fsync};
 
@@ -46,43 +49,73 @@ impl PluginInfo for AppendFileQueue {
     ];
 }
 
+/// What can go wrong: a refused option, or the file's own [`store::Error`].
+#[derive(Debug)]
+pub enum Error {
+    /// `--appendfile-path` was not given.
+    NoPath,
+    /// `--appendfile-fsync` is neither `always` nor `never`.
+    BadFsync(String),
+    /// The queue file failed.
+    File(store::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoPath => f.write_str("appendfile: option --appendfile-path is required"),
+            Error::BadFsync(other) => write!(
+                f,
+                "appendfile: --appendfile-fsync must be always or never, not '{other}'"
+            ),
+            Error::File(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Error {
+        Error::File(e)
+    }
+}
+
 impl QueuePlugin for AppendFileQueue {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let path = options
             .get(OPT_PATH)
             .filter(|p| !p.is_empty())
-            .ok_or("appendfile: option --appendfile-path is required")?;
+            .ok_or(Error::NoPath)?;
         let fsync = match options.get(OPT_FSYNC).as_deref() {
             None | Some("always") => Fsync::Always,
             Some("never") => Fsync::Never,
-            Some(other) => {
-                return Err(format!(
-                    "appendfile: --appendfile-fsync must be always or never, not '{other}'"
-                ))
-            }
+            Some(other) => return Err(Error::BadFsync(other.to_string())),
         };
-        let file = AppendFile::open(&PathBuf::from(&path), fsync).map_err(|e| e.to_string())?;
+        let file = AppendFile::open(&PathBuf::from(&path), fsync)?;
         log::info!("appendfile queue at {path} (fsync {fsync:?})");
         Ok(AppendFileQueue { file })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.file.add(job).map_err(|e| e.to_string())
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        Ok(self.file.add(job)?)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
-        self.file.flush().map_err(|e| e.to_string())
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(self.file.flush()?)
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.file.done(unique, function).map_err(|e| e.to_string())
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+        Ok(self.file.done(unique, function)?)
     }
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        let (jobs, compacted) = self.file.replay(sink).map_err(|e| e.to_string())?;
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
+        let (jobs, compacted) = self.file.replay(sink)?;
         log::info!("replayed {jobs} jobs (compacted: {compacted})");
         Ok(())
     }

@@ -11,7 +11,18 @@
 //! removes it (its priority, when and data are empty). A record that is cut short or fails its
 //! CRC is a torn write: the caller decides what that means.
 
+use std::fmt;
 use std::io::{self, Read};
+
+/// A job whose record would be longer than a record may be: its body length in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge(pub usize);
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a job of {} bytes is too large", self.0)
+    }
+}
 
 /// The first bytes of every append file.
 pub const MAGIC: &[u8; 6] = b"GMAF1\n";
@@ -61,13 +72,13 @@ pub fn encode(
     priority: u32,
     when: i64,
     fields: [&[u8]; 3],
-) -> Result<(), String> {
+) -> Result<(), TooLarge> {
     let [unique, function, data] = fields;
     let body_len = FIXED + unique.len() + 4 + function.len() + data.len();
     let len = u32::try_from(body_len)
         .ok()
         .filter(|_| body_len <= MAX_BODY)
-        .ok_or_else(|| format!("a job of {body_len} bytes is too large"))?;
+        .ok_or(TooLarge(body_len))?;
     let start = out.len();
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&[0; 4]); // the CRC, filled in below

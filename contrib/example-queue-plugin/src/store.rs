@@ -13,7 +13,7 @@
 //! it was. A `<path>.lock` file, locked while an instance lives, keeps two servers off one queue.
 
 use crate::record::{self, Next, Record, MAGIC, TAG_ADD};
-use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_plugin_api::{Priority, QueueJob, ReplayStopped};
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -43,9 +43,9 @@ pub enum Error {
     /// The file exists but is not an append file.
     NotAppendFile(PathBuf),
     /// A job too large to encode.
-    TooLarge(String),
-    /// The server's replay callback failed; its message.
-    Stopped(String),
+    TooLarge(record::TooLarge),
+    /// The server stopped the replay.
+    Stopped(ReplayStopped),
 }
 
 impl fmt::Display for Error {
@@ -62,11 +62,13 @@ impl fmt::Display for Error {
             Error::NotAppendFile(p) => {
                 write!(f, "appendfile: {} is not an appendfile queue", p.display())
             }
-            Error::TooLarge(m) => write!(f, "appendfile: {m}"),
-            Error::Stopped(m) => f.write_str(m),
+            Error::TooLarge(e) => write!(f, "appendfile: {e}"),
+            Error::Stopped(e) => write!(f, "{e}"),
         }
     }
 }
+
+impl std::error::Error for Error {}
 
 /// An open queue file.
 pub struct AppendFile {
@@ -153,7 +155,7 @@ impl AppendFile {
     /// tail. Returns (jobs replayed, whether the file was compacted).
     pub fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(usize, bool), Error> {
         self.flush()?;
         let scan = self.scan()?;
@@ -212,7 +214,7 @@ impl AppendFile {
     fn stream(
         &self,
         live: &[u64],
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
         mut copy: Option<&mut BufWriter<File>>,
     ) -> Result<(), Error> {
         let (mut input, _) = self.reader()?;
@@ -247,7 +249,7 @@ impl AppendFile {
         &mut self,
         tmp: &Path,
         live: &[u64],
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         let io = |what| move |source| io_error(what, tmp, source);
         let file = File::create(tmp).map_err(io("create"))?;

@@ -4,7 +4,7 @@
 //! These tests need nothing but this crate; the conformance kit in the gearmand repository
 //! (`contrib/queue-conformance`) checks the same plugin through the server's own loader.
 
-use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
 use gearmand_queue_appendfile::store::{compact_path, lock_path};
 use gearmand_queue_appendfile::{AppendFileQueue, OPT_FSYNC, OPT_PATH};
 use std::fs;
@@ -40,6 +40,7 @@ fn open(path: &Path) -> Result<AppendFileQueue, String> {
         OPT_PATH,
         path.to_str().unwrap().as_bytes().to_vec(),
     )]))
+    .map_err(|e| e.to_string())
 }
 
 fn job<'a>(unique: &'a [u8], data: &'a [u8]) -> QueueJob<'a> {
@@ -184,9 +185,10 @@ fn a_stopped_replay_loses_nothing() {
     let mut calls = 0;
     let stopped = q.replay(&mut |_| {
         calls += 1;
-        Err("the host stops here".to_string())
+        Err(ReplayStopped::new(7))
     });
-    assert_eq!(stopped, Err("the host stops here".to_string()));
+    let stopped = stopped.map_err(|e| e.to_string());
+    assert_eq!(stopped, Err(ReplayStopped::new(7).to_string()));
     assert_eq!(calls, 1);
     assert_eq!(fs::read(dir.file()).unwrap(), bytes, "file untouched");
     let (_q, jobs) = restart(q, &dir.file());
@@ -207,7 +209,10 @@ fn one_queue_file_serves_one_server_at_a_time() {
 #[test]
 fn options_are_checked() {
     let dir = TempDir::new("options");
-    let none = AppendFileQueue::create(&Options::default()).err().unwrap();
+    let none = AppendFileQueue::create(&Options::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(none.contains("--appendfile-path is required"), "{none}");
     let path = dir.file().to_str().unwrap().to_string();
     let bad = AppendFileQueue::create(&Options::from_pairs([
@@ -215,7 +220,8 @@ fn options_are_checked() {
         (OPT_FSYNC, "sometimes".to_string()),
     ]))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(bad.contains("always or never"), "{bad}");
     let never = AppendFileQueue::create(&Options::from_pairs([
         (OPT_PATH, path),

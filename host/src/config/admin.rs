@@ -54,10 +54,13 @@ impl Default for AdminPolicy {
     }
 }
 
+/// Default `--admin-restrict`: the original's rule.
+pub const DEFAULT_RESTRICT: &str = "shutdown";
+
 impl AdminPolicy {
     /// Parses `--admin-restrict` and the `--admin-allow` entries.
     pub fn parse(restrict: Option<&str>, allow: &[String]) -> Result<AdminPolicy, ConfigError> {
-        let restrict = match restrict.unwrap_or("shutdown") {
+        let restrict = match restrict.unwrap_or(DEFAULT_RESTRICT) {
             "shutdown" => Restrict::Shutdown,
             "changes" => Restrict::Changes,
             "all" => Restrict::All,

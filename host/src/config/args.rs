@@ -19,6 +19,21 @@ pub const DEFAULT_LOG_FILE: &str = "/var/log/gearmand.log";
 pub const DEFAULT_PID_FILE: &str = "/var/gearmand.pid";
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/gearmand.conf";
 
+// The numeric defaults: `--help` shows them and `Config` falls back to them.
+pub const DEFAULT_BACKLOG: i32 = 32;
+/// `--job-retries`: no limit.
+pub const DEFAULT_JOB_RETRIES: i64 = -1;
+/// The original's default, shown by `--help` only (the option changes nothing).
+const DEFAULT_HASHTABLE_BUCKETS: u32 = 991;
+/// `--keepalive-idle`, `-interval` and `-count`: the system's default.
+pub const DEFAULT_KEEPALIVE: i32 = -1;
+pub const DEFAULT_THREADS: u32 = 4;
+/// `-w`: wake all workers.
+pub const DEFAULT_WORKER_WAKEUP: u32 = 0;
+pub const DEFAULT_GRAB_HOLD_US: u64 = 1000;
+/// Default `--spin-us` (runtime/spin.rs): the value Linux recommends for `net.core.busy_read`.
+pub const DEFAULT_SPIN_US: u64 = 50;
+
 const GENERAL: &str = "General options";
 
 /// The full command for the installed plugins.
@@ -68,7 +83,7 @@ fn host_command() -> Command {
             value("backlog", "Number of backlog connections for listen.")
                 .short('b')
                 .value_parser(value_parser!(i32))
-                .default_value("32"),
+                .default_value(DEFAULT_BACKLOG.to_string()),
             switch("daemon", "Daemon, detach and run in the background.").short('d'),
             switch("exceptions", "Enable protocol exceptions by default."),
             value(
@@ -84,7 +99,7 @@ fn host_command() -> Command {
             )
             .short('j')
             .value_parser(value_parser!(i64))
-            .default_value("-1")),
+            .default_value(DEFAULT_JOB_RETRIES.to_string())),
             value(
                 "job-handle-prefix",
                 "Prefix of job handles. Default \"H:<host_name>\".",
@@ -94,26 +109,26 @@ fn host_command() -> Command {
                 "Accepted for compatibility, no effect (0 is refused, as in 1.1.20).",
             )
             .value_parser(value_parser!(u32))
-            .default_value("991"),
+            .default_value(DEFAULT_HASHTABLE_BUCKETS.to_string()),
             switch("keepalive", "Enable keepalive on sockets."),
             num(value(
                 "keepalive-idle",
                 "TCP_KEEPIDLE with --keepalive; -1 = system default.",
             )
             .value_parser(value_parser!(i32))
-            .default_value("-1")),
+            .default_value(DEFAULT_KEEPALIVE.to_string())),
             num(value(
                 "keepalive-interval",
                 "TCP_KEEPINTVL with --keepalive; -1 = system default.",
             )
             .value_parser(value_parser!(i32))
-            .default_value("-1")),
+            .default_value(DEFAULT_KEEPALIVE.to_string())),
             num(value(
                 "keepalive-count",
                 "TCP_KEEPCNT with --keepalive; -1 = system default.",
             )
             .value_parser(value_parser!(i32))
-            .default_value("-1")),
+            .default_value(DEFAULT_KEEPALIVE.to_string())),
             value(
                 "log-file",
                 "Log file; 'stderr' for stderr, 'none' for no log.",
@@ -139,7 +154,7 @@ fn host_command() -> Command {
             .short('R'),
             value("queue-type", "Persistent queue type to use.")
                 .short('q')
-                .default_value("builtin"),
+                .default_value(super::selection::BUILTIN_QUEUE),
             value(
                 "config-file",
                 "Configuration file (TOML, or command-line tokens).",
@@ -157,7 +172,7 @@ fn host_command() -> Command {
             )
             .short('t')
             .value_parser(value_parser!(u32))
-            .default_value("4"),
+            .default_value(DEFAULT_THREADS.to_string()),
             value("user", "Switch to given user after startup.").short('u'),
             value(
                 verbose::LEVEL_ID,
@@ -174,19 +189,19 @@ fn host_command() -> Command {
             value("worker-wakeup", "Workers to wake up per job; 0 = all.")
                 .short('w')
                 .value_parser(value_parser!(u32))
-                .default_value("0"),
+                .default_value(DEFAULT_WORKER_WAKEUP.to_string()),
             value(
                 "grab-hold-us",
                 "Microseconds a GRAB_JOB that finds no job waits for one before NO_JOB; 0 = answer at once (as C gearmand).",
             )
             .value_parser(value_parser!(u64).range(0..=1_000_000))
-            .default_value("1000"),
+            .default_value(DEFAULT_GRAB_HOLD_US.to_string()),
             value(
                 "spin-us",
                 "Microseconds a thread looks for more work before it sleeps; 0 = sleep at once.",
             )
             .value_parser(value_parser!(u64).range(0..=100_000))
-            .default_value("50"),
+            .default_value(DEFAULT_SPIN_US.to_string()),
             switch(
                 "check-args",
                 "Check the command line and configuration, then exit.",

@@ -21,9 +21,10 @@ mod tests;
 mod verbose;
 
 pub use admin::{AdminPolicy, Allow, Restrict};
+pub use args::DEFAULT_SPIN_US;
 pub use catalog::{Catalog, Kind, OptionInfo, PluginInfo};
 pub use prescan::Prescan;
-pub use security::{parse_size, Limits, TlsFiles};
+pub use security::{Limits, TlsFiles};
 pub use selection::SelectedPlugin;
 pub use verbose::Verbose;
 
@@ -35,8 +36,6 @@ use std::path::PathBuf;
 /// Our version: `-V` and the admin `version` command report the crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ISSUES_URL: &str = "https://github.com/gearman/gearmand/issues";
-/// Default `--spin-us` (runtime/spin.rs): the value Linux recommends for `net.core.busy_read`.
-pub const DEFAULT_SPIN_US: u64 = 50;
 
 /// Where log records go (`-l`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,17 +197,19 @@ fn build(
     let log_file = l.string("log-file").unwrap_or_default();
     let (queue, protocols) = selection::select(l, catalog, installed)?;
     Ok(Config {
-        backlog: l.one("backlog").unwrap_or(32),
+        backlog: l.one("backlog").unwrap_or(args::DEFAULT_BACKLOG),
         daemon: l.flag("daemon"),
         exceptions: l.flag("exceptions"),
         file_descriptors: l.one("file-descriptors"),
-        job_retries: job_retries(l.one::<i64>("job-retries").unwrap_or(-1))?,
+        job_retries: job_retries(l.one("job-retries").unwrap_or(args::DEFAULT_JOB_RETRIES))?,
         job_handle_prefix: handle_prefix(l.string("job-handle-prefix"))?,
         keepalive: Keepalive {
             enabled: l.flag("keepalive"),
-            idle: l.one("keepalive-idle").unwrap_or(-1),
-            interval: l.one("keepalive-interval").unwrap_or(-1),
-            count: l.one("keepalive-count").unwrap_or(-1),
+            idle: l.one("keepalive-idle").unwrap_or(args::DEFAULT_KEEPALIVE),
+            interval: l
+                .one("keepalive-interval")
+                .unwrap_or(args::DEFAULT_KEEPALIVE),
+            count: l.one("keepalive-count").unwrap_or(args::DEFAULT_KEEPALIVE),
         },
         log: match log_file.as_str() {
             "stderr" => LogTarget::Stderr,
@@ -220,13 +221,16 @@ fn build(
         pid_file: l.one("pid-file").unwrap_or_default(),
         pid_file_explicit: l.explicit("pid-file"),
         syslog: l.flag("syslog"),
-        threads: l.one("threads").unwrap_or(4),
+        threads: l.one("threads").unwrap_or(args::DEFAULT_THREADS),
         user: l.string("user"),
         verbose,
         // The original stores -w in a u8; keep its wrap-around so configs behave the same.
-        worker_wakeup: l.one::<u32>("worker-wakeup").unwrap_or(0) % 256,
-        grab_hold_us: l.one("grab-hold-us").unwrap_or(1000),
-        spin_us: l.one("spin-us").unwrap_or(DEFAULT_SPIN_US),
+        worker_wakeup: l
+            .one("worker-wakeup")
+            .unwrap_or(args::DEFAULT_WORKER_WAKEUP)
+            % 256,
+        grab_hold_us: l.one("grab-hold-us").unwrap_or(args::DEFAULT_GRAB_HOLD_US),
+        spin_us: l.one("spin-us").unwrap_or(args::DEFAULT_SPIN_US),
         plugin_dir: pre.plugin_dir.clone(),
         queue,
         protocols,

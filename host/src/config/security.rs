@@ -6,8 +6,8 @@
 //! `GEARMAND_CA_CERTIFICATE`, `GEARMAND_SERVER_PEM` and `GEARMAND_SERVER_KEY` environment
 //! overrides, which (as in the original) replace the option values whenever `--ssl` is on.
 //!
-//! Sizes accept a plain byte count or a binary suffix: `65536`, `64K`, `16M`, `1G` (also `KiB`,
-//! `MiB`, `GiB`, any case). 0 means "no limit" where the option says so. These limits are totals
+//! Sizes are read by the plugin API's one size parser ([`gearmand_plugin_api::size`]): a plain
+//! byte count or a binary suffix, `65536`, `64K`, `16M`, `1G`, `2MiB`. 0 means "no limit" where the option says so. These limits are totals
 //! (over a connection's replies, over every job), never the size of one request, so the request
 //! bound `abi::MAX_REQUEST_BYTES` that the protocol plugins' size options obey does not apply.
 
@@ -15,15 +15,18 @@ use super::admin::AdminPolicy;
 use super::layered::Layered;
 use super::ConfigError;
 use clap::{value_parser, Arg, ArgAction};
+use gearmand_plugin_api::size;
 use std::path::PathBuf;
 
 /// Help heading of the options in this file.
 const HEADING: &str = "Security and limits";
 
 /// Default `--max-output-buffer`: unsent reply bytes one connection may hold.
-pub const DEFAULT_MAX_OUTPUT: u64 = 16 << 20;
+const DEFAULT_MAX_OUTPUT: &str = "16M";
 /// Default `--max-job-bytes`: job data (unique, function and payload) held in memory in total.
-pub const DEFAULT_MAX_JOB_BYTES: u64 = 1 << 30;
+const DEFAULT_MAX_JOB_BYTES: &str = "1G";
+/// Default of the job counts, `--max-queued-jobs` and `--max-queued-jobs-per-function`.
+const NO_LIMIT: &str = "0";
 
 /// `--ssl` and the files it uses; present only when `--ssl` is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +55,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_output: DEFAULT_MAX_OUTPUT,
-            max_queued_jobs: 0,
-            max_queued_per_function: 0,
-            max_job_bytes: DEFAULT_MAX_JOB_BYTES,
+            max_output: size::constant(DEFAULT_MAX_OUTPUT),
+            max_queued_jobs: size::constant(NO_LIMIT),
+            max_queued_per_function: size::constant(NO_LIMIT),
+            max_job_bytes: size::constant(DEFAULT_MAX_JOB_BYTES),
         }
     }
 }
@@ -90,27 +93,27 @@ pub fn args() -> Vec<Arg> {
             "max-output-buffer",
             "Unsent reply bytes per connection before it is disconnected; 0 = no limit.",
         )
-        .default_value("16M"),
+        .default_value(DEFAULT_MAX_OUTPUT),
         value(
             "max-queued-jobs",
             "Jobs held in memory in total; 0 = no limit.",
         )
-        .default_value("0"),
+        .default_value(NO_LIMIT),
         value(
             "max-queued-jobs-per-function",
             "Queued jobs per function unless maxqueue sets it; 0 = no limit.",
         )
-        .default_value("0"),
+        .default_value(NO_LIMIT),
         value(
             "max-job-bytes",
             "Bytes of job data held in memory in total; 0 = no limit.",
         )
-        .default_value("1G"),
+        .default_value(DEFAULT_MAX_JOB_BYTES),
         value(
             "admin-restrict",
             "Admin commands only trusted connections may use: shutdown, changes or all.",
         )
-        .default_value("shutdown"),
+        .default_value(super::admin::DEFAULT_RESTRICT),
         value(
             "admin-allow",
             "Trusted for admin (repeatable): loopback, any, an address, a network, subject:<DN>.",
@@ -161,8 +164,8 @@ pub fn tls(
 pub fn limits(l: &Layered) -> Result<Limits, ConfigError> {
     let size = |id: &str| -> Result<u64, ConfigError> {
         let text = l.string(id).unwrap_or_default();
-        parse_size(&text)
-            .ok_or_else(|| ConfigError::Invalid(format!("--{id}: '{text}' is not a size")))
+        size::parse(&text)
+            .map_err(|e| ConfigError::Invalid(format!("--{id}: '{text}' is not a size: {e}")))
     };
     Ok(Limits {
         max_output: size("max-output-buffer")?,
@@ -170,22 +173,6 @@ pub fn limits(l: &Layered) -> Result<Limits, ConfigError> {
         max_queued_per_function: size("max-queued-jobs-per-function")?,
         max_job_bytes: size("max-job-bytes")?,
     })
-}
-
-/// `123`, `64K`, `16M`, `1G`, `2MiB`: bytes, with binary multipliers.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, suffix) = t.split_at(digits);
-    let n: u64 = num.parse().ok()?;
-    let shift = match suffix.to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return None,
-    };
-    n.checked_mul(1u64 << shift)
 }
 
 #[cfg(test)]
@@ -252,6 +239,7 @@ mod tests {
 
     #[test]
     fn sizes_take_binary_suffixes() {
+        let parse_size = |t: &str| size::parse(t).ok();
         assert_eq!(parse_size("0"), Some(0));
         assert_eq!(parse_size("65536"), Some(65536));
         assert_eq!(parse_size("64K"), Some(64 << 10));
@@ -262,5 +250,16 @@ mod tests {
         assert_eq!(parse_size("-1"), None);
         assert_eq!(parse_size("99999999999999999999"), None);
         assert_eq!(parse_size("17179869184G"), None);
+    }
+
+    #[test]
+    fn a_bad_size_names_its_option_and_reason() {
+        let e = limits(&layered("--max-job-bytes 12X"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--max-job-bytes: '12X' is not a size: the number is followed by"),
+            "{e}"
+        );
     }
 }

@@ -22,6 +22,9 @@ pub struct SelectedPlugin {
     pub options: Vec<(String, Vec<u8>)>,
 }
 
+/// `-q`'s default: the queue that keeps nothing, which needs no plugin.
+pub const BUILTIN_QUEUE: &str = "builtin";
+
 /// Resolves `-q` and `-r` and gathers each selected plugin's options.
 pub fn select(
     l: &Layered,
@@ -29,7 +32,7 @@ pub fn select(
     installed: &[PluginInfo],
 ) -> Result<(Option<SelectedPlugin>, Vec<SelectedPlugin>), ConfigError> {
     let queue_name = l.string("queue-type").unwrap_or_default();
-    let queue = if queue_name.eq_ignore_ascii_case("builtin") {
+    let queue = if queue_name.eq_ignore_ascii_case(BUILTIN_QUEUE) {
         None
     } else {
         let name = catalog
@@ -127,7 +130,7 @@ pub fn missing_plugin(args: &[std::ffi::OsString], catalog: &dyn Catalog) -> Opt
         };
         i += 1;
         let Some(name) = value else { continue };
-        if kind == Kind::Queue && name.eq_ignore_ascii_case("builtin") {
+        if kind == Kind::Queue && name.eq_ignore_ascii_case(BUILTIN_QUEUE) {
             continue;
         }
         if let Err(e) = catalog.resolve(kind, &name) {

@@ -41,19 +41,27 @@ use std::fmt;
 use std::sync::Arc;
 use wire::WireProtocol;
 
-pub use server::{serve, Listening};
+pub use process::ProcessError;
+pub use server::{serve, Listening, ServeError};
+pub use tls::TlsError;
 
 /// Why the server could not start; one line, exit status 1.
 #[derive(Debug)]
 pub enum RunError {
     Config(config::ConfigError),
     Plugin(plugin::PluginError),
-    /// Process setup (fd limit, user, daemon, pid file, signals).
-    Process(String),
+    /// Process setup (fd limit, user, daemon, pid file).
+    Process(ProcessError),
+    /// The signal handlers could not be installed.
+    Signals(std::io::Error),
+    /// `--ssl` files that do not make a TLS configuration.
+    Tls(TlsError),
     /// Binding the listening sockets.
     Listen(listen::ListenError),
     /// The queue's replay failed.
     Replay(String),
+    /// The threads could not be started or run.
+    Serve(ServeError),
 }
 
 impl fmt::Display for RunError {
@@ -61,10 +69,21 @@ impl fmt::Display for RunError {
         match self {
             RunError::Config(e) => e.fmt(f),
             RunError::Plugin(e) => e.fmt(f),
-            RunError::Process(m) => f.write_str(m),
+            RunError::Process(e) => e.fmt(f),
+            RunError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
+            RunError::Tls(e) => e.fmt(f),
             RunError::Listen(e) => e.fmt(f),
             RunError::Replay(m) => write!(f, "failed to reload queue: {m}"),
+            RunError::Serve(e) => e.fmt(f),
         }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<ProcessError> for RunError {
+    fn from(e: ProcessError) -> Self {
+        RunError::Process(e)
     }
 }
 
@@ -113,24 +132,22 @@ pub fn run(args: &[OsString]) -> Result<(), RunError> {
 fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
     processor::tune_allocator();
     if let Some(n) = cfg.file_descriptors {
-        process::set_fd_limit(n).map_err(RunError::Process)?;
+        process::set_fd_limit(n)?;
     }
     if let Some(user) = &cfg.user {
-        process::switch_user(user).map_err(RunError::Process)?;
+        process::switch_user(user)?;
     }
     let daemon = match cfg.daemon {
-        true => Some(process::daemonize().map_err(RunError::Process)?),
+        true => Some(process::daemonize()?),
         false => None,
     };
-    let signals = Signals::new(acceptor::HANDLED)
-        .map_err(|e| RunError::Process(format!("cannot install signal handlers: {e}")))?;
-    let _pid_file = process::PidFile::create(&cfg.pid_file, cfg.pid_file_explicit)
-        .map_err(RunError::Process)?;
+    let signals = Signals::new(acceptor::HANDLED).map_err(RunError::Signals)?;
+    let _pid_file = process::PidFile::create(&cfg.pid_file, cfg.pid_file_explicit)?;
     if let Some(warning) = crate::logging::init(&cfg.log, cfg.verbose, cfg.syslog) {
         eprintln!("{warning}");
     }
     let tls = match &cfg.tls {
-        Some(files) => Some(tls::TlsAcceptor::load(files).map_err(RunError::Process)?),
+        Some(files) => Some(tls::TlsAcceptor::load(files).map_err(RunError::Tls)?),
         None => None,
     };
     let queue = create_queue(cfg, registry)?;
@@ -156,7 +173,7 @@ fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
         spin: std::time::Duration::from_micros(cfg.spin_us),
     };
     let _ready = notify::Readiness::announce(); // sd_notify READY=1; STOPPING=1 on drop
-    serve(cfg.threads, Box::new(engine), net, listening, signals).map_err(RunError::Process)?;
+    serve(cfg.threads, Box::new(engine), net, listening, signals).map_err(RunError::Serve)?;
     log::info!("shutdown complete");
     Ok(())
 }

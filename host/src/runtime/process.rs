@@ -2,14 +2,65 @@
 //! pid file (`-P`) and the host name for job handles. All thin, commented wrappers over libc.
 
 use std::ffi::{CStr, CString};
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// Why setting up the process failed; the texts are the original's where it has one.
+#[derive(Debug)]
+pub enum ProcessError {
+    /// `-f N` was refused.
+    FdLimit { n: u64, source: io::Error },
+    /// `-u` from a user other than root.
+    NotRoot,
+    /// `-u NAME` names no user.
+    NoSuchUser(String),
+    /// One of the credential calls of `-u` failed.
+    SwitchUser {
+        name: String,
+        call: &'static str,
+        source: io::Error,
+    },
+    /// `-d`: the pipe to the waiting parent, or the fork itself, failed.
+    Daemon {
+        call: &'static str,
+        source: io::Error,
+    },
+    /// An explicit `-P` path could not be written.
+    PidFile { path: PathBuf, source: io::Error },
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProcessError::FdLimit { n, source } => {
+                write!(f, "Could not set RLIMIT_NOFILE to {n}: {source}")
+            }
+            ProcessError::NotRoot => f.write_str("Must be root to switch users."),
+            ProcessError::NoSuchUser(name) => write!(f, "Could not find user {name}"),
+            ProcessError::SwitchUser { name, call, source } => {
+                write!(
+                    f,
+                    "Could not switch to user {name}: {call} failed: {source}"
+                )
+            }
+            ProcessError::Daemon { call, source } => write!(f, "{call} failed: {source}"),
+            ProcessError::PidFile { path, source } => write!(
+                f,
+                "Could not open pid file for writing: {} ({source})",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProcessError {}
+
 /// `-f N`: soft limit to N, and the hard limit too if it is lower.
-pub fn set_fd_limit(n: u64) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("Could not set RLIMIT_NOFILE to {n}: {e}");
+pub fn set_fd_limit(n: u64) -> Result<(), ProcessError> {
+    let fail = |source| ProcessError::FdLimit { n, source };
     // SAFETY: getrlimit/setrlimit on a local struct.
     unsafe {
         let mut lim: libc::rlimit = std::mem::zeroed();
@@ -28,25 +79,24 @@ pub fn set_fd_limit(n: u64) -> Result<(), String> {
 }
 
 /// `-u USER`: only root may switch; drops supplementary groups, then gid, then uid.
-pub fn switch_user(name: &str) -> Result<(), String> {
+pub fn switch_user(name: &str) -> Result<(), ProcessError> {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
-        return Err("Must be root to switch users.".into());
+        return Err(ProcessError::NotRoot);
     }
-    let cname = CString::new(name).map_err(|_| format!("Could not find user {name}"))?;
+    let cname = CString::new(name).map_err(|_| ProcessError::NoSuchUser(name.to_string()))?;
     // SAFETY: getpwnam returns a pointer to static storage or null; we copy what we need at once.
     let (uid, gid) = unsafe {
         let pw = libc::getpwnam(cname.as_ptr());
         if pw.is_null() {
-            return Err(format!("Could not find user {name}"));
+            return Err(ProcessError::NoSuchUser(name.to_string()));
         }
         ((*pw).pw_uid, (*pw).pw_gid)
     };
-    let os = |what: &str| {
-        format!(
-            "Could not switch to user {name}: {what} failed: {}",
-            std::io::Error::last_os_error()
-        )
+    let os = |call| ProcessError::SwitchUser {
+        name: name.to_string(),
+        call,
+        source: io::Error::last_os_error(),
     };
     // SAFETY: plain credential calls, in the order that keeps the right to make the next one.
     unsafe {
@@ -90,16 +140,20 @@ impl DaemonReady {
 /// `-d`: forks once. The parent waits until the child reports ready (exit 0) or dies (its exit
 /// status) and never returns; the child calls `setsid` and gets the [`DaemonReady`] handle.
 /// Must be called before any thread is started.
-pub fn daemonize() -> Result<DaemonReady, String> {
+pub fn daemonize() -> Result<DaemonReady, ProcessError> {
+    let os = |call| ProcessError::Daemon {
+        call,
+        source: io::Error::last_os_error(),
+    };
     let mut fds = [0i32; 2];
     // SAFETY: pipe and fork before any other thread exists; each side closes the end it does not
     // use, and the File takes ownership of the one it keeps.
     unsafe {
         if libc::pipe(fds.as_mut_ptr()) != 0 {
-            return Err(format!("pipe failed: {}", std::io::Error::last_os_error()));
+            return Err(os("pipe"));
         }
         match libc::fork() {
-            -1 => Err(format!("fork failed: {}", std::io::Error::last_os_error())),
+            -1 => Err(os("fork")),
             0 => {
                 libc::close(fds[0]);
                 libc::setsid();
@@ -139,7 +193,7 @@ pub struct PidFile {
 
 impl PidFile {
     /// Replaces `path` with `<pid>\n` (mode 0744). A failure is an error only for an explicit path.
-    pub fn create(path: &Path, explicit: bool) -> Result<Option<PidFile>, String> {
+    pub fn create(path: &Path, explicit: bool) -> Result<Option<PidFile>, ProcessError> {
         let _ = fs::remove_file(path);
         let written = OpenOptions::new()
             .write(true)
@@ -152,10 +206,10 @@ impl PidFile {
                 path: path.to_owned(),
             })),
             Err(_) if !explicit => Ok(None),
-            Err(e) => Err(format!(
-                "Could not open pid file for writing: {} ({e})",
-                path.display()
-            )),
+            Err(source) => Err(ProcessError::PidFile {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 }

@@ -18,6 +18,8 @@ use crate::config::Keepalive;
 use crate::msg::Control;
 use mio::{Events, Poll, Waker};
 use signal_hook_mio::v1_0::Signals;
+use std::fmt;
+use std::io;
 use std::net::TcpListener;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -43,6 +45,29 @@ impl Listening {
     }
 }
 
+/// Why the server could not run its threads.
+#[derive(Debug)]
+pub enum ServeError {
+    /// `-t` over what the thread numbering holds.
+    TooManyThreads(u32),
+    /// A system call the thread model needs failed; `what` names it.
+    Io {
+        what: &'static str,
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::TooManyThreads(n) => write!(f, "--threads {n} is more than {}", u16::MAX),
+            ServeError::Io { what, source } => write!(f, "{what}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
 /// Runs the server until shutdown.
 pub fn serve(
     threads: u32,
@@ -50,9 +75,9 @@ pub fn serve(
     net: NetSetup,
     listening: Listening,
     signals: Signals,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     if threads > u16::MAX as u32 {
-        return Err(format!("--threads {threads} is more than {}", u16::MAX));
+        return Err(ServeError::TooManyThreads(threads));
     }
     let protocols = Arc::new(net);
     let acceptor = Acceptor::new(listening.sockets, signals, listening.keepalive);
@@ -63,8 +88,8 @@ pub fn serve(
     }
 }
 
-fn err(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
+fn err(what: &'static str) -> impl Fn(io::Error) -> ServeError {
+    move |source| ServeError::Io { what, source }
 }
 
 /// `-t 0`: this thread does everything.
@@ -72,7 +97,7 @@ fn single(
     mut processor: Processor,
     protocols: Arc<NetSetup>,
     acceptor: Acceptor,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let poll = Poll::new().map_err(err("poll"))?;
     // The queue thread wakes this poll when a group commit is done.
     let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(err("waker"))?);
@@ -108,7 +133,7 @@ fn multi(
     mut processor: Processor,
     protocols: Arc<NetSetup>,
     acceptor: Acceptor,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let main_poll = Poll::new().map_err(err("poll"))?;
     let (main_tx, main_rx) = channel();
     let main_waker = Arc::new(Waker::new(main_poll.registry(), WAKER).map_err(err("waker"))?);
@@ -166,7 +191,7 @@ fn multi(
 
 /// Spawns a named thread; a panic in it ends the process with status 1 rather than leaving the
 /// server half-alive.
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, String> {
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, ServeError> {
     let label = name.to_owned();
     std::thread::Builder::new()
         .name(name.to_owned())
@@ -186,7 +211,7 @@ fn main_loop(
     rx: Receiver<MainMsg>,
     io: &[IoHandle],
     engine: &EngineRef,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     acceptor
         .register(poll.registry())
         .map_err(err("cannot poll the listening sockets"))?;
@@ -200,7 +225,7 @@ fn main_loop(
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            return Err(format!("poll: {e}"));
+            return Err(err("poll")(e));
         }
         if acceptor
             .retry_at()

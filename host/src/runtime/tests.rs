@@ -148,7 +148,7 @@ impl Core for Echo {
 struct Running {
     addr: SocketAddr,
     seen: Arc<Seen>,
-    server: JoinHandle<Result<(), String>>,
+    server: JoinHandle<Result<(), super::ServeError>>,
 }
 
 fn start(threads: u32) -> Running {

@@ -8,8 +8,9 @@
 //!    unloads a plugin).
 //! 2. Every vtable function is an `extern "C"` shim generic over the plugin type. Each one converts
 //!    borrowed C slices to Rust slices, calls the safe trait method inside `catch_unwind` (a panic
-//!    becomes [`GmStatus::PANIC`] with the panic message), and writes any error message into the
-//!    host's [`GmErrorBuf`], truncated to its capacity.
+//!    becomes [`GmStatus::PANIC`] with the panic message), and writes the `Display` text of any
+//!    error (the plugin's own type, or the glue's `HostFault`) into the host's [`GmErrorBuf`],
+//!    truncated to its capacity.
 //! 3. `create` installs a `log::Log` in the plugin's own copy of the `log` crate that forwards every
 //!    record to [`GmHostApi::log`], tagged with the plugin's name, so plugins just use `log::info!`.
 //!
@@ -21,6 +22,7 @@ use protocol::protocol_vtable;
 use queue::queue_vtable;
 use std::any::Any;
 use std::ffi::{c_char, c_void, CStr, CString};
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
@@ -160,6 +162,59 @@ pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// A mistake of the host's that the glue finds before the plugin is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HostFault {
+    NoHostApi,
+    /// The host's API version and size, which this plugin cannot use.
+    HostApi {
+        major: u16,
+        minor: u16,
+        size: usize,
+    },
+    NoInstancePointer,
+    NullInstance,
+    NullJob,
+    NullBatch,
+}
+
+impl fmt::Display for HostFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostFault::NoHostApi => f.write_str("the host passed no host API"),
+            HostFault::HostApi { major, minor, size } => write!(
+                f,
+                "host API {major}.{minor} (size {size}) does not match the plugin's ABI {ABI_MAJOR}.{ABI_MINOR}"
+            ),
+            HostFault::NoInstancePointer => f.write_str("the host passed no instance pointer"),
+            HostFault::NullInstance => f.write_str("the host passed a null instance"),
+            HostFault::NullJob => f.write_str("the host passed a null job"),
+            HostFault::NullBatch => f.write_str("the host passed a null batch"),
+        }
+    }
+}
+
+/// What a guarded call failed with: the host's mistake or the plugin's own error.
+pub(super) enum Failure<E> {
+    Host(HostFault),
+    Plugin(E),
+}
+
+impl<E> From<HostFault> for Failure<E> {
+    fn from(f: HostFault) -> Failure<E> {
+        Failure::Host(f)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Host(h) => h.fmt(f),
+            Failure::Plugin(e) => e.fmt(f),
+        }
+    }
+}
+
 /// Writes `msg` into the host's error buffer, truncated to its capacity.
 ///
 /// # Safety
@@ -177,18 +232,18 @@ pub(super) unsafe fn write_error(err: *mut GmErrorBuf, msg: &str) {
     err.len = n;
 }
 
-/// Runs a fallible plugin call: Ok → OK, Err → ERROR with the message, panic → PANIC.
+/// Runs a fallible plugin call: Ok → OK, Err → ERROR with its `Display` text, panic → PANIC.
 ///
 /// # Safety
 /// `err` as for [`write_error`].
-pub(super) unsafe fn guarded(
+pub(super) unsafe fn guarded<E: fmt::Display>(
     err: *mut GmErrorBuf,
-    call: impl FnOnce() -> Result<(), String>,
+    call: impl FnOnce() -> Result<(), Failure<E>>,
 ) -> GmStatus {
     match catch_unwind(AssertUnwindSafe(call)) {
         Ok(Ok(())) => GmStatus::OK,
-        Ok(Err(msg)) => {
-            write_error(err, &msg);
+        Ok(Err(e)) => {
+            write_error(err, &e.to_string());
             GmStatus::ERROR
         }
         Err(payload) => {
@@ -285,17 +340,20 @@ impl log::Log for HostLogger {
 ///
 /// # Safety
 /// `host` is null or points to a [`GmHostApi`] valid for the life of the process.
-pub(super) unsafe fn install_logger<T: PluginInfo>(host: *const GmHostApi) -> Result<(), String> {
+pub(super) unsafe fn install_logger<T: PluginInfo>(
+    host: *const GmHostApi,
+) -> Result<(), HostFault> {
     if host.is_null() {
-        return Err("the host passed no host API".to_string());
+        return Err(HostFault::NoHostApi);
     }
     let api = &*host;
     // Every host passes at least the v1.0 fields; `max_level` (1.3) is checked where it is used.
     if api.abi_major != ABI_MAJOR || api.size < std::mem::offset_of!(GmHostApi, max_level) {
-        return Err(format!(
-            "host API {}.{} (size {}) does not match the plugin's ABI {}.{}",
-            api.abi_major, api.abi_minor, api.size, ABI_MAJOR, ABI_MINOR
-        ));
+        return Err(HostFault::HostApi {
+            major: api.abi_major,
+            minor: api.abi_minor,
+            size: api.size,
+        });
     }
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -315,9 +373,9 @@ pub(super) unsafe fn install_logger<T: PluginInfo>(host: *const GmHostApi) -> Re
 ///
 /// # Safety
 /// `instance` is null or a writable pointer.
-pub(super) unsafe fn hand_over<I>(instance: *mut *mut c_void, value: I) -> Result<(), String> {
+pub(super) unsafe fn hand_over<I>(instance: *mut *mut c_void, value: I) -> Result<(), HostFault> {
     if instance.is_null() {
-        return Err("the host passed no instance pointer".to_string());
+        return Err(HostFault::NoInstancePointer);
     }
     *instance = Box::into_raw(Box::new(value)) as *mut c_void;
     Ok(())
@@ -328,8 +386,30 @@ pub(super) unsafe fn hand_over<I>(instance: *mut *mut c_void, value: I) -> Resul
 /// # Safety
 /// `instance` is null or was produced by [`hand_over`] for type `I` and not yet destroyed, and the
 /// host does not call into the same instance from two threads at once.
-pub(super) unsafe fn instance_mut<'a, I>(instance: *mut c_void) -> Result<&'a mut I, String> {
-    (instance as *mut I)
-        .as_mut()
-        .ok_or_else(|| "the host passed a null instance".to_string())
+pub(super) unsafe fn instance_mut<'a, I>(instance: *mut c_void) -> Result<&'a mut I, HostFault> {
+    (instance as *mut I).as_mut().ok_or(HostFault::NullInstance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_faults_and_plugin_errors_read_as_one_line() {
+        let host: Failure<String> = HostFault::NullInstance.into();
+        assert_eq!(host.to_string(), "the host passed a null instance");
+        let api = HostFault::HostApi {
+            major: 2,
+            minor: 0,
+            size: 8,
+        };
+        assert_eq!(
+            api.to_string(),
+            format!(
+                "host API 2.0 (size 8) does not match the plugin's ABI {ABI_MAJOR}.{ABI_MINOR}"
+            )
+        );
+        let plugin: Failure<&str> = Failure::Plugin("mine: disk full");
+        assert_eq!(plugin.to_string(), "mine: disk full");
+    }
 }

@@ -3,7 +3,7 @@
 //! allocating; encoding gathers small pieces in one reused buffer per connection and hands big
 //! ones to the host's writer directly ([`EncodeOut`]).
 
-use super::{guarded, guarded_or, hand_over, install_logger, read_options};
+use super::{guarded, guarded_or, hand_over, install_logger, read_options, Failure};
 use crate::abi::*;
 use crate::gear::MAX_ARGS;
 use crate::sdk::*;
@@ -37,10 +37,10 @@ unsafe extern "C" fn p_create<T: ProtocolPlugin>(
     instance: *mut *mut c_void,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || {
+    guarded(err, || -> Result<(), Failure<T::Error>> {
         install_logger::<T>(host)?;
-        let protocol = T::create(&read_options(options, n_options))?;
-        hand_over(instance, protocol)
+        let protocol = T::create(&read_options(options, n_options)).map_err(Failure::Plugin)?;
+        Ok(hand_over(instance, protocol)?)
     })
 }
 

@@ -3,6 +3,7 @@
 //! written to the host's buffer).
 
 use super::{guarded, guarded_or, hand_over, install_logger, instance_mut, read_options};
+use super::{Failure, HostFault};
 use crate::abi::*;
 use crate::sdk::*;
 use std::ffi::c_void;
@@ -27,10 +28,10 @@ unsafe extern "C" fn q_create<T: QueuePlugin>(
     instance: *mut *mut c_void,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || {
+    guarded(err, || -> Result<(), Failure<T::Error>> {
         install_logger::<T>(host)?;
-        let queue = T::create(&read_options(options, n_options))?;
-        hand_over(instance, queue)
+        let queue = T::create(&read_options(options, n_options)).map_err(Failure::Plugin)?;
+        Ok(hand_over(instance, queue)?)
     })
 }
 
@@ -53,10 +54,10 @@ unsafe extern "C" fn q_add<T: QueuePlugin>(
     item: *const GmQueueItem,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || {
+    guarded(err, || -> Result<(), Failure<T::Error>> {
         let queue = instance_mut::<T>(instance)?;
-        let item = item.as_ref().ok_or("the host passed a null job")?;
-        queue.add(&queue_job(item))
+        let item = item.as_ref().ok_or(HostFault::NullJob)?;
+        queue.add(&queue_job(item)).map_err(Failure::Plugin)
     })
 }
 
@@ -71,10 +72,10 @@ unsafe extern "C" fn q_add_batch<T: QueuePlugin>(
     ctx: *mut c_void,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || {
+    guarded(err, || -> Result<(), Failure<T::Error>> {
         let queue = instance_mut::<T>(instance)?;
         if items.is_null() && n > 0 {
-            return Err("the host passed a null batch".into());
+            return Err(HostFault::NullBatch.into());
         }
         let items: &[GmQueueItem] = match n {
             0 => &[],
@@ -83,8 +84,9 @@ unsafe extern "C" fn q_add_batch<T: QueuePlugin>(
         };
         let jobs: Vec<QueueJob<'_>> = items.iter().map(|item| queue_job(item)).collect();
         let mut reported = vec![false; n];
-        for (index, why) in queue.add_batch(&jobs)? {
+        for (index, why) in queue.add_batch(&jobs).map_err(Failure::Plugin)? {
             if index < n && !std::mem::replace(&mut reported[index], true) {
+                let why = why.to_string();
                 // SAFETY: `report` and `ctx` come from the host for the duration of this call;
                 // the message is borrowed for the callback only.
                 report(ctx, index, GmSlice::new(why.as_bytes()));
@@ -98,7 +100,11 @@ unsafe extern "C" fn q_flush<T: QueuePlugin>(
     instance: *mut c_void,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || instance_mut::<T>(instance)?.flush())
+    guarded(err, || -> Result<(), Failure<T::Error>> {
+        instance_mut::<T>(instance)?
+            .flush()
+            .map_err(Failure::Plugin)
+    })
 }
 
 unsafe extern "C" fn q_done<T: QueuePlugin>(
@@ -107,8 +113,10 @@ unsafe extern "C" fn q_done<T: QueuePlugin>(
     function: GmSlice,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || {
-        instance_mut::<T>(instance)?.done(unique.as_bytes(), function.as_bytes())
+    guarded(err, || -> Result<(), Failure<T::Error>> {
+        instance_mut::<T>(instance)?
+            .done(unique.as_bytes(), function.as_bytes())
+            .map_err(Failure::Plugin)
     })
 }
 
@@ -118,9 +126,9 @@ unsafe extern "C" fn q_replay<T: QueuePlugin>(
     ctx: *mut c_void,
     err: *mut GmErrorBuf,
 ) -> GmStatus {
-    guarded(err, || {
+    guarded(err, || -> Result<(), Failure<T::Error>> {
         let queue = instance_mut::<T>(instance)?;
-        queue.replay(&mut |job: &QueueJob<'_>| {
+        let replayed = queue.replay(&mut |job: &QueueJob<'_>| {
             let item = GmQueueItem {
                 unique: GmSlice::new(job.unique),
                 function: GmSlice::new(job.function),
@@ -132,9 +140,10 @@ unsafe extern "C" fn q_replay<T: QueuePlugin>(
             // item borrows `job`, which outlives the call.
             match callback(ctx, &item) {
                 GmStatus::OK => Ok(()),
-                status => Err(format!("the host stopped the replay (status {})", status.0)),
+                status => Err(ReplayStopped::new(status.0)),
             }
-        })
+        });
+        replayed.map_err(Failure::Plugin)
     })
 }
 

@@ -19,7 +19,9 @@ pub use codec::GearCodec;
 pub use limits::GearLimits;
 
 use gearmand_plugin_api::abi::MAX_REQUEST_BYTES;
+use gearmand_plugin_api::size::{self, SizeError};
 use gearmand_plugin_api::{export_protocol_plugin, OptionDef, Options, PluginInfo, ProtocolPlugin};
+use std::fmt;
 
 /// The gear port when neither `-p` nor `GEARMAND_PORT` says otherwise.
 pub const DEFAULT_PORT: &str = "4730";
@@ -45,25 +47,26 @@ impl PluginInfo for Gear {
         OptionDef::value(
             "max-packet-size",
             "Largest gear packet (header and body) accepted; larger ones get ERROR and a close.",
-            Some("64M"),
+            Some(limits::DEFAULT_MAX_PACKET),
         ),
         OptionDef::value(
             "max-function-name",
             "Longest function name accepted in CAN_DO and SUBMIT_JOB packets.",
-            Some("512"),
+            Some(limits::DEFAULT_MAX_FUNCTION),
         ),
         OptionDef::value(
             "max-unique",
             "Longest unique key accepted (at most the protocol's 64).",
-            Some("64"),
+            Some(limits::DEFAULT_MAX_UNIQUE),
         ),
     ];
 }
 
 impl ProtocolPlugin for Gear {
     type Codec = GearCodec;
+    type Error = LimitError;
 
-    fn create(options: &Options) -> Result<Self, String> {
+    fn create(options: &Options) -> Result<Self, LimitError> {
         let given = options.get("port").unwrap_or_default();
         let env = std::env::var("GEARMAND_PORT").ok();
         let port = resolve_port(&given, env.as_deref());
@@ -80,15 +83,70 @@ impl ProtocolPlugin for Gear {
     }
 }
 
+/// A limit option the plugin refuses; startup stops with this message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitError {
+    /// Not a size, or 0.
+    NotPositive {
+        option: &'static str,
+        text: String,
+        why: Option<SizeError>,
+    },
+    /// `--max-unique` over the protocol's limit.
+    UniqueOverProtocol(usize),
+    /// `--max-packet-size` smaller than a packet header.
+    PacketBelowHeader,
+    /// `--max-packet-size` over the host's request bound.
+    PacketOverRequest(usize),
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitError::NotPositive { option, text, why } => {
+                write!(f, "--{option}: '{text}' is not a positive size")?;
+                match why {
+                    Some(why) => write!(f, ": {why}"),
+                    None => Ok(()),
+                }
+            }
+            LimitError::UniqueOverProtocol(n) => write!(
+                f,
+                "--max-unique {n} is over the protocol's {}",
+                limits::MAX_UNIQUE
+            ),
+            LimitError::PacketBelowHeader => {
+                f.write_str("--max-packet-size must leave room for a 12-byte header")
+            }
+            LimitError::PacketOverRequest(n) => write!(
+                f,
+                "--max-packet-size {n} is over {}M, the largest request the host holds",
+                MAX_REQUEST_BYTES >> 20
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LimitError {}
+
 /// The limit options; a missing one keeps its default, a malformed one is a startup error.
-fn read_limits(options: &Options) -> Result<GearLimits, String> {
-    let size = |name: &str, default: usize| -> Result<usize, String> {
-        match options.get(name) {
-            None => Ok(default),
-            Some(text) => match limits::parse_size(&text) {
-                Some(0) | None => Err(format!("--{name}: '{text}' is not a positive size")),
-                Some(n) => Ok(n),
-            },
+fn read_limits(options: &Options) -> Result<GearLimits, LimitError> {
+    let size = |option: &'static str, default: usize| -> Result<usize, LimitError> {
+        let Some(text) = options.get(option) else {
+            return Ok(default);
+        };
+        match size::parse_usize(&text) {
+            Ok(0) => Err(LimitError::NotPositive {
+                option,
+                text,
+                why: None,
+            }),
+            Ok(n) => Ok(n),
+            Err(why) => Err(LimitError::NotPositive {
+                option,
+                text,
+                why: Some(why),
+            }),
         }
     };
     let d = GearLimits::DEFAULT;
@@ -98,21 +156,13 @@ fn read_limits(options: &Options) -> Result<GearLimits, String> {
         max_unique: size("max-unique", d.max_unique)?,
     };
     if limits.max_unique > limits::MAX_UNIQUE {
-        return Err(format!(
-            "--max-unique {} is over the protocol's {}",
-            limits.max_unique,
-            limits::MAX_UNIQUE
-        ));
+        return Err(LimitError::UniqueOverProtocol(limits.max_unique));
     }
     if limits.max_packet < scan::HEADER_LEN {
-        return Err("--max-packet-size must leave room for a 12-byte header".into());
+        return Err(LimitError::PacketBelowHeader);
     }
     if limits.max_packet > MAX_REQUEST_BYTES {
-        return Err(format!(
-            "--max-packet-size {} is over {}M, the largest request the host holds",
-            limits.max_packet,
-            MAX_REQUEST_BYTES >> 20
-        ));
+        return Err(LimitError::PacketOverRequest(limits.max_packet));
     }
     Ok(limits)
 }
@@ -171,7 +221,7 @@ mod tests {
         );
         let over = (MAX_REQUEST_BYTES + 1).to_string();
         for v in ["4G", "8G", over.as_str()] {
-            let e = packet(v).unwrap_err();
+            let e = packet(v).unwrap_err().to_string();
             assert!(
                 e.contains("--max-packet-size") && e.contains("4095M"),
                 "{v}: {e}"

@@ -7,15 +7,22 @@
 //!   the connection (the rest of the stream cannot be framed without reading the body).
 //! - A function name, or a submitted job's unique key, over its limit gets `ERROR ARGUMENT_TOO_LARGE` and the packet
 //!   is dropped; the connection stays, like the engine's own unique check.
+//!
+//! Each default is written once, as the text `--help` shows; the numbers come from it through the
+//! plugin API's size parser, which also reads the options.
 
 use gearmand_plugin_api::gear::ptype;
+use gearmand_plugin_api::size;
 
 /// Default `--max-packet-size`: header plus body.
-pub const DEFAULT_MAX_PACKET: usize = 64 << 20;
+pub const DEFAULT_MAX_PACKET: &str = "64M";
 /// Default `--max-function-name`: libgearman's own GEARMAN_FUNCTION_MAX_SIZE.
-pub const DEFAULT_MAX_FUNCTION: usize = 512;
-/// The protocol's unique key limit (gear-protocol.md §4); `--max-unique` may only lower it.
-pub const MAX_UNIQUE: usize = 64;
+pub const DEFAULT_MAX_FUNCTION: &str = "512";
+/// Default `--max-unique`: the protocol's unique key limit (gear-protocol.md §4), which the
+/// option may only lower.
+pub const DEFAULT_MAX_UNIQUE: &str = "64";
+/// The protocol's unique key limit.
+pub const MAX_UNIQUE: usize = size::constant(DEFAULT_MAX_UNIQUE) as usize;
 
 /// The limits one connection's codec applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +45,8 @@ impl GearLimits {
 
     /// The plugin's defaults.
     pub const DEFAULT: GearLimits = GearLimits {
-        max_packet: DEFAULT_MAX_PACKET,
-        max_function: DEFAULT_MAX_FUNCTION,
+        max_packet: size::constant(DEFAULT_MAX_PACKET) as usize,
+        max_function: size::constant(DEFAULT_MAX_FUNCTION) as usize,
         max_unique: MAX_UNIQUE,
     };
 
@@ -84,33 +91,25 @@ fn names_function(t: u32) -> bool {
     matches!(t, ptype::CAN_DO | ptype::CANT_DO | ptype::CAN_DO_TIMEOUT) || is_submit(t)
 }
 
-/// `123`, `64K`, `16M`, `1G` (binary multipliers, any case, optional `B`/`iB`).
-pub fn parse_size(text: &str) -> Option<usize> {
-    let t = text.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, suffix) = t.split_at(digits);
-    let n: usize = num.parse().ok()?;
-    let shift = match suffix.to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return None,
-    };
-    n.checked_mul(1usize << shift)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn sizes_parse_with_suffixes() {
+        let parse_size = |t: &str| size::parse_usize(t).ok();
         assert_eq!(parse_size("4096"), Some(4096));
         assert_eq!(parse_size("64M"), Some(64 << 20));
         assert_eq!(parse_size("1k"), Some(1024));
         assert_eq!(parse_size("x"), None);
         assert_eq!(parse_size(""), None);
+    }
+
+    #[test]
+    fn the_defaults_are_their_texts() {
+        assert_eq!(GearLimits::DEFAULT.max_packet, 64 << 20);
+        assert_eq!(GearLimits::DEFAULT.max_function, 512);
+        assert_eq!(GearLimits::DEFAULT.max_unique, 64);
     }
 
     #[test]

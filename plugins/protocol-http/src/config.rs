@@ -1,22 +1,27 @@
 //! The plugin's options (`--http-*`) and the limits every connection enforces.
 //!
-//! All sizes accept a plain byte count or a binary suffix (`16K`, `64M`, `1G`). Values are checked
-//! once, at startup, so a typo stops the server with a clear message instead of silently running
-//! with a default.
+//! All sizes are read by the plugin API's size parser ([`gearmand_plugin_api::size`]): a plain
+//! byte count or a binary suffix (`16K`, `64M`, `1G`, `2MiB`); the timeouts, plain seconds, go
+//! through it too. Values are checked once, at startup, so a typo stops the server with a clear
+//! message instead of silently running with a default. Each default is written once, as the
+//! text `--help` shows.
 
 use gearmand_plugin_api::abi::MAX_REQUEST_BYTES;
+use gearmand_plugin_api::size::{self, SizeError};
 use gearmand_plugin_api::{OptionDef, Options};
 use std::fmt;
 use std::time::Duration;
 
+/// Default `--http-port`.
+pub const DEFAULT_PORT: &str = "8080";
 /// Default size limit of the request line plus all header lines.
-pub const DEFAULT_MAX_HEADER: usize = 16 * 1024;
+pub const DEFAULT_MAX_HEADER: &str = "16K";
 /// Default size limit of one request body (the job's workload).
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
-/// Default time a client gets to send a complete request head.
-pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
-/// Default time a kept-alive connection may sit idle, or a request body may stall.
-pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_MAX_BODY: &str = "64M";
+/// Default seconds a client gets to send a complete request head.
+pub const DEFAULT_HEADER_TIMEOUT: &str = "10";
+/// Default seconds a kept-alive connection may sit idle, or a request body may stall.
+pub const DEFAULT_IDLE_TIMEOUT: &str = "60";
 /// Header lines a request may carry; more is a header flood (431).
 pub const MAX_HEADER_LINES: usize = 100;
 /// Smallest and largest accepted `http-max-header`.
@@ -31,35 +36,39 @@ pub const OPTIONS: &[OptionDef] = &[
     OptionDef::value(
         "http-port",
         "Port the HTTP protocol listens on",
-        Some("8080"),
+        Some(DEFAULT_PORT),
     ),
     OptionDef::value(
         "http-max-header",
         "Largest request line + headers in bytes (K/M suffix allowed)",
-        Some("16K"),
+        Some(DEFAULT_MAX_HEADER),
     ),
     OptionDef::value(
         "http-max-body",
         "Largest request body (job workload) in bytes (K/M/G suffix allowed)",
-        Some("64M"),
+        Some(DEFAULT_MAX_BODY),
     ),
     OptionDef::value(
         "http-header-timeout",
         "Seconds a client has to send a complete request head",
-        Some("10"),
+        Some(DEFAULT_HEADER_TIMEOUT),
     ),
     OptionDef::value(
         "http-idle-timeout",
         "Seconds an idle kept-alive connection is kept, and a request body may stall",
-        Some("60"),
+        Some(DEFAULT_IDLE_TIMEOUT),
     ),
 ];
 
 /// Why an option value was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
-    /// Not a number (with an optional size suffix).
-    NotANumber { option: &'static str, value: String },
+    /// Not a number (with an optional size suffix), and why.
+    NotANumber {
+        option: &'static str,
+        value: String,
+        why: SizeError,
+    },
     /// A number outside the accepted range.
     OutOfRange {
         option: &'static str,
@@ -72,8 +81,8 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::NotANumber { option, value } => {
-                write!(f, "--{option}: '{value}' is not a number")
+            ConfigError::NotANumber { option, value, why } => {
+                write!(f, "--{option}: '{value}' is not a number: {why}")
             }
             ConfigError::OutOfRange {
                 option,
@@ -102,10 +111,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_header: DEFAULT_MAX_HEADER,
-            max_body: DEFAULT_MAX_BODY,
-            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
-            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            max_header: size::constant(DEFAULT_MAX_HEADER) as usize,
+            max_body: size::constant(DEFAULT_MAX_BODY) as usize,
+            header_timeout: Duration::from_secs(size::constant(DEFAULT_HEADER_TIMEOUT)),
+            idle_timeout: Duration::from_secs(size::constant(DEFAULT_IDLE_TIMEOUT)),
         }
     }
 }
@@ -132,31 +141,21 @@ impl Limits {
     }
 }
 
-/// Parses `value` as a size with an optional K/M/G suffix and checks it against `min..=max`.
+/// Parses `value` as a size (the plugin API's parser) and checks it against `min..=max`.
 fn sized(option: &'static str, value: &str, min: usize, max: usize) -> Result<usize, ConfigError> {
-    let not_a_number = || ConfigError::NotANumber {
+    let out_of_range = || ConfigError::OutOfRange {
         option,
         value: value.to_string(),
+        min,
+        max,
     };
-    let v = value.trim();
-    let (digits, shift) = match v.as_bytes().last() {
-        Some(b'k' | b'K') => (&v[..v.len() - 1], 10),
-        Some(b'm' | b'M') => (&v[..v.len() - 1], 20),
-        Some(b'g' | b'G') => (&v[..v.len() - 1], 30),
-        _ => (v, 0),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(not_a_number());
-    }
-    let n: u64 = digits.parse().map_err(|_| not_a_number())?;
-    let n = n.checked_mul(1u64 << shift);
-    match n {
-        Some(n) if n >= min as u64 && n <= max as u64 => Ok(n as usize),
-        _ => Err(ConfigError::OutOfRange {
+    match size::parse(value) {
+        Ok(n) if n >= min as u64 && n <= max as u64 => Ok(n as usize),
+        Ok(_) | Err(SizeError::TooLarge) => Err(out_of_range()),
+        Err(why) => Err(ConfigError::NotANumber {
             option,
             value: value.to_string(),
-            min,
-            max,
+            why,
         }),
     }
 }
@@ -204,6 +203,22 @@ mod tests {
                 "{v}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn takes_every_suffix_the_host_takes() {
+        let l = Limits::from_options(&opts(&[
+            ("http-max-body", "2MiB"),
+            ("http-max-header", "8kb"),
+        ]));
+        let l = l.unwrap();
+        assert_eq!((l.max_body, l.max_header), (2 << 20, 8 << 10));
+        let e = Limits::from_options(&opts(&[("http-max-body", "12X")])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--http-max-body: '12X' is not a number: "),
+            "{e}"
+        );
     }
 
     #[test]

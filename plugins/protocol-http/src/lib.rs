@@ -36,6 +36,19 @@ pub use codec::HttpCodec;
 pub use config::Limits;
 
 use gearmand_plugin_api::{OptionDef, Options, PluginInfo, ProtocolPlugin};
+use std::fmt;
+
+/// Why the plugin could not start: an option it refused, shown with the plugin's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartError(pub config::ConfigError);
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http: {}", self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
 
 /// The plugin instance: the port to listen on and the limits every connection gets.
 #[derive(Debug, Clone)]
@@ -60,13 +73,14 @@ impl PluginInfo for HttpProtocol {
 
 impl ProtocolPlugin for HttpProtocol {
     type Codec = HttpCodec;
+    type Error = StartError;
 
-    fn create(options: &Options) -> Result<Self, String> {
-        let limits = Limits::from_options(options).map_err(|e| format!("http: {e}"))?;
+    fn create(options: &Options) -> Result<Self, StartError> {
+        let limits = Limits::from_options(options).map_err(StartError)?;
         let port = options
             .get("http-port")
             .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "8080".to_string());
+            .unwrap_or_else(|| config::DEFAULT_PORT.to_string());
         log::info!(
             "http protocol on port {port} (max header {} B, max body {} B, header timeout {:?}, \
              idle timeout {:?})",

@@ -5,6 +5,7 @@
 //! - [`client`]: a small text-protocol client with timeouts, batching and reconnects.
 //! - [`dump`]: listing keys for replay (`lru_crawler metadump`, else `stats cachedump`).
 //! - [`servers`]: the server list and libmemcached-compatible key placement.
+//! - [`error`]: what can go wrong, as the host shows it.
 //!
 //! What memcached cannot guarantee: it is a cache. Items are stored without expiry, but memcached
 //! evicts items when it runs out of memory (start it with `-M` to refuse writes instead), a
@@ -14,12 +15,14 @@
 
 pub mod client;
 pub mod dump;
+pub mod error;
 pub mod layout;
 pub mod servers;
 
 use client::{McError, Server};
 use dump::DumpError;
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+pub use error::Error;
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
 use layout::{Keys, Space};
 
 gearmand_plugin_api::export_queue_plugin!(MemcachedQueue);
@@ -58,13 +61,14 @@ impl MemcachedQueue {
     }
 
     /// Sends every server's pending batch; reports the first failure.
-    fn execute_all(&mut self, what: &str) -> Result<(), String> {
+    fn execute_all(&mut self, what: &'static str) -> Result<(), Error> {
         let mut first = None;
         for server in self.servers.iter_mut().filter(|s| s.has_pending()) {
-            if let Err(e) = server.execute() {
-                let msg = format!("memcached {}: {what} failed: {e}", server.addr());
-                log::error!("{msg}");
-                first = first.or(Some(msg));
+            if let Err(source) = server.execute() {
+                let addr = server.addr().to_string();
+                let e = Error::Failed { addr, what, source };
+                log::error!("{e}");
+                first = first.or(Some(e));
             }
         }
         first.map_or(Ok(()), Err)
@@ -74,20 +78,24 @@ impl MemcachedQueue {
     fn replay_server(
         &mut self,
         index: usize,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<usize, String> {
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<usize, Error> {
         let keys = self.keys.clone();
         let server = &mut self.servers[index];
         let addr = server.addr().to_string();
-        let fail = |what: &str, e: McError| format!("memcached {addr}: {what} failed: {e}");
-        let describe = |e: DumpError<String>| match e {
+        let fail = |what: &'static str, source: McError| Error::Failed {
+            addr: addr.clone(),
+            what,
+            source,
+        };
+        let describe = |e: DumpError<ReplayStopped>| match e {
             DumpError::Mc(e) => fail("reading items", e),
-            DumpError::Consumer(msg) => msg,
+            DumpError::Consumer(stop) => Error::Stopped(stop),
         };
         let mut listing = server.connect_new().map_err(|e| fail("connect", e))?;
         let mut batch = Vec::with_capacity(GET_BATCH);
         let mut count = 0usize;
-        let mut each = |key: Vec<u8>| -> Result<(), String> {
+        let mut each = |key: Vec<u8>| -> Result<(), Error> {
             if keys.classify(&key).is_none() {
                 return Ok(());
             }
@@ -99,7 +107,7 @@ impl MemcachedQueue {
         };
         let method = dump::list_keys(&mut listing, &mut each).map_err(|e| match e {
             DumpError::Mc(e) => fail("listing keys", e),
-            DumpError::Consumer(msg) => msg,
+            DumpError::Consumer(e) => e,
         })?;
         count += load(server, &keys, &mut batch, sink).map_err(describe)?;
         log::info!("memcached {addr}: replayed {count} job(s), keys listed by {method:?}");
@@ -113,8 +121,8 @@ fn load(
     server: &mut Server,
     keys: &Keys,
     batch: &mut Vec<Vec<u8>>,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-) -> Result<usize, DumpError<String>> {
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+) -> Result<usize, DumpError<ReplayStopped>> {
     if batch.is_empty() {
         return Ok(0);
     }
@@ -144,26 +152,29 @@ fn load(
 }
 
 impl QueuePlugin for MemcachedQueue {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let list = options
             .get(OPT_SERVERS)
             .filter(|l| !l.trim().is_empty())
-            .ok_or("missing required --libmemcached-servers=<host:port,...> argument")?;
+            .ok_or(Error::MissingServers)?;
         let prefix = options
             .get_bytes(OPT_PREFIX)
             .unwrap_or(DEFAULT_PREFIX.as_bytes())
             .to_vec();
         if prefix.len() > 200 || prefix.iter().any(|&b| b <= b' ' || b == 0x7f) {
-            return Err("--libmemcached-prefix must be under 200 bytes without spaces".into());
+            return Err(Error::BadPrefix);
         }
         let mut servers: Vec<Server> = servers::parse(&list)?
             .into_iter()
             .map(Server::new)
             .collect();
         for server in &mut servers {
-            let version = server
-                .version()
-                .map_err(|e| format!("memcached {}: not reachable: {e}", server.addr()))?;
+            let version = server.version().map_err(|source| Error::Unreachable {
+                addr: server.addr().to_string(),
+                source,
+            })?;
             log::info!("memcached queue at {} (memcached {version})", server.addr());
         }
         Ok(MemcachedQueue {
@@ -172,16 +183,12 @@ impl QueuePlugin for MemcachedQueue {
         })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        let (space, key) = self
-            .keys
-            .key_for(job.function, job.unique, job.when)
-            .map_err(|e| format!("memcached: cannot store job: {e}"))?;
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+        let (space, key) = self.keys.key_for(job.function, job.unique, job.when)?;
         let value = match space {
             Space::Plain => job.data.to_vec(),
             Space::Extended => {
-                layout::encode_extended(job.function, job.unique, job.data, job.priority, job.when)
-                    .map_err(|e| format!("memcached: cannot store job: {e}"))?
+                layout::encode_extended(job.function, job.unique, job.data, job.priority, job.when)?
             }
         };
         // Remove the job's other form first, so one job never has two records.
@@ -195,11 +202,11 @@ impl QueuePlugin for MemcachedQueue {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), Error> {
         self.execute_all("storing jobs")
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         for key in self.keys.all_keys(function, unique) {
             self.server_for(&key).push_delete(&key);
         }
@@ -209,8 +216,8 @@ impl QueuePlugin for MemcachedQueue {
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
         for index in 0..self.servers.len() {
             self.replay_server(index, sink)?;
         }

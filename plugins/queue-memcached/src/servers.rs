@@ -5,11 +5,36 @@
 //! the server libmemcached's default distribution picks (one-at-a-time hash, modulo the server
 //! count, servers in the given order), so C gearmand finds what we store and the other way round.
 
+use std::fmt;
+
 /// memcached's default port.
 pub const DEFAULT_PORT: u16 = 11211;
 
+/// Why a server list was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerListError {
+    /// Nothing but separators.
+    Empty,
+    /// This entry is not `host`, `host:port` or `[v6addr]:port`.
+    Entry(String),
+}
+
+impl fmt::Display for ServerListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerListError::Empty => f.write_str("--libmemcached-servers lists no server"),
+            ServerListError::Entry(entry) => write!(
+                f,
+                "--libmemcached-servers: cannot parse {entry:?} (want host:port)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ServerListError {}
+
 /// Parses the server list into `host:port` addresses.
-pub fn parse(list: &str) -> Result<Vec<String>, String> {
+pub fn parse(list: &str) -> Result<Vec<String>, ServerListError> {
     let mut out = Vec::new();
     for entry in list
         .split([',', ' '])
@@ -19,13 +44,13 @@ pub fn parse(list: &str) -> Result<Vec<String>, String> {
         out.push(parse_one(entry)?);
     }
     if out.is_empty() {
-        return Err("--libmemcached-servers lists no server".into());
+        return Err(ServerListError::Empty);
     }
     Ok(out)
 }
 
-fn parse_one(entry: &str) -> Result<String, String> {
-    let bad = || format!("--libmemcached-servers: cannot parse {entry:?} (want host:port)");
+fn parse_one(entry: &str) -> Result<String, ServerListError> {
+    let bad = || ServerListError::Entry(entry.to_string());
     let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
         let (host, tail) = rest.split_once(']').ok_or_else(bad)?;
         (format!("[{host}]"), tail.strip_prefix(':'))

@@ -225,7 +225,7 @@ fn reconnects_by_itself_after_memcached_restarts() {
     m.kill();
     let started = Instant::now();
     q.add(&b.as_queue_job()).unwrap();
-    let err = q.flush().unwrap_err();
+    let err = q.flush().unwrap_err().to_string();
     assert!(started.elapsed() < CONNECT_TIMEOUT + IO_TIMEOUT, "{err}");
     assert!(
         err.contains(&m.addr()) && err.contains("storing jobs failed"),
@@ -246,13 +246,17 @@ fn reconnects_by_itself_after_memcached_restarts() {
 
 #[test]
 fn unreachable_or_missing_servers_fail_create_clearly() {
-    let err = MemcachedQueue::create(&Options::default()).err().unwrap();
+    let err = MemcachedQueue::create(&Options::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("--libmemcached-servers"), "{err}");
     let addr = format!("127.0.0.1:{}", free_port());
     let started = Instant::now();
     let err = MemcachedQueue::create(&Options::from_pairs([("libmemcached-servers", &*addr)]))
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(started.elapsed() < CONNECT_TIMEOUT + Duration::from_secs(1));
     assert!(
         err.contains(&addr) && err.contains("not reachable"),
@@ -263,7 +267,8 @@ fn unreachable_or_missing_servers_fail_create_clearly() {
         ("libmemcached-prefix", "has space"),
     ]))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("--libmemcached-prefix"), "{err}");
 }
 

@@ -1,5 +1,6 @@
-//! The SQL of the mysql queue: the original's table, the four operations, and a connection that
-//! comes back by itself.
+//! The SQL of the mysql queue: the original's table, the four operations (the plugin's
+//! `QueuePlugin` contract, implemented on [`Db`] itself), and a connection that comes back by
+//! itself.
 //!
 //! Layout (C gearmand 1.1.20): `CREATE TABLE <t>(unique_key VARCHAR(64),function_name
 //! VARCHAR(255),priority INT,data LONGBLOB,when_to_run INT,unique key (unique_key,
@@ -15,23 +16,18 @@
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
-use gearmand_plugin_api::{Priority, QueueJob};
-use gearmand_sql_keytext::{self as keytext, LimitError, Limits};
+use crate::error::{classify, Error, Failure};
+use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
+use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
+use gearmand_sql_keytext::{self as keytext, Limits};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
-use std::fmt;
 use std::time::Duration;
 
 /// Connecting to a server that does not answer gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Every socket read or write gives up after this long, so no call hangs on a stuck server.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Server error codes after which the connection is gone (or its transaction is).
-const ER_LOCK_DEADLOCK: u16 = 1213;
-const ER_SERVER_SHUTDOWN: u16 = 1053;
-const ER_CONNECTION_KILLED: u16 = 1927;
-const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
 
 /// Where and what to connect to (from the options).
 #[derive(Debug, Clone)]
@@ -75,75 +71,6 @@ impl Settings {
     }
 }
 
-/// What went wrong, as the host shows it (one line).
-#[derive(Debug)]
-pub enum Error {
-    BadTable(String),
-    Connect {
-        target: String,
-        source: mysql::Error,
-    },
-    Sql {
-        what: &'static str,
-        source: mysql::Error,
-    },
-    /// A unique or function name longer than its column, or a `when` that does not fit.
-    Limit(LimitError),
-    Lost(String),
-    Sink(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --mysql-table {t:?}: use letters, digits and _ only"
-            ),
-            Error::Connect { target, source } => {
-                write!(f, "mysql: cannot connect to {target}: {source}")
-            }
-            Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
-            Error::Limit(e) => write!(f, "mysql: {e}"),
-            Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
-            Error::Sink(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<LimitError> for Error {
-    fn from(e: LimitError) -> Error {
-        Error::Limit(e)
-    }
-}
-
-/// How bad a failed statement was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// The connection is gone: drop it; reconnect on the next call.
-    Broken,
-    /// The server rolled back the whole transaction (deadlock) but the connection lives.
-    TxRolledBack,
-    /// The server refused this statement only.
-    Refused,
-}
-
-fn classify(e: &mysql::Error) -> Failure {
-    match e {
-        mysql::Error::MySqlError(m) => match m.code {
-            ER_CONNECTION_KILLED | ER_SERVER_SHUTDOWN | ER_CLIENT_INTERACTION_TIMEOUT => {
-                Failure::Broken
-            }
-            ER_LOCK_DEADLOCK => Failure::TxRolledBack,
-            _ => Failure::Refused,
-        },
-        mysql::Error::FromValueError(_) | mysql::Error::FromRowError(_) => Failure::Refused,
-        _ => Failure::Broken,
-    }
-}
-
 /// The state of the group transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tx {
@@ -173,30 +100,16 @@ pub struct Db {
     tx: Tx,
 }
 
-impl Db {
-    /// Connects, creates the table if it is missing, and reads its column widths.
-    pub fn open(settings: Settings) -> Result<Db, Error> {
-        let table = settings.table.clone();
-        if !keytext::valid_table_name(&table) {
-            return Err(Error::BadTable(table));
-        }
-        let target = settings.describe();
-        let mut conn = connect(&settings, &target)?;
-        ensure_table(&mut conn, &table)?;
-        let limits = read_limits(&mut conn, &table)?;
-        log::info!("mysql queue: table {table} on {target}");
-        Ok(Db {
-            sql: statements(&table),
-            settings,
-            target,
-            limits,
-            conn: Some(conn),
-            tx: Tx::Idle,
-        })
+/// The plugin's contract, on the table itself: `create` connects, the four operations are SQL.
+impl QueuePlugin for Db {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Db, Error> {
+        Db::open(Settings::from_options(options)?)
     }
 
     /// Inserts one job into the group transaction.
-    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let unique = keytext::encode(job.unique);
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
@@ -225,7 +138,7 @@ impl Db {
     }
 
     /// Commits the group transaction.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
             Tx::Lost(why) => Err(Error::Lost(why)),
@@ -246,7 +159,7 @@ impl Db {
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let params = (
             Value::Bytes(keytext::encode(unique).as_bytes().to_vec()),
             Value::Bytes(keytext::encode(function).as_bytes().to_vec()),
@@ -262,9 +175,9 @@ impl Db {
     }
 
     /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).
-    pub fn replay(
+    fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         self.flush()?;
         let select = self.sql.select.clone();
@@ -278,46 +191,39 @@ impl Db {
         result
     }
 
-    /// The connection, made anew if there is none.
-    fn conn(&mut self) -> Result<&mut Conn, Error> {
-        if self.conn.is_none() {
-            self.conn = Some(connect(&self.settings, &self.target)?);
-            log::info!("mysql queue: connected to {}", self.target);
+    fn shutdown(&mut self) {
+        if let Err(e) = self.flush() {
+            log::error!("mysql queue: last flush failed: {e}");
         }
-        Ok(self.conn.as_mut().expect("just connected"))
     }
+}
 
-    /// Runs `op` outside a transaction; if the connection turns out dead (server restarted,
-    /// connection killed while idle), reconnects and runs it once more. Only for statements that
-    /// are harmless to repeat.
-    fn with_reconnect(
-        &mut self,
-        what: &'static str,
-        mut op: impl FnMut(&mut Conn) -> Result<(), mysql::Error>,
-    ) -> Result<(), Error> {
-        for attempt in 0..2 {
-            let conn = self.conn()?;
-            match op(conn) {
-                Ok(()) => return Ok(()),
-                Err(source) => {
-                    let broken = classify(&source) == Failure::Broken;
-                    if broken {
-                        self.conn = None;
-                    }
-                    if !broken || attempt == 1 {
-                        return Err(Error::Sql { what, source });
-                    }
-                    log::warn!("mysql queue: connection lost ({source}), reconnecting");
-                }
-            }
+impl Db {
+    /// Connects, creates the table if it is missing, and reads its column widths.
+    pub fn open(settings: Settings) -> Result<Db, Error> {
+        let table = settings.table.clone();
+        if !keytext::valid_table_name(&table) {
+            return Err(Error::BadTable(table));
         }
-        unreachable!("the second attempt returns")
+        let target = settings.describe();
+        let mut conn = connect(&settings, &target)?;
+        ensure_table(&mut conn, &table)?;
+        let limits = read_limits(&mut conn, &table)?;
+        log::info!("mysql queue: table {table} on {target}");
+        Ok(Db {
+            sql: statements(&table),
+            settings,
+            target,
+            limits,
+            conn: Some(conn),
+            tx: Tx::Idle,
+        })
     }
 
     /// Begins the group transaction if none is open.
     fn begin(&mut self) -> Result<(), Error> {
         if self.tx == Tx::Idle {
-            self.with_reconnect("BEGIN", |conn| conn.query_drop("BEGIN"))?;
+            with_reconnect(self, "BEGIN", |conn| conn.query_drop("BEGIN"))?;
             self.tx = Tx::Open { pending: 0 };
         }
         Ok(())
@@ -353,6 +259,37 @@ impl Db {
             }
         }
         err
+    }
+}
+
+/// The connection is made anew when there is none; [`with_reconnect`] replaces a dead one.
+impl Reconnect for Db {
+    type Conn = Conn;
+    type Fault = mysql::Error;
+    type Error = Error;
+
+    fn conn(&mut self) -> Result<&mut Conn, Error> {
+        if self.conn.is_none() {
+            self.conn = Some(connect(&self.settings, &self.target)?);
+            log::info!("mysql queue: connected to {}", self.target);
+        }
+        Ok(self.conn.as_mut().expect("just connected"))
+    }
+
+    fn forget(&mut self) {
+        self.conn = None;
+    }
+
+    fn broken(_: &Conn, fault: &mysql::Error) -> bool {
+        classify(fault) == Failure::Broken
+    }
+
+    fn failed(what: &'static str, source: mysql::Error) -> Error {
+        Error::Sql { what, source }
+    }
+
+    fn reconnecting(&self, fault: &mysql::Error) {
+        log::warn!("mysql queue: connection lost ({fault}), reconnecting");
     }
 }
 
@@ -431,7 +368,7 @@ fn statements(table: &str) -> Statements {
 fn stream_rows(
     conn: &mut Conn,
     select: &str,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
 ) -> Result<(), Error> {
     let sql_err = |what| move |source| Error::Sql { what, source };
     let result = conn.query_iter(select).map_err(sql_err("replay SELECT"))?;
@@ -448,7 +385,7 @@ fn stream_rows(
             priority,
             when: int_of(col(4)),
         };
-        sink(&job).map_err(Error::Sink)?;
+        sink(&job)?;
     }
     Ok(())
 }

@@ -2,9 +2,10 @@
 //! jobs in a MySQL/MariaDB table laid out exactly as C gearmand 1.1.20 lays it out, so an operator
 //! can switch between the two servers on the same database.
 //!
-//! This file is the plugin's face: name, options (the `--mysql-*` names and, as aliases, the
-//! original libdrizzle module's `--libdrizzle-*` spellings) and the [`QueuePlugin`] contract. The
-//! SQL is in [`db`]; how non-UTF-8 keys are kept in VARCHAR columns is in [`gearmand_sql_keytext`].
+//! This file is the plugin's face: name and options (the `--mysql-*` names and, as aliases, the
+//! original libdrizzle module's `--libdrizzle-*` spellings). The table itself is the plugin
+//! instance: [`db`] implements the `QueuePlugin` contract in SQL, `error` says what can go wrong;
+//! how non-UTF-8 keys are kept in VARCHAR columns is in [`gearmand_sql_keytext`].
 //!
 //! Guarantees: `add` inserts inside an open transaction and `flush` commits it (group commit); a
 //! job is durable once `flush` returned Ok, as far as the server's settings make a COMMIT durable
@@ -14,17 +15,20 @@
 #![forbid(unsafe_code)]
 
 mod db;
+mod error;
 
-pub use db::{Error, Settings};
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+/// One queue table on one server: the plugin instance.
+pub use db::Db as Mysql;
+pub use db::Settings;
+pub use error::Error;
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo};
 
 /// The original's default table name.
 pub const DEFAULT_TABLE: &str = "gearman_queue";
-
-/// One queue table on one server.
-pub struct Mysql {
-    db: db::Db,
-}
+/// Default `--mysql-host`.
+pub const DEFAULT_HOST: &str = "localhost";
+/// Default `--mysql-port`.
+pub const DEFAULT_PORT: &str = "3306";
 
 impl PluginInfo for Mysql {
     const NAME: &'static str = "mysql";
@@ -32,11 +36,11 @@ impl PluginInfo for Mysql {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "MySQL/MariaDB queue (C gearmand's layout)";
     const OPTIONS: &'static [OptionDef] = &[
-        OptionDef::value("mysql-host", "MySQL host.", Some("localhost")),
+        OptionDef::value("mysql-host", "MySQL host.", Some(DEFAULT_HOST)),
         OptionDef::value(
             "mysql-port",
             "Port of server. (by default 3306)",
-            Some("3306"),
+            Some(DEFAULT_PORT),
         ),
         OptionDef::value(
             "mysql-uds",
@@ -60,53 +64,18 @@ impl PluginInfo for Mysql {
 
 impl Settings {
     /// The settings from resolved options; an empty or absent value means the default.
-    pub fn from_options(options: &Options) -> Result<Settings, String> {
+    pub fn from_options(options: &Options) -> Result<Settings, Error> {
         let get = |k: &str| options.get(k).filter(|v| !v.is_empty());
-        let port = get("mysql-port").unwrap_or_else(|| "3306".into());
+        let port = get("mysql-port").unwrap_or_else(|| DEFAULT_PORT.into());
         Ok(Settings {
-            host: get("mysql-host").unwrap_or_else(|| "localhost".into()),
-            port: port
-                .parse()
-                .map_err(|_| format!("invalid --mysql-port {port:?}"))?,
+            host: get("mysql-host").unwrap_or_else(|| DEFAULT_HOST.into()),
+            port: port.parse().map_err(|_| Error::BadPort(port))?,
             socket: get("mysql-uds"),
             user: get("mysql-user"),
             password: get("mysql-password"),
             db: get("mysql-db"),
             table: get("mysql-table").unwrap_or_else(|| DEFAULT_TABLE.into()),
         })
-    }
-}
-
-impl QueuePlugin for Mysql {
-    fn create(options: &Options) -> Result<Self, String> {
-        let settings = Settings::from_options(options)?;
-        let db = db::Db::open(settings).map_err(|e| e.to_string())?;
-        Ok(Mysql { db })
-    }
-
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.db.add(job).map_err(|e| e.to_string())
-    }
-
-    fn flush(&mut self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())
-    }
-
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.db.done(unique, function).map_err(|e| e.to_string())
-    }
-
-    fn replay(
-        &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.db.replay(sink).map_err(|e| e.to_string())
-    }
-
-    fn shutdown(&mut self) {
-        if let Err(e) = self.db.flush() {
-            log::error!("mysql queue: last flush failed: {e}");
-        }
     }
 }
 

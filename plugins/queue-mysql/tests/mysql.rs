@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use gearmand_plugin_api::{Options, Priority, QueuePlugin};
-use gearmand_queue_mysql::Mysql;
+use gearmand_queue_mysql::{Error, Mysql};
 use mysql::prelude::Queryable;
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,7 @@ impl Table {
         })
     }
 
-    fn open_at(&self, port: u16) -> Result<Mysql, String> {
+    fn open_at(&self, port: u16) -> Result<Mysql, Error> {
         Mysql::create(&Options::from_pairs([
             ("mysql-host", "127.0.0.1".to_string()),
             ("mysql-port", port.to_string()),
@@ -131,18 +131,21 @@ fn duplicates_are_refused_without_losing_the_group() {
     q.add(&a.as_queue_job()).unwrap();
     let err = q
         .add(&Job::new(b"", b"f", b"second", Priority::High, 0).as_queue_job())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Duplicate"), "{err}");
     q.add(&b.as_queue_job()).unwrap();
     q.flush().unwrap();
     assert_eq!(sorted(replay_all(&mut q)), sorted(vec![a, b]));
     let err = q
         .add(&Job::new(&[b'x'; 65], b"f", b"", Priority::Normal, 0).as_queue_job())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("64 characters"), "{err}");
     let err = q
         .add(&Job::new(b"w", b"f", b"", Priority::Normal, 1 << 40).as_queue_job())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("does not fit"), "{err}");
 }
 
@@ -213,7 +216,7 @@ fn a_killed_connection_is_replaced() {
     q.add(&Job::new(b"lost", b"f", b"", Priority::Normal, 0).as_queue_job())
         .unwrap();
     assert!(kill_via(&proxy) > 0);
-    let err = q.flush().unwrap_err();
+    let err = q.flush().unwrap_err().to_string();
     assert!(err.contains("mysql"), "{err}");
     q.done(b"a", b"f").unwrap();
     assert_eq!(replay_all(&mut q), vec![b]);
@@ -232,7 +235,8 @@ fn a_server_that_goes_down_fails_fast_and_comes_back() {
     let err = q
         .add(&Job::new(b"b", b"f", b"", Priority::Normal, 0).as_queue_job())
         .and_then(|()| q.flush())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         start.elapsed() < Duration::from_secs(15),
         "took {:?}",
@@ -251,7 +255,7 @@ fn a_server_that_goes_down_fails_fast_and_comes_back() {
 fn unreachable_at_create_is_a_clear_error() {
     let Some(t) = Table::new() else { return };
     let start = Instant::now();
-    let err = t.open_at(free_port()).err().unwrap();
+    let err = t.open_at(free_port()).err().unwrap().to_string();
     assert!(err.contains("cannot connect to 127.0.0.1"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(15));
     let err = Mysql::create(&Options::from_pairs([
@@ -261,7 +265,8 @@ fn unreachable_at_create_is_a_clear_error() {
         ("mysql-table", "x; drop table y"),
     ]))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("invalid --mysql-table"), "{err}");
 }
 

@@ -1,5 +1,6 @@
-//! The SQL of the postgres queue: the original's table, the four operations, and the connection
-//! that comes back by itself.
+//! The SQL of the postgres queue: the original's table, the four operations (the plugin's
+//! `QueuePlugin` contract, implemented on [`Db`] itself), and the connection that comes back by
+//! itself.
 //!
 //! Layout (C gearmand 1.1.20): `CREATE TABLE IF NOT EXISTS <t> (unique_key VARCHAR(64),
 //! function_name VARCHAR(255), priority INTEGER, data BYTEA, when_to_run INTEGER,
@@ -21,11 +22,12 @@
 //! stored (a failed `add_batch` reports it at once, for its whole batch).
 
 use crate::batch::{self, Row as BatchRow};
-use crate::conninfo::{describe, STATEMENT_TIMEOUT_MS};
-pub use crate::error::Error;
-use crate::error::{classify, full, Failure};
+use crate::conninfo::{self, describe, STATEMENT_TIMEOUT_MS};
+use crate::error::{classify, full, Error, Failure};
 use crate::types::{int_max, Int, Raw};
-use gearmand_plugin_api::{Priority, QueueJob};
+use crate::{DEFAULT_TABLE, OPT_CONNINFO, OPT_TABLE};
+use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, Refused, ReplayStopped};
+use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
 use gearmand_sql_keytext::{self as keytext, Limits};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
@@ -45,7 +47,7 @@ enum Tx {
 }
 
 /// A connection with its prepared statements.
-struct Live {
+pub struct Live {
     client: Client,
     insert: Statement,
     insert_batch: Statement,
@@ -70,31 +72,20 @@ pub struct Db {
     tx: Tx,
 }
 
-impl Db {
-    /// Connects, creates the table if it is missing, and prepares the statements.
-    pub fn open(config: Config, table: &str) -> Result<Db, Error> {
-        if !keytext::valid_table_name(table) {
-            return Err(Error::BadTable(table.to_string()));
-        }
-        let target = describe(&config);
-        let sql = statements(table);
-        let mut client = connect(&config, &target)?;
-        ensure_table(&mut client, table)?;
-        let limits = read_limits(&mut client, table)?;
-        let live = prepare(client, &sql)?;
-        log::info!("postgres queue: table {table} on {target}");
-        Ok(Db {
-            config,
-            target,
-            sql,
-            limits,
-            live: Some(live),
-            tx: Tx::Idle,
-        })
+/// The plugin's contract, on the table itself: `create` connects, the operations are SQL.
+impl QueuePlugin for Db {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Db, Error> {
+        let info = options.get(OPT_CONNINFO).unwrap_or_default();
+        let table = options
+            .get(OPT_TABLE)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        Db::open(conninfo::config(&info)?, &table)
     }
 
     /// Inserts one job into the group transaction.
-    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let unique = keytext::encode(job.unique);
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
@@ -127,7 +118,7 @@ impl Db {
     /// refused on their own (a value the columns cannot hold, a duplicate), by index; the others
     /// are stored at the next `flush`. An `Err` means the transaction died: none of the batch
     /// (nor any add before it since the last flush) will be stored.
-    pub fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Error)>, Error> {
+    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Refused<Error>)>, Error> {
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -137,7 +128,7 @@ impl Db {
             let row = BatchRow::new(index, job);
             match self.limits.check(&row.unique, &row.function, row.when) {
                 Ok(()) => rows.push(row),
-                Err(e) => refused.push((index, e.into())),
+                Err(e) => refused.push((index, Error::from(e).into())),
             }
         }
         for chunk in batch::chunks(&rows) {
@@ -153,7 +144,7 @@ impl Db {
             refused.extend(
                 duplicates
                     .into_iter()
-                    .map(|i| (chunk[i].index, Error::Duplicate)),
+                    .map(|i| (chunk[i].index, Error::Duplicate.into())),
             );
         }
         refused.sort_by_key(|(index, _)| *index);
@@ -161,7 +152,7 @@ impl Db {
     }
 
     /// Commits the group transaction.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
             Tx::Lost(why) => Err(Error::Lost(why)),
@@ -183,7 +174,7 @@ impl Db {
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let unique = keytext::encode(unique);
         let function = keytext::encode(function);
         if let Tx::Lost(why) = &self.tx {
@@ -197,13 +188,13 @@ impl Db {
     }
 
     /// Streams every row to `sink` through a portal, [`REPLAY_BATCH`] rows at a time.
-    pub fn replay(
+    fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         self.flush()?;
         let select = self.sql.select.clone();
-        let live = self.live()?;
+        let live = self.conn()?;
         let result = stream_rows(&mut live.client, &select, sink);
         if let Err(Error::Sql { source, .. }) = &result {
             if classify(&live.client, source) == Failure::Broken {
@@ -213,53 +204,40 @@ impl Db {
         result
     }
 
-    /// The connection, made anew if there is none or it died.
-    fn live(&mut self) -> Result<&mut Live, Error> {
-        if self.live.as_ref().is_some_and(|l| l.client.is_closed()) {
-            self.live = None;
+    fn shutdown(&mut self) {
+        if let Err(e) = self.flush() {
+            log::error!("postgres queue: last flush failed: {e}");
         }
-        if self.live.is_none() {
-            let client = connect(&self.config, &self.target)?;
-            self.live = Some(prepare(client, &self.sql)?);
-            log::info!("postgres queue: connected to {}", self.target);
-        }
-        Ok(self.live.as_mut().expect("just connected"))
     }
+}
 
-    /// Runs `op` outside a transaction; if the connection turns out dead (e.g. the server
-    /// restarted while we were idle), reconnects and runs it once more. Only for statements that
-    /// are harmless to repeat.
-    fn with_reconnect(
-        &mut self,
-        what: &'static str,
-        mut op: impl FnMut(&mut Live) -> Result<(), postgres::Error>,
-    ) -> Result<(), Error> {
-        for attempt in 0..2 {
-            let live = self.live()?;
-            match op(live) {
-                Ok(()) => return Ok(()),
-                Err(source) => {
-                    let broken = classify(&live.client, &source) == Failure::Broken;
-                    if broken {
-                        self.live = None;
-                    }
-                    if !broken || attempt == 1 {
-                        return Err(Error::Sql { what, source });
-                    }
-                    log::warn!(
-                        "postgres queue: connection lost ({}), reconnecting",
-                        full(&source)
-                    );
-                }
-            }
+impl Db {
+    /// Connects, creates the table if it is missing, and prepares the statements.
+    pub fn open(config: Config, table: &str) -> Result<Db, Error> {
+        if !keytext::valid_table_name(table) {
+            return Err(Error::BadTable(table.to_string()));
         }
-        unreachable!("the second attempt returns")
+        let target = describe(&config);
+        let sql = statements(table);
+        let mut client = connect(&config, &target)?;
+        ensure_table(&mut client, table)?;
+        let limits = read_limits(&mut client, table)?;
+        let live = prepare(client, &sql)?;
+        log::info!("postgres queue: table {table} on {target}");
+        Ok(Db {
+            config,
+            target,
+            sql,
+            limits,
+            live: Some(live),
+            tx: Tx::Idle,
+        })
     }
 
     /// Begins the group transaction if none is open.
     fn begin(&mut self) -> Result<(), Error> {
         if self.tx == Tx::Idle {
-            self.with_reconnect("BEGIN", |live| live.client.batch_execute("BEGIN"))?;
+            with_reconnect(self, "BEGIN", |live| live.client.batch_execute("BEGIN"))?;
             self.tx = Tx::Open { pending: 0 };
         }
         Ok(())
@@ -286,6 +264,45 @@ impl Db {
             Tx::Idle
         };
         err
+    }
+}
+
+/// The connection is made anew when there is none or it closed; [`with_reconnect`] replaces one
+/// that a statement finds dead.
+impl Reconnect for Db {
+    type Conn = Live;
+    type Fault = postgres::Error;
+    type Error = Error;
+
+    fn conn(&mut self) -> Result<&mut Live, Error> {
+        if self.live.as_ref().is_some_and(|l| l.client.is_closed()) {
+            self.live = None;
+        }
+        if self.live.is_none() {
+            let client = connect(&self.config, &self.target)?;
+            self.live = Some(prepare(client, &self.sql)?);
+            log::info!("postgres queue: connected to {}", self.target);
+        }
+        Ok(self.live.as_mut().expect("just connected"))
+    }
+
+    fn forget(&mut self) {
+        self.live = None;
+    }
+
+    fn broken(live: &Live, fault: &postgres::Error) -> bool {
+        classify(&live.client, fault) == Failure::Broken
+    }
+
+    fn failed(what: &'static str, source: postgres::Error) -> Error {
+        Error::Sql { what, source }
+    }
+
+    fn reconnecting(&self, fault: &postgres::Error) {
+        log::warn!(
+            "postgres queue: connection lost ({}), reconnecting",
+            full(fault)
+        );
     }
 }
 
@@ -386,7 +403,7 @@ fn statements(table: &str) -> Statements {
 fn stream_rows(
     client: &mut Client,
     select: &str,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
 ) -> Result<(), Error> {
     let sql_err = |what| move |source| Error::Sql { what, source };
     let mut tx = client.transaction().map_err(sql_err("BEGIN (replay)"))?;
@@ -408,7 +425,7 @@ fn stream_rows(
 /// Decodes one row (NULL text as empty, NULL priority as normal, NULL `when` as now).
 fn replay_row(
     row: &Row,
-    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+    sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
 ) -> Result<(), Error> {
     let bad = |e: postgres::Error| Error::BadRow(full(&e));
     let text = |i| -> Result<&[u8], Error> {
@@ -433,5 +450,5 @@ fn replay_row(
         priority,
         when: int(4, 0)?,
     };
-    sink(&job).map_err(Error::Sink)
+    Ok(sink(&job)?)
 }

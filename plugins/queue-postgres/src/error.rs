@@ -1,6 +1,8 @@
 //! What can go wrong in the postgres queue, as one line each ([`Error`]), and how bad a failed
 //! statement is for the connection ([`classify`]).
 
+use crate::conninfo::BadConninfo;
+use gearmand_plugin_api::ReplayStopped;
 use gearmand_sql_keytext::LimitError;
 use postgres::Client;
 use std::fmt;
@@ -8,6 +10,8 @@ use std::fmt;
 /// What went wrong, as the host shows it (one line).
 #[derive(Debug)]
 pub enum Error {
+    /// `--libpq-conninfo` could not be understood.
+    BadConninfo(BadConninfo),
     BadTable(String),
     Connect {
         target: String,
@@ -27,12 +31,13 @@ pub enum Error {
     /// A replayed row could not be decoded.
     BadRow(String),
     /// The host's replay callback refused a job.
-    Sink(String),
+    Stopped(ReplayStopped),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::BadConninfo(e) => write!(f, "{e}"),
             Error::BadTable(t) => write!(
                 f,
                 "invalid --libpq-table {t:?}: use letters, digits and _ only"
@@ -48,7 +53,7 @@ impl fmt::Display for Error {
             ),
             Error::Lost(why) => write!(f, "postgres: transaction lost, jobs not stored: {why}"),
             Error::BadRow(why) => write!(f, "postgres: unreadable row in the queue table: {why}"),
-            Error::Sink(e) => write!(f, "{e}"),
+            Error::Stopped(e) => write!(f, "{e}"),
         }
     }
 }
@@ -58,6 +63,18 @@ impl std::error::Error for Error {}
 impl From<LimitError> for Error {
     fn from(e: LimitError) -> Error {
         Error::Limit(e)
+    }
+}
+
+impl From<BadConninfo> for Error {
+    fn from(e: BadConninfo) -> Error {
+        Error::BadConninfo(e)
+    }
+}
+
+impl From<ReplayStopped> for Error {
+    fn from(e: ReplayStopped) -> Error {
+        Error::Stopped(e)
     }
 }
 

@@ -2,10 +2,10 @@
 //! jobs in a PostgreSQL table laid out exactly as C gearmand 1.1.20 lays it out, so an operator can
 //! switch between the two servers on the same database.
 //!
-//! This file is the plugin's face: name, options and the [`QueuePlugin`] contract. How the
-//! connection is configured is in [`conninfo`], the SQL in [`db`] (and `batch`, the multi-row
-//! INSERT behind `add_batch`), errors in `error`, value conversions in [`types`] and
-//! [`gearmand_sql_keytext`].
+//! This file is the plugin's face: name and options. The table itself is the plugin instance:
+//! [`db`] implements the `QueuePlugin` contract in SQL (and `batch`, the multi-row INSERT behind
+//! `add_batch`). How the connection is configured is in [`conninfo`], errors in `error`, value
+//! conversions in [`types`] and [`gearmand_sql_keytext`].
 //!
 //! Guarantees: `add` and `add_batch` insert inside an open transaction and `flush` commits it (one
 //! commit for a whole group of adds: group commit; a few statements for a whole batch); a job is
@@ -21,8 +21,10 @@ mod db;
 mod error;
 mod types;
 
-pub use db::Error;
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+/// One queue table on one server: the plugin instance.
+pub use db::Db as Postgres;
+pub use error::Error;
+use gearmand_plugin_api::{OptionDef, PluginInfo};
 
 /// The option holding the libpq connection string (key=value pairs or a `postgresql://` URL).
 pub const OPT_CONNINFO: &str = "libpq-conninfo";
@@ -30,11 +32,6 @@ pub const OPT_CONNINFO: &str = "libpq-conninfo";
 pub const OPT_TABLE: &str = "libpq-table";
 /// The original's default table name.
 pub const DEFAULT_TABLE: &str = "queue";
-
-/// One queue table on one server.
-pub struct Postgres {
-    db: db::Db,
-}
 
 impl PluginInfo for Postgres {
     const NAME: &'static str = "postgres";
@@ -49,51 +46,6 @@ impl PluginInfo for Postgres {
         ),
         OptionDef::value(OPT_TABLE, "Table to use.", Some(DEFAULT_TABLE)),
     ];
-}
-
-impl QueuePlugin for Postgres {
-    fn create(options: &Options) -> Result<Self, String> {
-        let info = options.get(OPT_CONNINFO).unwrap_or_default();
-        let table = options
-            .get(OPT_TABLE)
-            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
-        let config = conninfo::config(&info).map_err(|e| e.to_string())?;
-        let db = db::Db::open(config, &table).map_err(|e| e.to_string())?;
-        Ok(Postgres { db })
-    }
-
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.db.add(job).map_err(|e| e.to_string())
-    }
-
-    fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, String)>, String> {
-        let refused = self.db.add_batch(jobs).map_err(|e| e.to_string())?;
-        Ok(refused
-            .into_iter()
-            .map(|(i, e)| (i, e.to_string()))
-            .collect())
-    }
-
-    fn flush(&mut self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())
-    }
-
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.db.done(unique, function).map_err(|e| e.to_string())
-    }
-
-    fn replay(
-        &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.db.replay(sink).map_err(|e| e.to_string())
-    }
-
-    fn shutdown(&mut self) {
-        if let Err(e) = self.db.flush() {
-            log::error!("postgres queue: last flush failed: {e}");
-        }
-    }
 }
 
 gearmand_plugin_api::export_queue_plugin!(Postgres);

@@ -21,7 +21,11 @@ fn job(unique: &str, data: &str) -> Job {
 
 fn add_batch(q: &mut impl QueuePlugin, jobs: &[Job]) -> Result<Vec<(usize, String)>, String> {
     let jobs: Vec<QueueJob<'_>> = jobs.iter().map(Job::as_queue_job).collect();
-    q.add_batch(&jobs)
+    let refused = q.add_batch(&jobs).map_err(|e| e.to_string())?;
+    Ok(refused
+        .into_iter()
+        .map(|(i, e)| (i, e.to_string()))
+        .collect())
 }
 
 #[test]
@@ -120,7 +124,7 @@ fn a_dead_connection_fails_the_whole_batch_and_the_next_one_reconnects() {
     // The transaction holding "lost" died: this batch fails whole, and so does the flush.
     let err = add_batch(&mut q, &[job("b1", ""), job("b2", "")]).unwrap_err();
     assert!(err.contains("postgres"), "{err}");
-    let err = q.flush().unwrap_err();
+    let err = q.flush().unwrap_err().to_string();
     assert!(err.contains("not stored"), "{err}");
     t.kill_connections_if_any();
     // Idle again: the next batch reconnects and is stored.

@@ -60,7 +60,8 @@ fn duplicates_are_refused_without_losing_the_group() {
     q.add(&a.as_queue_job()).unwrap();
     let err = q
         .add(&Job::new(b"", b"f", b"second", Priority::High, 0).as_queue_job())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("already stored"), "{err}");
     q.add(&b.as_queue_job()).unwrap();
     q.flush().unwrap();
@@ -68,11 +69,13 @@ fn duplicates_are_refused_without_losing_the_group() {
     let long = [b'x'; 65];
     let err = q
         .add(&Job::new(&long, b"f", b"", Priority::Normal, 0).as_queue_job())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("64 characters"), "{err}");
     let err = q
         .add(&Job::new(b"w", b"f", b"", Priority::Normal, 1 << 40).as_queue_job())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("does not fit"), "{err}");
 }
 
@@ -142,7 +145,7 @@ fn a_killed_connection_is_replaced() {
     q.add(&Job::new(b"lost", b"f", b"", Priority::Normal, 0).as_queue_job())
         .unwrap();
     t.kill_connections();
-    let err = q.flush().unwrap_err();
+    let err = q.flush().unwrap_err().to_string();
     assert!(err.contains("postgres"), "{err}");
     t.kill_connections_if_any();
     q.done(b"a", b"f").unwrap();
@@ -162,7 +165,8 @@ fn a_server_that_goes_down_fails_fast_and_comes_back() {
     let err = q
         .add(&Job::new(b"b", b"f", b"", Priority::Normal, 0).as_queue_job())
         .and_then(|()| q.flush())
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         start.elapsed() < Duration::from_secs(15),
         "took {:?}",
@@ -181,7 +185,7 @@ fn a_server_that_goes_down_fails_fast_and_comes_back() {
 fn unreachable_at_create_is_a_clear_error() {
     let Some(t) = Table::new() else { return };
     let start = Instant::now();
-    let err = t.open_at(free_port()).err().unwrap();
+    let err = t.open_at(free_port()).err().unwrap().to_string();
     assert!(err.contains("cannot connect to 127.0.0.1"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(15));
     let err = Postgres::create(&Options::from_pairs([
@@ -189,7 +193,8 @@ fn unreachable_at_create_is_a_clear_error() {
         ("libpq-table", "x; drop table y"),
     ]))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("invalid --libpq-table"), "{err}");
 }
 

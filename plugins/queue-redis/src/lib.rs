@@ -4,17 +4,20 @@
 //!   gearmand cannot express: epoch jobs and function names containing `-`).
 //! - [`link`]: the connection, with timeouts and self-healing reconnects.
 //! - [`replay`]: `SCAN`-based streaming replay.
+//! - [`error`]: what can go wrong, as the host shows it.
 //!
 //! Group commit: `add` only queues its commands; `flush` sends everything queued since the last
 //! flush as one `MULTI`/`EXEC` pipeline, so many submits share one round trip. Durability is
 //! whatever the Redis server is configured for (`appendonly yes` + `appendfsync always` for
 //! a job to survive a Redis crash; with the defaults a Redis crash loses recent writes).
 
+pub mod error;
 pub mod layout;
 pub mod link;
 mod replay;
 
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+pub use error::Error;
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
 use layout::{Keys, Space};
 use link::{Link, Target};
 
@@ -25,6 +28,8 @@ const OPT_PORT: &str = "redis-port";
 const OPT_PASSWORD: &str = "redis-password";
 const OPT_PREFIX: &str = "redis-prefix";
 const DEFAULT_PREFIX: &str = "_gear_";
+const DEFAULT_SERVER: &str = "127.0.0.1";
+const DEFAULT_PORT: &str = "6379";
 
 /// The plugin instance.
 pub struct RedisQueue {
@@ -40,8 +45,8 @@ impl PluginInfo for RedisQueue {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "Redis queue (hashes under <prefix>-<function>-<unique>)";
     const OPTIONS: &'static [OptionDef] = &[
-        OptionDef::value(OPT_SERVER, "Redis server", Some("127.0.0.1")),
-        OptionDef::value(OPT_PORT, "Redis server port/service", Some("6379")),
+        OptionDef::value(OPT_SERVER, "Redis server", Some(DEFAULT_SERVER)),
+        OptionDef::value(OPT_PORT, "Redis server port/service", Some(DEFAULT_PORT)),
         OptionDef::value(OPT_PASSWORD, "Redis server password/service", None),
         OptionDef::value(
             OPT_PREFIX,
@@ -63,16 +68,16 @@ fn client_name(prefix: &[u8]) -> String {
     format!("gearmand-queue:{tail}")
 }
 
-fn target(options: &Options, prefix: &[u8]) -> Result<Target, String> {
+fn target(options: &Options, prefix: &[u8]) -> Result<Target, Error> {
     let host = options
         .get(OPT_SERVER)
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "127.0.0.1".into());
-    let port_text = options.get(OPT_PORT).unwrap_or_else(|| "6379".into());
-    let port = port_text
-        .trim()
-        .parse::<u16>()
-        .map_err(|_| format!("redis: --redis-port {port_text:?} is not a port number"))?;
+        .unwrap_or_else(|| DEFAULT_SERVER.into());
+    let port_text = options.get(OPT_PORT).unwrap_or_else(|| DEFAULT_PORT.into());
+    let port = match port_text.trim().parse::<u16>() {
+        Ok(port) => port,
+        Err(_) => return Err(Error::BadPort(port_text)),
+    };
     Ok(Target {
         host,
         port,
@@ -83,7 +88,7 @@ fn target(options: &Options, prefix: &[u8]) -> Result<Target, String> {
 
 impl RedisQueue {
     /// Sends the queued commands as one transaction.
-    fn send_pending(&mut self, what: &str) -> Result<(), String> {
+    fn send_pending(&mut self, what: &'static str) -> Result<(), Error> {
         if self.pending_jobs == 0 {
             return Ok(());
         }
@@ -98,7 +103,9 @@ impl RedisQueue {
 }
 
 impl QueuePlugin for RedisQueue {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let prefix = options
             .get_bytes(OPT_PREFIX)
             .unwrap_or(DEFAULT_PREFIX.as_bytes())
@@ -119,7 +126,7 @@ impl QueuePlugin for RedisQueue {
         })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let space = layout::space_for(job.function, job.when);
         let other = match space {
             Space::Plain => Space::Extended,
@@ -154,11 +161,11 @@ impl QueuePlugin for RedisQueue {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), Error> {
         self.send_pending("storing jobs")
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         // Both spaces: a job may have been written by C gearmand (plain, even with a `-` in
         // the function) or by us in either form. Sent now, after any queued adds, in order.
         self.pending
@@ -172,8 +179,8 @@ impl QueuePlugin for RedisQueue {
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
         let count = replay::replay(&mut self.link, &self.keys, sink)?;
         log::info!("redis: replayed {count} job(s)");
         Ok(())

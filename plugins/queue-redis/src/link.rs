@@ -7,6 +7,7 @@
 //! timeout), it is retried once on a new connection: everything this plugin sends is idempotent
 //! (DEL, HSET of whole records, reads), so a retry cannot double anything.
 
+use crate::error::Error;
 use redis::{Client, Connection, ConnectionAddr, ConnectionInfo, RedisConnectionInfo, RedisError};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub struct Target {
 
 /// What a failed command means for the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
+pub(crate) enum Failure {
     /// The connection is unusable; a fresh one may work.
     Broken,
     /// Timed out: Redis is slow or hung; retrying would only double the wait.
@@ -36,7 +37,7 @@ enum Failure {
     Refused,
 }
 
-fn classify(e: &RedisError) -> Failure {
+pub(crate) fn classify(e: &RedisError) -> Failure {
     if e.is_timeout() {
         Failure::TimedOut
     } else if e.is_io_error() || e.is_unrecoverable_error() {
@@ -55,7 +56,7 @@ pub struct Link {
 
 impl Link {
     /// Connects now, so a wrong address or password stops startup with a clear message.
-    pub fn open(target: Target) -> Result<Link, String> {
+    pub fn open(target: Target) -> Result<Link, Error> {
         let info = ConnectionInfo {
             addr: ConnectionAddr::Tcp(target.host.clone(), target.port),
             redis: RedisConnectionInfo {
@@ -63,7 +64,7 @@ impl Link {
                 ..Default::default()
             },
         };
-        let client = Client::open(info).map_err(|e| format!("redis: bad address: {e}"))?;
+        let client = Client::open(info).map_err(Error::BadAddress)?;
         let mut link = Link {
             client,
             target,
@@ -93,9 +94,9 @@ impl Link {
     /// `what` names the operation in the error message.
     pub fn run<T>(
         &mut self,
-        what: &str,
+        what: &'static str,
         mut op: impl FnMut(&mut Connection) -> Result<T, RedisError>,
-    ) -> Result<T, String> {
+    ) -> Result<T, Error> {
         let reused = self.con.is_some();
         match self.attempt(&mut op) {
             Ok(v) => Ok(v),
@@ -104,9 +105,9 @@ impl Link {
                     "redis {}: connection lost ({e}); reconnecting",
                     self.address()
                 );
-                self.attempt(&mut op).map_err(|e| self.describe(what, &e))
+                self.attempt(&mut op).map_err(|e| self.failed(what, e))
             }
-            Err(e) => Err(self.describe(what, &e)),
+            Err(e) => Err(self.failed(what, e)),
         }
     }
 
@@ -128,12 +129,11 @@ impl Link {
         result
     }
 
-    fn describe(&self, what: &str, e: &RedisError) -> String {
-        let hint = match classify(e) {
-            Failure::TimedOut => " (timed out)",
-            Failure::Broken => " (not reachable; will reconnect on the next call)",
-            Failure::Refused => "",
-        };
-        format!("redis {}: {what} failed: {e}{hint}", self.address())
+    fn failed(&self, what: &'static str, source: RedisError) -> Error {
+        Error::Failed {
+            address: self.address(),
+            what,
+            source,
+        }
     }
 }

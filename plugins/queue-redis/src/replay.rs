@@ -5,9 +5,10 @@
 //! at once. `SCAN` may return a key twice; a duplicate with a non-empty unique collapses in the
 //! server by unique coalescing, and keys with an empty unique are remembered and skipped.
 
+use crate::error::Error;
 use crate::layout::{self, Keys, Space};
 use crate::link::Link;
-use gearmand_plugin_api::{Priority, QueueJob};
+use gearmand_plugin_api::{Priority, QueueJob, ReplayStopped};
 use redis::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -45,10 +46,10 @@ impl std::fmt::Display for Skip {
 }
 
 /// The sink as the plugin receives it.
-pub type Sink<'s> = dyn FnMut(&QueueJob<'_>) -> Result<(), String> + 's;
+pub type Sink<'s> = dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped> + 's;
 
 /// Replays every job under `keys` from `link` into `sink`.
-pub fn replay(link: &mut Link, keys: &Keys, sink: &mut Sink<'_>) -> Result<usize, String> {
+pub fn replay(link: &mut Link, keys: &Keys, sink: &mut Sink<'_>) -> Result<usize, Error> {
     let mut state = State {
         seen_empty_unique: HashSet::new(),
         count: 0,
@@ -94,7 +95,7 @@ impl State {
         space: Space,
         batch: &[Vec<u8>],
         sink: &mut Sink<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -132,18 +133,18 @@ impl State {
         Ok(())
     }
 
-    fn emit(&mut self, job: Loaded, sink: &mut Sink<'_>) -> Result<(), String> {
+    fn emit(&mut self, job: Loaded, sink: &mut Sink<'_>) -> Result<(), Error> {
         if job.unique.is_empty() && !self.seen_empty_unique.insert(job.function.clone()) {
             return Ok(()); // SCAN returned this key twice
         }
         self.count += 1;
-        sink(&QueueJob {
+        Ok(sink(&QueueJob {
             unique: &job.unique,
             function: &job.function,
             data: &job.data,
             priority: job.priority,
             when: job.when,
-        })
+        })?)
     }
 }
 

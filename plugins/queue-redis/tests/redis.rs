@@ -353,7 +353,8 @@ fn unreachable_server_fails_create_quickly_and_clearly() {
         ("redis-port", port.as_str()),
     ]))
     .err()
-    .expect("nothing listens there");
+    .expect("nothing listens there")
+    .to_string();
     assert!(
         err.contains(&format!("127.0.0.1:{port}")) && err.contains("connect"),
         "{err}"
@@ -361,7 +362,8 @@ fn unreachable_server_fails_create_quickly_and_clearly() {
     assert!(started.elapsed() < CONNECT_TIMEOUT + Duration::from_secs(1));
     let err = RedisQueue::create(&Options::from_pairs([("redis-port", "seventy")]))
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(err.contains("--redis-port"), "{err}");
 }
 
@@ -382,7 +384,8 @@ fn hung_server_fails_within_the_timeouts() {
         ("redis-port", port.as_str()),
     ]))
     .err()
-    .expect("a silent server cannot complete the handshake");
+    .expect("a silent server cannot complete the handshake")
+    .to_string();
     let took = started.elapsed();
     assert!(
         took < CONNECT_TIMEOUT + IO_TIMEOUT + Duration::from_secs(1),

@@ -1,4 +1,5 @@
-//! The SQL of the sqlite queue: opening the file, the original's table, and the four operations.
+//! The SQL of the sqlite queue: opening the file, the original's table, and the four operations
+//! (the plugin's `QueuePlugin` contract, implemented on [`Db`] itself).
 //!
 //! Layout (C gearmand 1.1.20, byte for byte):
 //! `CREATE TABLE <t> ( unique_key TEXT, function_name TEXT, priority INTEGER, data BLOB,
@@ -12,7 +13,10 @@
 //! - a failure in the middle of a transaction is remembered, so the next `flush` reports that
 //!   earlier `add`s were lost instead of committing a half.
 
-use gearmand_plugin_api::{Priority, QueueJob};
+use crate::{DEFAULT_TABLE, OPT_DB, OPT_STORE_ON_SHUTDOWN, OPT_TABLE};
+use gearmand_plugin_api::{
+    Options, Priority, QueueCapabilities, QueueJob, QueuePlugin, ReplayStopped,
+};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, ToSql};
 use std::borrow::Cow;
@@ -39,7 +43,7 @@ pub enum Error {
     /// The transaction holding earlier `add`s was rolled back by SQLite (disk full, I/O error...).
     Lost(String),
     /// The host's replay callback refused a job.
-    Sink(String),
+    Stopped(ReplayStopped),
 }
 
 impl fmt::Display for Error {
@@ -53,12 +57,18 @@ impl fmt::Display for Error {
             Error::Sql { what, source } => write!(f, "sqlite: {what}: {source}"),
             Error::NoWhenColumn => write!(f, "sqlite: Table lacks when_to_run field"),
             Error::Lost(why) => write!(f, "sqlite: transaction rolled back, jobs lost: {why}"),
-            Error::Sink(e) => write!(f, "{e}"),
+            Error::Stopped(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl From<ReplayStopped> for Error {
+    fn from(e: ReplayStopped) -> Error {
+        Error::Stopped(e)
+    }
+}
 
 /// Tags an SQLite error with the step that failed.
 fn sql(what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
@@ -99,30 +109,37 @@ pub struct Db {
     /// False when the table lacks `when_to_run` and it could not be added.
     has_when: bool,
     tx: Tx,
+    /// `--store-queue-on-shutdown`: declared to the host as a capability.
+    store_on_shutdown: bool,
 }
 
-impl Db {
-    /// Opens (creating if needed) the database file and the table.
-    pub fn open(path: &str, table: &str) -> Result<Db, Error> {
-        if !valid_table_name(table) {
-            return Err(Error::BadTable(table.to_string()));
+/// The plugin's contract, on the database itself: `create` opens it, the operations are SQL.
+impl QueuePlugin for Db {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Db, Error> {
+        let path = options
+            .get(OPT_DB)
+            .filter(|p| !p.is_empty())
+            .ok_or(Error::MissingDb)?;
+        let table = options
+            .get(OPT_TABLE)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        let mut db = Db::open(&path, &table)?;
+        db.store_on_shutdown = options.flag(OPT_STORE_ON_SHUTDOWN);
+        log::info!("sqlite queue: table {table} in {path}");
+        Ok(db)
+    }
+
+    fn capabilities(&self) -> QueueCapabilities {
+        QueueCapabilities {
+            store_on_shutdown: self.store_on_shutdown,
+            ..QueueCapabilities::default()
         }
-        let conn = Connection::open(path).map_err(sql("cannot open the database"))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(sql("setting the busy timeout"))?;
-        set_durability(&conn)?;
-        let has_when = ensure_table(&conn, table)?;
-        let sql = statements(table, has_when);
-        Ok(Db {
-            conn,
-            sql,
-            has_when,
-            tx: Tx::Idle,
-        })
     }
 
     /// Inserts (or replaces, as the original does) one job inside the open transaction.
-    pub fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         if job.when != 0 && !self.has_when {
             return Err(Error::NoWhenColumn);
         }
@@ -138,19 +155,8 @@ impl Db {
         Ok(())
     }
 
-    fn insert(&self, job: &QueueJob<'_>) -> rusqlite::Result<usize> {
-        let mut st = self.conn.prepare_cached(&self.sql.insert)?;
-        let priority = job.priority as i64;
-        let (u, f) = (TextBytes(job.unique), TextBytes(job.function));
-        if self.has_when {
-            st.execute(params![priority, u, f, job.data, job.when])
-        } else {
-            st.execute(params![priority, u, f, job.data])
-        }
-    }
-
     /// Commits the open transaction: everything added before is on disk when this returns Ok.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
             Tx::Lost(why) => Err(Error::Lost(why)),
@@ -174,7 +180,7 @@ impl Db {
 
     /// Deletes a job's row: inside the open transaction if there is one (committed by the next
     /// flush), else at once.
-    pub fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         if let Tx::Lost(why) = &self.tx {
             return Err(Error::Lost(why.clone()));
         }
@@ -188,9 +194,9 @@ impl Db {
     }
 
     /// Streams every stored row to `sink`, in rowid (insertion) order.
-    pub fn replay(
+    fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
         self.flush()?;
         let mut st = self
@@ -212,9 +218,49 @@ impl Db {
                 priority,
                 when,
             };
-            sink(&job).map_err(Error::Sink)?;
+            sink(&job)?;
         }
         Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if let Err(e) = self.flush() {
+            log::error!("sqlite queue: last flush failed: {e}");
+        }
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and the table.
+    pub fn open(path: &str, table: &str) -> Result<Db, Error> {
+        if !valid_table_name(table) {
+            return Err(Error::BadTable(table.to_string()));
+        }
+        let conn = Connection::open(path).map_err(sql("cannot open the database"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(sql("setting the busy timeout"))?;
+        set_durability(&conn)?;
+        let has_when = ensure_table(&conn, table)?;
+        let sql = statements(table, has_when);
+        Ok(Db {
+            conn,
+            sql,
+            has_when,
+            tx: Tx::Idle,
+            store_on_shutdown: false,
+        })
+    }
+
+    /// The INSERT of one job, with or without `when_to_run`.
+    fn insert(&self, job: &QueueJob<'_>) -> rusqlite::Result<usize> {
+        let mut st = self.conn.prepare_cached(&self.sql.insert)?;
+        let priority = job.priority as i64;
+        let (u, f) = (TextBytes(job.unique), TextBytes(job.function));
+        if self.has_when {
+            st.execute(params![priority, u, f, job.data, job.when])
+        } else {
+            st.execute(params![priority, u, f, job.data])
+        }
     }
 
     /// Begins the group transaction if none is open.

@@ -2,8 +2,8 @@
 //! a table of an SQLite database file, laid out exactly as C gearmand 1.1.20 lays it out, so an
 //! operator can switch between the two servers on the same file.
 //!
-//! This file is the plugin's face: its name, options and the [`QueuePlugin`] contract. The SQL
-//! lives in [`db`]. Durability: the database runs in WAL mode with `synchronous=FULL`, so a
+//! This file is the plugin's face: its name and options. The database itself is the plugin
+//! instance: [`db`] implements the `QueuePlugin` contract in SQL. Durability: the database runs in WAL mode with `synchronous=FULL`, so a
 //! `flush` (one `COMMIT`) returns only after the write-ahead log is on disk; the host groups many
 //! `add`s into one `flush` (group commit), so that one fsync covers them all.
 
@@ -11,10 +11,10 @@
 
 mod db;
 
+/// One open queue database: the plugin instance.
+pub use db::Db as Sqlite;
 pub use db::Error;
-use gearmand_plugin_api::{
-    OptionDef, Options, PluginInfo, QueueCapabilities, QueueJob, QueuePlugin,
-};
+use gearmand_plugin_api::{OptionDef, PluginInfo};
 
 /// The option naming the database file (required).
 pub const OPT_DB: &str = "libsqlite3-db";
@@ -27,12 +27,6 @@ pub const OPT_STORE_ON_SHUTDOWN: &str = "store-queue-on-shutdown";
 /// The original's default table name.
 pub const DEFAULT_TABLE: &str = "gearman_queue";
 
-/// One open queue database.
-pub struct Sqlite {
-    db: db::Db,
-    store_on_shutdown: bool,
-}
-
 impl PluginInfo for Sqlite {
     const NAME: &'static str = "sqlite";
     const ALIASES: &'static [&'static str] = &["libsqlite3"];
@@ -43,56 +37,6 @@ impl PluginInfo for Sqlite {
         OptionDef::switch(OPT_STORE_ON_SHUTDOWN, "Store queue on shutdown."),
         OptionDef::value(OPT_TABLE, "Table to use.", Some(DEFAULT_TABLE)),
     ];
-}
-
-impl QueuePlugin for Sqlite {
-    fn create(options: &Options) -> Result<Self, String> {
-        let path = options
-            .get(OPT_DB)
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::MissingDb.to_string())?;
-        let table = options
-            .get(OPT_TABLE)
-            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
-        let db = db::Db::open(&path, &table).map_err(|e| e.to_string())?;
-        log::info!("sqlite queue: table {table} in {path}");
-        Ok(Sqlite {
-            db,
-            store_on_shutdown: options.flag(OPT_STORE_ON_SHUTDOWN),
-        })
-    }
-
-    fn capabilities(&self) -> QueueCapabilities {
-        QueueCapabilities {
-            store_on_shutdown: self.store_on_shutdown,
-            ..QueueCapabilities::default()
-        }
-    }
-
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
-        self.db.add(job).map_err(|e| e.to_string())
-    }
-
-    fn flush(&mut self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())
-    }
-
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
-        self.db.done(unique, function).map_err(|e| e.to_string())
-    }
-
-    fn replay(
-        &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.db.replay(sink).map_err(|e| e.to_string())
-    }
-
-    fn shutdown(&mut self) {
-        if let Err(e) = self.db.flush() {
-            log::error!("sqlite queue: last flush failed: {e}");
-        }
-    }
 }
 
 gearmand_plugin_api::export_queue_plugin!(Sqlite);

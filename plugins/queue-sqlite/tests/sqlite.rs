@@ -10,7 +10,7 @@ use gearmand_queue_sqlite::Sqlite;
 use rusqlite::Connection;
 use std::path::Path;
 
-fn open(path: &Path, table: &str) -> Result<Sqlite, String> {
+fn open(path: &Path, table: &str) -> Result<Sqlite, gearmand_queue_sqlite::Error> {
     Sqlite::create(&Options::from_pairs([
         ("libsqlite3-db", path.display().to_string()),
         ("libsqlite3-table", table.to_string()),
@@ -149,13 +149,20 @@ fn same_unique_and_function_replaces_the_row_as_the_original_does() {
 #[test]
 fn options_are_checked() {
     let err = Sqlite::create(&Options::default()).err().unwrap();
-    assert_eq!(err, "missing required --libsqlite3-db=<dbfile> argument");
+    assert_eq!(
+        err.to_string(),
+        "missing required --libsqlite3-db=<dbfile> argument"
+    );
     let dir = tempfile::tempdir().unwrap();
     let err = open(&dir.path().join("q.db"), "q; DROP TABLE x")
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(err.contains("invalid --libsqlite3-table"), "{err}");
-    let err = open(Path::new("/nonexistent-dir/q.db"), "t").err().unwrap();
+    let err = open(Path::new("/nonexistent-dir/q.db"), "t")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("cannot open"), "{err}");
 }
 

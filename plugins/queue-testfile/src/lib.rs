@@ -9,11 +9,54 @@
 
 use gearmand_plugin_api::{
     export_queue_plugin, OptionDef, Options, PluginInfo, Priority, QueueCapabilities, QueueJob,
-    QueuePlugin,
+    QueuePlugin, ReplayStopped,
 };
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
+
+/// What can go wrong, one line each as the host shows it.
+#[derive(Debug)]
+pub enum Error {
+    /// `--testfile-path` was not given.
+    NoPath,
+    /// The file could not be opened at startup.
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Reading or writing the file failed.
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file ends inside a record, or a record does not decode.
+    Corrupt,
+    /// A record with a tag this plugin never writes.
+    UnknownTag(u8),
+    /// The host stopped the replay.
+    Stopped(ReplayStopped),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoPath => f.write_str("testfile: option --testfile-path is required"),
+            Error::Open { path, source } => write!(f, "testfile: cannot open {path}: {source}"),
+            Error::Io { path, source } => write!(f, "testfile: {}: {source}", path.display()),
+            Error::Corrupt => f.write_str("testfile: the file is truncated or corrupt"),
+            Error::UnknownTag(tag) => write!(f, "testfile: unknown record tag {tag}"),
+            Error::Stopped(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<ReplayStopped> for Error {
+    fn from(e: ReplayStopped) -> Error {
+        Error::Stopped(e)
+    }
+}
 
 /// The plugin instance: the log file, opened for appending.
 pub struct TestFile {
@@ -45,16 +88,21 @@ const TAG_ADD: u8 = b'A';
 const TAG_DONE: u8 = b'D';
 
 impl QueuePlugin for TestFile {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let path = options
             .get("testfile-path")
             .filter(|p| !p.is_empty())
-            .ok_or("testfile: option --testfile-path is required")?;
+            .ok_or(Error::NoPath)?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| format!("testfile: cannot open {path}: {e}"))?;
+            .map_err(|source| Error::Open {
+                path: path.clone(),
+                source,
+            })?;
         log::info!("testfile queue at {path}");
         Ok(TestFile {
             path: PathBuf::from(path),
@@ -70,7 +118,7 @@ impl QueuePlugin for TestFile {
         }
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let record = encode(
             TAG_ADD,
             job.priority as u32,
@@ -80,19 +128,19 @@ impl QueuePlugin for TestFile {
         self.write(&record)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), Error> {
         self.out.flush().map_err(|e| self.io_error(e))?;
         self.out.get_ref().sync_data().map_err(|e| self.io_error(e))
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         self.write(&encode(TAG_DONE, 0, 0, [unique, function, b""]))
     }
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
         self.flush()?;
         let mut bytes = Vec::new();
         File::open(&self.path)
@@ -116,12 +164,15 @@ impl QueuePlugin for TestFile {
 }
 
 impl TestFile {
-    fn write(&mut self, record: &[u8]) -> Result<(), String> {
+    fn write(&mut self, record: &[u8]) -> Result<(), Error> {
         self.out.write_all(record).map_err(|e| self.io_error(e))
     }
 
-    fn io_error(&self, e: std::io::Error) -> String {
-        format!("testfile: {}: {e}", self.path.display())
+    fn io_error(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -147,14 +198,14 @@ fn encode(tag: u8, priority: u32, when: i64, fields: [&[u8]; 3]) -> Vec<u8> {
 }
 
 /// Reads every record and keeps the added jobs that no later `D` record removed.
-fn live_records(mut bytes: &[u8]) -> Result<Vec<Record<'_>>, String> {
+fn live_records(mut bytes: &[u8]) -> Result<Vec<Record<'_>>, Error> {
     let mut live: Vec<Record<'_>> = Vec::new();
     while !bytes.is_empty() {
-        let r = decode(&mut bytes).ok_or("testfile: the file is truncated or corrupt")?;
+        let r = decode(&mut bytes).ok_or(Error::Corrupt)?;
         match r.tag {
             TAG_ADD => live.push(r),
             TAG_DONE => live.retain(|j| !(j.unique == r.unique && j.function == r.function)),
-            other => return Err(format!("testfile: unknown record tag {other}")),
+            other => return Err(Error::UnknownTag(other)),
         }
     }
     Ok(live)

@@ -6,7 +6,7 @@
 //! `tcfree`; [`TcBuf`] owns one such buffer so nothing leaks on early returns. The functions come
 //! from the table of [`crate::library`], which loads the library at run time.
 
-use crate::library::{self, Api, RawAdb};
+use crate::library::{self, Api, LibraryError, RawAdb};
 use std::ffi::{c_int, c_void, CStr, CString};
 use std::ptr::NonNull;
 
@@ -25,8 +25,8 @@ pub enum TcError {
     TooLarge,
     /// A library call failed; `op` names it, `msg` is `tcerrmsg` of the last error.
     Call { op: &'static str, msg: String },
-    /// The library could not be loaded ([`library::api`]'s message).
-    Library(String),
+    /// The library could not be loaded.
+    Library(LibraryError),
 }
 
 impl std::fmt::Display for TcError {
@@ -35,7 +35,7 @@ impl std::fmt::Display for TcError {
             TcError::BadName => write!(f, "database name contains a NUL byte"),
             TcError::TooLarge => write!(f, "key or value larger than 2 GiB"),
             TcError::Call { op, msg } => write!(f, "{op} failed: {msg}"),
-            TcError::Library(msg) => f.write_str(msg),
+            TcError::Library(e) => write!(f, "{e}"),
         }
     }
 }

@@ -20,21 +20,23 @@
 //! correctly; C gearmand's own `done` of it would remove the C key, though (the other job's
 //! record), which is the original's bug and cannot be fixed from here.
 
+mod error;
 mod ffi;
 pub mod layout;
 mod library;
 
-use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin};
+use gearmand_plugin_api::{OptionDef, Options, PluginInfo, QueueJob, QueuePlugin, ReplayStopped};
 
+pub use error::Error;
 pub use ffi::{Adb, TcError};
 use layout::Record;
-pub use library::{DEBIAN_PACKAGE, SONAME};
+pub use library::{LibraryError, DEBIAN_PACKAGE, SONAME};
 
 gearmand_plugin_api::export_queue_plugin!(TokyoCabinetQueue);
 
 /// Loads `libtokyocabinet.so.9` if nothing has yet: `Err` is the one-line message naming it and
 /// its Debian package (tests skip on it where the library is not installed).
-pub fn load_library() -> Result<(), String> {
+pub fn load_library() -> Result<(), LibraryError> {
     library::api().map(|_| ())
 }
 
@@ -92,13 +94,16 @@ impl PluginInfo for TokyoCabinetQueue {
 
 impl TokyoCabinetQueue {
     /// Wraps a library error with the file name.
-    fn fail(&self, e: TcError) -> String {
-        format!("tokyocabinet {}: {e}", self.file)
+    fn fail(&self, source: TcError) -> Error {
+        Error::Db {
+            file: self.file.clone(),
+            source,
+        }
     }
 
     /// Who holds `key` (a job's plain key). Only an ambiguous key can hold another job, so
     /// the common case costs no read.
-    fn occupant(&self, key: &[u8], function: &[u8], unique: &[u8]) -> Result<Occupant, String> {
+    fn occupant(&self, key: &[u8], function: &[u8], unique: &[u8]) -> Result<Occupant, Error> {
         if !layout::key_is_ambiguous(key) {
             return Ok(Occupant::Same);
         }
@@ -113,7 +118,7 @@ impl TokyoCabinetQueue {
 
     /// Where a job being added goes: its plain key unless another job holds it. A job that
     /// already lives under its extended key stays there, so it is never stored twice.
-    fn place_for(&self, key: &[u8], function: &[u8], unique: &[u8]) -> Result<Place, String> {
+    fn place_for(&self, key: &[u8], function: &[u8], unique: &[u8]) -> Result<Place, Error> {
         match self.occupant(key, function, unique)? {
             Occupant::Same => Ok(Place::Plain),
             Occupant::Other => Ok(Place::Extended),
@@ -128,7 +133,7 @@ impl TokyoCabinetQueue {
     }
 
     /// Removes `key`; marks the file dirty when something was removed.
-    fn remove(&mut self, key: &[u8]) -> Result<(), String> {
+    fn remove(&mut self, key: &[u8]) -> Result<(), Error> {
         if self.db.out(key).map_err(|e| self.fail(e))? {
             self.dirty = true;
         }
@@ -137,20 +142,25 @@ impl TokyoCabinetQueue {
 }
 
 impl QueuePlugin for TokyoCabinetQueue {
-    fn create(options: &Options) -> Result<Self, String> {
+    type Error = Error;
+
+    fn create(options: &Options) -> Result<Self, Error> {
         let file = options
             .get(OPT_FILE)
             .filter(|f| !f.is_empty())
-            .ok_or("missing required --libtokyocabinet-file=<file> argument")?;
+            .ok_or(Error::MissingFile)?;
         // A switch defaulting to true in the original; the config file may say `false` here.
         let optimize = !matches!(options.get(OPT_OPTIMIZE).as_deref(), Some("false" | "0"));
         // Resolved here, once: without the library this is the one line the user sees.
         library::api()?;
-        let mut db = Adb::open(&file).map_err(|e| format!("tokyocabinet {file}: {e}"))?;
+        let db_error = |source| Error::Db {
+            file: file.clone(),
+            source,
+        };
+        let mut db = Adb::open(&file).map_err(db_error)?;
         if optimize {
             log::info!("optimizing tokyocabinet database {file}");
-            db.optimize()
-                .map_err(|e| format!("tokyocabinet {file}: {e}"))?;
+            db.optimize().map_err(db_error)?;
         }
         log::info!("tokyocabinet queue opened {file}");
         Ok(TokyoCabinetQueue {
@@ -160,7 +170,7 @@ impl QueuePlugin for TokyoCabinetQueue {
         })
     }
 
-    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), String> {
+    fn add(&mut self, job: &QueueJob<'_>) -> Result<(), Error> {
         let record = Record {
             function: job.function,
             unique: job.unique,
@@ -168,7 +178,7 @@ impl QueuePlugin for TokyoCabinetQueue {
             when: job.when,
             data: job.data,
         };
-        let value = layout::encode(&record).map_err(|e| format!("tokyocabinet: {e}"))?;
+        let value = layout::encode(&record)?;
         let key = layout::key(job.function, job.unique);
         let key = match self.place_for(&key, job.function, job.unique)? {
             Place::Plain => key,
@@ -185,7 +195,7 @@ impl QueuePlugin for TokyoCabinetQueue {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), Error> {
         if self.dirty {
             self.db.sync().map_err(|e| self.fail(e))?;
             self.dirty = false;
@@ -193,7 +203,7 @@ impl QueuePlugin for TokyoCabinetQueue {
         Ok(())
     }
 
-    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), String> {
+    fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let key = layout::key(function, unique);
         // Never delete the record of a different job that shares the plain key. Durable at the
         // next `flush` (the ABI's contract: flush covers earlier dones too).
@@ -210,8 +220,8 @@ impl QueuePlugin for TokyoCabinetQueue {
 
     fn replay(
         &mut self,
-        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), String>,
-    ) -> Result<(), String> {
+        sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
+    ) -> Result<(), Error> {
         let mut skipped = 0usize;
         let result = self.db.for_each(|key, value| match layout::decode(value) {
             Ok(r) => sink(&QueueJob {
@@ -234,7 +244,7 @@ impl QueuePlugin for TokyoCabinetQueue {
         if skipped > 0 {
             log::warn!("tokyocabinet: {skipped} unreadable record(s) skipped during replay");
         }
-        outcome
+        Ok(outcome?)
     }
 
     fn shutdown(&mut self) {

@@ -9,6 +9,7 @@
 use libloading::os::unix::{Library as UnixLibrary, RTLD_LOCAL, RTLD_NOW};
 use libloading::Library;
 use std::ffi::{c_char, c_int, c_void};
+use std::fmt;
 use std::sync::OnceLock;
 
 /// The library's soname: the ABI this binding is written against (Tokyo Cabinet 1.4).
@@ -49,21 +50,46 @@ pub struct Api {
     _library: Library,
 }
 
+/// Why the library is not usable; the loader's own words are kept as text, since the result is
+/// shared by every caller and libloading's error cannot be copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LibraryError {
+    /// `dlopen` failed (not installed, or a dependency of its own missing).
+    Load(String),
+    /// The library lacks one of the functions the queue calls.
+    Symbol { name: &'static str, why: String },
+}
+
+impl fmt::Display for LibraryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LibraryError::Load(why) => write!(
+                f,
+                "cannot load {SONAME} ({why}); install the Debian package {DEBIAN_PACKAGE}"
+            ),
+            LibraryError::Symbol { name, why } => {
+                write!(f, "{SONAME} has no usable {name} ({why})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LibraryError {}
+
 /// The table, or why it could not be made; the first caller loads, later ones share the result.
-static API: OnceLock<Result<Api, String>> = OnceLock::new();
+static API: OnceLock<Result<Api, LibraryError>> = OnceLock::new();
 
 /// The resolved functions, loading the library on first use. The error is one line that names
 /// [`SONAME`] and [`DEBIAN_PACKAGE`].
-pub fn api() -> Result<&'static Api, String> {
+pub fn api() -> Result<&'static Api, LibraryError> {
     API.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
-fn load() -> Result<Api, String> {
+fn load() -> Result<Api, LibraryError> {
     // RTLD_NOW: a library missing one of its own dependencies fails here, not at the first call.
     // SAFETY: opening runs the library's initialisers, which only set up its own globals.
-    let unix = unsafe { UnixLibrary::open(Some(SONAME), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
-        format!("cannot load {SONAME} ({e}); install the Debian package {DEBIAN_PACKAGE}")
-    })?;
+    let unix = unsafe { UnixLibrary::open(Some(SONAME), RTLD_NOW | RTLD_LOCAL) }
+        .map_err(|e| LibraryError::Load(e.to_string()))?;
     let lib = Library::from(unix);
     // SAFETY (every `sym` below): the names are Tokyo Cabinet's exported functions and the
     // field types are their prototypes in the 1.4 headers (soname .9).
@@ -96,10 +122,13 @@ fn load() -> Result<Api, String> {
 ///
 /// # Safety
 /// `T` must be the symbol's real type.
-unsafe fn sym<T: Copy>(lib: &Library, name: &str) -> Result<T, String> {
+unsafe fn sym<T: Copy>(lib: &Library, name: &'static str) -> Result<T, LibraryError> {
     let symbol = lib
         .get::<T>(name.as_bytes())
-        .map_err(|e| format!("{SONAME} has no usable {name} ({e})"))?;
+        .map_err(|e| LibraryError::Symbol {
+            name,
+            why: e.to_string(),
+        })?;
     Ok(*symbol)
 }
 
@@ -118,7 +147,10 @@ mod tests {
                 let msg = unsafe { std::ffi::CStr::from_ptr((api.tcerrmsg)(0)) };
                 assert_eq!(msg.to_str(), Ok("success"));
             }
-            Err(e) => assert!(e.contains(SONAME) && e.contains(DEBIAN_PACKAGE), "{e}"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(SONAME) && e.contains(DEBIAN_PACKAGE), "{e}")
+            }
         }
     }
 }

@@ -84,7 +84,7 @@ impl Drop for TempDir {
 
 /// Whether the library loads; otherwise a loud SKIP naming it (a failure under CI).
 fn have_library() -> bool {
-    load_library().map_err(|e| skip(&e)).is_ok()
+    load_library().map_err(|e| skip(&e.to_string())).is_ok()
 }
 
 fn open(file: &str) -> TokyoCabinetQueue {
@@ -263,14 +263,16 @@ fn options_and_errors() {
     }
     let err = TokyoCabinetQueue::create(&Options::default())
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(err.contains("--libtokyocabinet-file"), "{err}");
     let err = TokyoCabinetQueue::create(&Options::from_pairs([(
         "libtokyocabinet-file",
         "/nonexistent-dir/q.tch",
     )]))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(
         err.contains("/nonexistent-dir/q.tch") && err.contains("tcadbopen"),
         "{err}"

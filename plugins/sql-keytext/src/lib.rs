@@ -14,8 +14,12 @@
 //! the escape characters themselves (it could not have stored such a key at all).
 //!
 //! Which values those columns refuse (too wide, `when` out of range): [`Limits::check`].
+//!
+//! The crate is the code the SQL server queues (mysql, postgres) share; besides the keys, that is
+//! their reconnect rule ([`reconnect`]).
 
 mod limits;
+pub mod reconnect;
 
 pub use limits::{LimitError, Limits};
 use std::borrow::Cow;

@@ -34,7 +34,7 @@ impl Table {
         format!("{CONNINFO} port={port} application_name={}", self.app)
     }
 
-    pub fn open_at(&self, port: u16) -> Result<Postgres, String> {
+    pub fn open_at(&self, port: u16) -> Result<Postgres, gearmand_queue_postgres::Error> {
         Postgres::create(&Options::from_pairs([
             ("libpq-conninfo", self.conninfo(port)),
             ("libpq-table", self.name.clone()),
