@@ -1,5 +1,5 @@
-//! The admin text protocol (admin-protocol.md): every command and error reply byte for byte, the
-//! captures of the spec (list order and `workers` fd values normalised, as the spec allows), line
+//! The admin text protocol (docs/admin-protocol.md): every command and error reply byte for byte, the
+//! capture scenario of docs/admin-protocol.md (list order and `workers` fd values normalised, which clients must not rely on), line
 //! parsing quirks, mixing text and binary on one connection. Run against C gearmand and ours;
 //! `version`/`create function xyz\n`/`drop function` with jobs differ on purpose (D6, D14, D15)
 //! and are in `ours_only.rs` / `c_reference.rs`.
@@ -8,7 +8,7 @@
 mod common;
 use common::*;
 
-/// The capture state of admin-protocol.md: background high resize/img1, background normal
+/// The capture scenario of docs/admin-protocol.md: background high resize/img1, background normal
 /// resize/img2, foreground low resize/img3, background email/m1; a worker `worker-7` that can do
 /// resize and email and is running the email job. Returns (client of img3, worker).
 fn capture_state(s: &Server) -> (Conn, Conn) {

@@ -1,4 +1,4 @@
-//! The command line (cli.md, issue 2): --help with plugin options grouped, -V, --check-args, error
+//! The command line (docs/cli.md, issue 2): --help with plugin options grouped, -V, --check-args, error
 //! exits (one line, exit 1), --verbose and -v (D21), -j range (D5), config files, and size limits
 //! a request frame cannot hold (issue 17). Where C gearmand behaves the same the test runs against
 //! both; our deliberate differences (D5, D17, D21) run against ours only. Plugin loading errors

@@ -1,6 +1,6 @@
 //! Differential test: the same scripted sessions (packets and admin lines over several connections)
 //! run against Debian's C gearmand and against ours; the transcripts of replies must be identical
-//! after normalising what the spec lets differ: pid, version (D6), `workers` fd numbers, and the
+//! after normalising what may differ (docs/admin-protocol.md): pid, version (D6), `workers` fd numbers, and the
 //! order of list replies. Handles are made comparable with `--job-handle-prefix T` on both.
 //! The scripts avoid the deliberate differences of `common/differences.rs` (no multi-function
 //! workers whose order would differ (D1, D2), no epoch timers (D3), no buggy inputs (D7..D15));

@@ -1,4 +1,4 @@
-//! Framing (gear-protocol.md §1): every framing error of the spec and its reaction, partial and
+//! Framing (docs/gear-protocol.md §1): every framing error and its reaction, partial and
 //! pipelined packets, the 8 KiB receive-buffer rule. Run against C gearmand and ours; the missing
 //! NUL case, where we follow the *Recommended* fix (D7), is in `ours_only.rs`.
 

@@ -1,5 +1,5 @@
 //! Our deliberate differences from C gearmand 1.1.20 (listed in `common/differences.rs`, ids D1..D15
-//! cited per test): gearmand 2.0 behaviour and the spec's *Recommended* fixes. Run against ours only.
+//! cited per test): gearmand 2.0 behaviour and the fixes of 1.1.20's bugs (docs/gear-protocol.md, "Differences"). Run against ours only.
 
 mod common;
 use common::*;

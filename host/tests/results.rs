@@ -1,4 +1,4 @@
-//! Work results and queries (gear-protocol.md §6, §9, §10, §11): WORK_* forwarding to every attached
+//! Work results and queries (docs/gear-protocol.md §6, §9, §10, §11): WORK_* forwarding to every attached
 //! client, exceptions (OPTION_REQ and `--exceptions`), JOB_NOT_FOUND errors, GET_STATUS /
 //! GET_STATUS_UNIQUE, ECHO, SET_CLIENT_ID, client disconnects and `cancel job`.
 //! Run against C gearmand and ours.

@@ -1,4 +1,4 @@
-//! Signals and shutdown (cli.md §7): SIGTERM/SIGINT exit 0, SIGUSR1 graceful shutdown, SIGHUP keeps
+//! Signals and shutdown (docs/cli.md §7): SIGTERM/SIGINT exit 0, SIGUSR1 graceful shutdown, SIGHUP keeps
 //! running, the pid file; and our admin `shutdown [graceful]` from loopback (D16). Run against C
 //! gearmand and ours, except D16.
 

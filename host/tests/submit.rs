@@ -1,4 +1,4 @@
-//! Submitting jobs (gear-protocol.md §4): every SUBMIT_* type and priority, handles, unique keys
+//! Submitting jobs (docs/gear-protocol.md §4): every SUBMIT_* type and priority, handles, unique keys
 //! and coalescing (including `-`), maxqueue. Reduce and epoch jobs are in `submit_special.rs`.
 //! Each test runs against C gearmand and ours (`both!`).
 

@@ -1,4 +1,4 @@
-//! Special submissions (gear-protocol.md §7, §8): map/reduce jobs and GRAB_JOB_ALL, epoch
+//! Special submissions (docs/gear-protocol.md §7, §8): map/reduce jobs and GRAB_JOB_ALL, epoch
 //! (scheduled) jobs, SUBMIT_JOB_SCHED. Each test runs against C gearmand and ours (`both!`); the
 //! epoch timer wake-up of 2.0 (D3) is in `ours_only.rs`.
 

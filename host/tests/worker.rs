@@ -1,4 +1,4 @@
-//! Workers (gear-protocol.md §5): CAN_DO / CANT_DO / RESET_ABILITIES / CAN_DO_TIMEOUT, PRE_SLEEP and
+//! Workers (docs/gear-protocol.md §5): CAN_DO / CANT_DO / RESET_ABILITIES / CAN_DO_TIMEOUT, PRE_SLEEP and
 //! NOOP wake-ups (with and without `-w`), GRAB_JOB / _UNIQ / _ALL, requeue on disconnect and
 //! `-j` retries. Run against C gearmand and ours; the ordering that 2.0 changed (D1, D2) is in
 //! `ours_only.rs` and `c_reference.rs`.

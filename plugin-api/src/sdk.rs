@@ -370,8 +370,8 @@ pub trait DecodeSink {
 
 /// Where [`Codec::encode_to`] writes one response. Small pieces are gathered in a buffer the glue
 /// reuses and handed to the host in one call; a piece of [`EncodeOut::PASS_MIN`] bytes or more
-/// goes to the host directly, after what is buffered, which saves a copy of every big payload
-/// (a 64 KiB job's data used to be copied into the buffer and then again into the host's).
+/// goes to the host directly, after what is buffered, so a big payload is copied once, into the
+/// host's buffer.
 pub struct EncodeOut<'a> {
     buf: &'a mut Vec<u8>,
     host: &'a mut dyn FnMut(&[u8]),

@@ -1,5 +1,5 @@
 //! Target `gear_codec`: the gear binary framing and the admin line splitter of
-//! `plugins/protocol-gear` (gear-protocol.md §1, admin-protocol.md "Line parsing").
+//! `plugins/protocol-gear` (docs/gear-protocol.md §1, docs/admin-protocol.md "Line parsing").
 //!
 //! Input: one seed byte for the split points, then the byte stream a client sends. Checked:
 //! - decoding never panics and never consumes more than it was given;

@@ -1,4 +1,4 @@
-//! The clap `Command`: gearmand's own options (cli.md §1) plus the options of every installed
+//! The clap `Command`: gearmand's own options (docs/cli.md §1) plus the options of every installed
 //! plugin, each plugin under its own help heading.
 //!
 //! Arg ids of host options are their long names. Plugin options get the id

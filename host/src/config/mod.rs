@@ -1,4 +1,4 @@
-//! The command line and the configuration file, resolved into one [`Config`] (spec cli.md §1-4).
+//! The command line and the configuration file, resolved into one [`Config`] (docs/cli.md §1-4).
 //!
 //! Parsing has two phases because plugin options depend on which plugins are installed:
 //! 1. [`Prescan::run`] finds `--config-file` and `--plugin-dir` and reads the config file;
@@ -255,7 +255,7 @@ fn job_retries(n: i64) -> Result<i32, ConfigError> {
 pub const MAX_JOB_HANDLE: usize = 63;
 
 /// Job handles are `<prefix>:<n>`: the prefix must leave room for `:` and 10 digits within
-/// [`MAX_JOB_HANDLE`] bytes (spec gear-protocol.md, Recommended fix).
+/// [`MAX_JOB_HANDLE`] bytes (docs/gear-protocol.md §3 "Job handles").
 fn handle_prefix(p: Option<String>) -> Result<Option<String>, ConfigError> {
     const MAX: usize = MAX_JOB_HANDLE - 11;
     match p {

@@ -1,4 +1,4 @@
-//! How jobs leave workers and the server: requeue with retries (§5.5), freeing, ignoring, and
+//! How jobs leave workers and the server: requeue with retries (docs/gear-protocol.md §5.5), freeing, ignoring, and
 //! connections closing (§9).
 
 use super::extra::EndedRun;

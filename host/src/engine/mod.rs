@@ -4,7 +4,7 @@
 //! [`ToEngine`] messages, changes state, and answers with [`ToIo`] messages in an [`Outbox`].
 //! Time comes in as a [`Clock`] so that tests can drive timers without sleeping.
 //!
-//! Behaviour is gear-protocol.md §3-§11 and admin-protocol.md with the gearmand 2.0 changes and
+//! Behaviour is docs/gear-protocol.md §3-§11 and docs/admin-protocol.md with the gearmand 2.0 changes and
 //! the recommended fixes. Reading order: this file (API and dispatch), [`request`] (each
 //! packet's fields, named), [`submit`] (new jobs), [`workers`] (abilities, sleep, grab,
 //! requeue), [`parking`] (grabs that wait), [`results`] (WORK_* and status queries), [`admin`]

@@ -3,7 +3,7 @@
 //! Why: a worker told NO_JOB sends PRE_SLEEP, and the next job then costs a NOOP and a second
 //! GRAB_JOB before its JOB_ASSIGN: four more packets, four more system calls here and two more
 //! wake-ups of the worker, per job. With busy clients and momentarily idle workers (the usual
-//! foreground load) that is about half of the server's work per job. The protocol sets no time
+//! foreground load) that is a large share of the server's work per job. The protocol sets no time
 //! for the answer to a GRAB_JOB (the worker simply waits for it), so the server may hold it:
 //! for up to `--grab-hold` (1 ms by default; 0 answers at once, as C gearmand does) a new job
 //! of the worker's functions goes straight to it as JOB_ASSIGN. When the time is up, or the

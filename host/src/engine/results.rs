@@ -1,4 +1,4 @@
-//! Work results from workers (gear-protocol.md §6) and status queries (§10).
+//! Work results from workers (docs/gear-protocol.md §6) and status queries (§10).
 //!
 //! A WORK_* packet is accepted only for a job currently assigned to the sending connection. It is
 //! forwarded to every attached client, newest first, as the very frame that arrived (the last

@@ -1,4 +1,4 @@
-//! Submitting jobs (gear-protocol.md §4, §7, §8) and replaying the persistent queue.
+//! Submitting jobs (docs/gear-protocol.md §4, §7, §8) and replaying the persistent queue.
 //!
 //! Flow: size checks, coalescing lookup, and for a new job the maxqueue check, a handle number,
 //! the persistent-queue write (background jobs, before JOB_CREATED), and the run list (or the

@@ -1,4 +1,4 @@
-//! Workers (gear-protocol.md §5): abilities, sleeping and waking, and handing out jobs.
+//! Workers (docs/gear-protocol.md §5): abilities, sleeping and waking, and handing out jobs.
 //!
 //! Job choice follows gearmand 2.0: priority is global across a worker's functions (a high job of
 //! any function goes first); within a priority the worker's ability list decides, newest
@@ -36,7 +36,7 @@ impl Engine {
         }
     }
 
-    /// CAN_DO_TIMEOUT `func\0ms`: see gear-protocol.md §5.2 and the 2.0 millisecond rule.
+    /// CAN_DO_TIMEOUT `func\0ms`: see docs/gear-protocol.md §5.2 and the 2.0 millisecond rule.
     pub(super) fn can_do_timeout(
         &mut self,
         c: ConnId,

@@ -1,6 +1,6 @@
 //! The server process: startup in the original's order, the thread model, and shutdown.
 //!
-//! Startup (spec cli.md §6): parse the command line and config file → validate → `--help`,
+//! Startup (docs/cli.md §6): parse the command line and config file → validate → `--help`,
 //! `--version`, `--check-args` exits → `-f` → `-u` → `-d` → signal handlers → pid file → log
 //! file → queue plugin → protocol plugins → daemon "ready" → bind every address → engine replay →
 //! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one

@@ -1,4 +1,4 @@
-//! The thread model (spec cli.md §5, as the man page describes it):
+//! The thread model (docs/cli.md §5, as the man page describes it):
 //! - `-t 0`: one thread accepts, does all I/O and runs the engine;
 //! - `-t 1`: the main thread accepts and handles signals; one I/O thread also runs the engine;
 //! - `-t N≥2`: the main thread, N I/O threads, and one processing thread that owns the engine

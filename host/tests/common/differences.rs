@@ -1,7 +1,7 @@
 //! The one list of places where our gearmand deliberately differs from C gearmand 1.1.20.
 //!
-//! Sources: the spec README (gearmand 2.0 changes) and every **[bug]** with a *Recommended*
-//! behaviour in the spec. Tests of these run against OUR server only (`tests/ours_only.rs`,
+//! Sources: gearmand 2.0's changes and the fixes of 1.1.20's bugs, each described in
+//! docs/gear-protocol.md "Differences from C gearmand 1.1.20". Tests of these run against OUR server only (`tests/ours_only.rs`,
 //! `tests/cli.rs`, `tests/signals.rs`, `tests/grab_hold.rs`; D18 in the engine's
 //! `metrics_tests.rs` and `tests/http_server.rs`); `tests/c_reference.rs` pins what C gearmand
 //! does instead, so an entry that stops being a difference is noticed; the differential test

@@ -18,7 +18,7 @@ use gearmand_plugin_api::size;
 pub const DEFAULT_MAX_PACKET: &str = "64M";
 /// Default `--max-function-name`: libgearman's own GEARMAN_FUNCTION_MAX_SIZE.
 pub const DEFAULT_MAX_FUNCTION: &str = "512";
-/// Default `--max-unique`: the protocol's unique key limit (gear-protocol.md §4), which the
+/// Default `--max-unique`: the protocol's unique key limit (docs/gear-protocol.md §4), which the
 /// option may only lower.
 pub const DEFAULT_MAX_UNIQUE: &str = "64";
 /// The protocol's unique key limit.

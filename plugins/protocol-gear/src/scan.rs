@@ -2,7 +2,7 @@
 //! bytes yet, an admin text line, a complete binary packet, or a framing error — without copying
 //! or splitting anything. Phase two ([`crate::codec`]) splits what this accepted.
 //!
-//! The rules are gear-protocol.md §1 and admin-protocol.md "Line parsing":
+//! The rules are docs/gear-protocol.md §1 and docs/admin-protocol.md "Line parsing":
 //! - first byte non-zero: a text line up to `\n`; 8192 bytes without `\n` close the connection;
 //! - first byte zero: a 12-byte header (magic, type, body length, big-endian) and the body;
 //!   a magic other than `\0REQ`/`\0RES`, a type outside 1..=42, a frame whose header and

@@ -1,5 +1,5 @@
 //! The `/-/` endpoints: which gear requests they make and what they render from the replies.
-//! Admin replies are the captures of admin-protocol.md; tables are shaped as the engine's
+//! Admin replies are the capture scenario of docs/admin-protocol.md; tables are shaped as the engine's
 //! `functions`, `workers` and `abilities` queries answer.
 
 mod common;

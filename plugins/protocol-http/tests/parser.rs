@@ -1,5 +1,5 @@
 //! The request side of the codec: HTTP bytes in, gear requests (or error answers) out.
-//! Every row of the spec's request-parsing rules and error list, header floods, and input fed a
+//! Every request-parsing rule and error of docs/http.md, header floods, and input fed a
 //! byte at a time.
 
 mod common;

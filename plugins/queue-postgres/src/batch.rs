@@ -1,5 +1,5 @@
 //! Many new jobs in a few statements (`add_batch`, ABI 1.2): the server hands over its whole group
-//! of submits, and one round trip per job (~150 µs each) would dominate the group's time; here a
+//! of submits, and one round trip per job would dominate the group's time; here a
 //! statement carries up to [`MAX_ROWS`] jobs as arrays, and answers which of them were refused.
 //!
 //! The statement ([`insert_sql`]) unnests the arrays WITH ORDINALITY, inserts the rows in order

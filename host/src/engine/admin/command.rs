@@ -11,7 +11,7 @@ use crate::msg::Control;
 /// Tokens kept for inspection; more are only counted.
 const MAX_TOKENS: usize = 8;
 
-/// A command line split the original's way (see admin-protocol.md "Line parsing"): tokens end
+/// A command line split the original's way (see docs/admin-protocol.md "Line parsing"): tokens end
 /// at a space, runs of spaces count as one, trailing spaces make one empty token, and nothing
 /// but a space separates (a tab is part of a token).
 struct Tokens<'a> {

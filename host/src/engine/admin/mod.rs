@@ -1,4 +1,4 @@
-//! The text admin protocol (admin-protocol.md): one line in, one raw reply out, byte-exact.
+//! The text admin protocol (docs/admin-protocol.md): one line in, one raw reply out, byte-exact.
 //!
 //! A line is parsed once into a typed command ([`command`]); its trust class is checked against
 //! the connection's rights, then one small handler per command answers. The listings are in
@@ -92,7 +92,7 @@ impl Engine {
         }
     }
 
-    /// `cancel job <handle>` (gear-protocol.md §11).
+    /// `cancel job <handle>` (docs/gear-protocol.md §11).
     fn admin_cancel(&mut self, handle: &[u8], out: &mut Outbox) -> Vec<u8> {
         let found = parse_handle(&self.prefix, handle).filter(|&h| self.jobs.contains(h));
         let Some(h) = found else {

@@ -61,7 +61,7 @@ pub(in crate::engine) enum JobState {
     Running,
 }
 
-/// What a job coalesces on (gear-protocol.md §4.2): its unique, its data (unique `-`), or nothing.
+/// What a job coalesces on (docs/gear-protocol.md §4.2): its unique, its data (unique `-`), or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::engine) enum CoalesceKey<'a> {
     None,
@@ -335,7 +335,7 @@ mod tests {
         })
     }
 
-    /// Layout guard for the deep-queue memory budget (contrib/bench/README.md): every job held
+    /// Layout guard for the deep-queue memory budget (docs/performance.md): every job held
     /// pays for one slab slot, so a new field here costs a million waiting jobs 8 MB.
     #[test]
     fn a_job_record_and_its_slab_slot_stay_at_48_bytes() {

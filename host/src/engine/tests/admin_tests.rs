@@ -1,8 +1,8 @@
-//! Admin commands with the byte-exact replies of admin-protocol.md.
+//! Admin commands with the byte-exact replies of docs/admin-protocol.md.
 
 use super::*;
 
-/// The capture scenario of admin-protocol.md: client c7, worker c8 (`worker-7`), admin c9.
+/// The capture scenario of docs/admin-protocol.md: client c7, worker c8 (`worker-7`), admin c9.
 fn capture_state() -> (H, ConnId) {
     let mut h = H::new();
     let (c, w, a) = (h.open(7), h.open(8), h.open(9));

@@ -1,4 +1,4 @@
-//! One test per framing rule of gear-protocol.md §1 and admin-protocol.md "Line parsing", plus
+//! One test per framing rule of docs/gear-protocol.md §1 and docs/admin-protocol.md "Line parsing", plus
 //! encoding.
 
 use super::*;

@@ -144,7 +144,7 @@ impl Run {
 
     /// Every acknowledged, stored job has its row (nothing lost). Jobs with the unique `` or
     /// `-` are left out: rows are keyed by function and unique, so such jobs share one row and
-    /// the removal of one takes the other's (as in C gearmand; the README says to give
+    /// the removal of one takes the other's (as in C gearmand; docs/queues.md says to give
     /// background jobs a unique).
     fn check_rows(&self, op: &Op) -> Result<(), TestCaseError> {
         if self.manual.is_none() {
