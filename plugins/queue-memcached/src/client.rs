@@ -9,6 +9,10 @@
 //! error within a bounded time. A connection that failed is dropped and the next call connects
 //! again; a batch that fails on a *reused* connection (memcached restarted meanwhile) is retried
 //! once on a fresh one, which is safe because `set` and `delete` are idempotent.
+//!
+//! Hand-written on purpose: the crates for memcached offer single commands, while the queue needs
+//! a whole group of `set`s and `delete`s pipelined in one write, and replay needs
+//! `lru_crawler metadump` and `stats cachedump` ([`crate::dump`]), which none of them speaks.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
