@@ -14,7 +14,7 @@
  * columns, instead of admin text to parse back); a plugin that sends QUERY is built for 1.4, so
  * only a 1.4 host loads it (no fallback to admin text is needed).
  *
- * This header mirrors plugin-api/src/abi.rs (the source of truth) field for field; the test
+ * This header mirrors plugin-api/src/abi/ (the source of truth) field for field; the test
  * plugin-api/tests/layout.rs compiles it and compares every size and offset with Rust's.
  *
  * Rules of the boundary:

@@ -1,4 +1,4 @@
-//! Frozen-layout test: `include/gearmand_plugin.h` must describe exactly the structs of `abi.rs`.
+//! Frozen-layout test: `include/gearmand_plugin.h` must describe exactly the structs of `abi/`.
 //!
 //! A small C program (compiled with the system `cc`) prints the size, alignment and every field
 //! offset of every struct, plus the constants; the same facts are computed in Rust and the two
@@ -148,7 +148,7 @@ fn c_header_matches_rust_abi() {
         .collect();
     assert!(
         mismatches.is_empty(),
-        "C header differs from abi.rs:\n{}",
+        "C header differs from abi/:\n{}",
         mismatches.join("\n")
     );
     assert_eq!(c.len(), rust.len());
