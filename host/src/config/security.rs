@@ -14,6 +14,7 @@
 use super::admin::AdminPolicy;
 use super::layered::Layered;
 use super::ConfigError;
+use crate::engine::EngineLimits;
 use clap::{value_parser, Arg, ArgAction};
 use gearmand_plugin_api::size;
 use std::path::PathBuf;
@@ -44,21 +45,20 @@ pub struct TlsFiles {
 pub struct Limits {
     /// Unsent output bytes past which a connection is disconnected (0 = no limit).
     pub max_output: u64,
-    /// Jobs held in memory in total, queued or running (0 = no limit).
-    pub max_queued_jobs: u64,
-    /// Queued jobs per function unless `maxqueue` says otherwise (0 = no limit).
-    pub max_queued_per_function: u64,
-    /// Bytes of job data held in memory in total (0 = no limit).
-    pub max_job_bytes: u64,
+    /// What the engine holds in memory: `--max-queued-jobs`, `--max-queued-jobs-per-function`
+    /// and `--max-job-bytes` (0 = no limit), in the engine's own type.
+    pub engine: EngineLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_output: size::constant(DEFAULT_MAX_OUTPUT),
-            max_queued_jobs: size::constant(NO_LIMIT),
-            max_queued_per_function: size::constant(NO_LIMIT),
-            max_job_bytes: size::constant(DEFAULT_MAX_JOB_BYTES),
+            engine: EngineLimits {
+                max_jobs: size::constant(NO_LIMIT),
+                max_per_function: size::constant(NO_LIMIT),
+                max_job_bytes: size::constant(DEFAULT_MAX_JOB_BYTES),
+            },
         }
     }
 }
@@ -169,9 +169,11 @@ pub fn limits(l: &Layered) -> Result<Limits, ConfigError> {
     };
     Ok(Limits {
         max_output: size("max-output-buffer")?,
-        max_queued_jobs: size("max-queued-jobs")?,
-        max_queued_per_function: size("max-queued-jobs-per-function")?,
-        max_job_bytes: size("max-job-bytes")?,
+        engine: EngineLimits {
+            max_jobs: size("max-queued-jobs")?,
+            max_per_function: size("max-queued-jobs-per-function")?,
+            max_job_bytes: size("max-job-bytes")?,
+        },
     })
 }
 
@@ -232,8 +234,8 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(l.max_output, 1 << 20);
-        assert_eq!(l.max_queued_jobs, 10);
-        assert_eq!(l.max_job_bytes, 0);
+        assert_eq!(l.engine.max_jobs, 10);
+        assert_eq!(l.engine.max_job_bytes, 0);
         assert!(limits(&layered("--max-output-buffer lots")).is_err());
     }
 

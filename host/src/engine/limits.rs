@@ -12,7 +12,7 @@ use super::Engine;
 pub struct EngineLimits {
     /// Jobs in memory in total, waiting or running.
     pub max_jobs: u64,
-    /// Jobs per function when its `maxqueue` is not set for that priority.
+    /// Jobs per function, waiting or running, when its `maxqueue` is not set for that priority.
     pub max_per_function: u64,
     /// Unique, reducer and data bytes of all jobs together.
     pub max_job_bytes: u64,

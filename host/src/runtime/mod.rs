@@ -29,7 +29,7 @@ pub mod wire;
 mod tests;
 
 use crate::config::{self, Config, Kind, Outcome, Prescan};
-use crate::engine::{Clock, Engine, EngineConfig, EngineLimits};
+use crate::engine::{Clock, Engine, EngineConfig};
 use crate::plugin::{self, Registry};
 use crate::queue::{Builtin, QueueStore};
 use conn::NetLimits;
@@ -157,11 +157,7 @@ fn start(cfg: &Config, registry: &Registry) -> Result<(), RunError> {
     }
     let listening = bind(cfg, &protocols)?;
     let mut engine = Engine::new(engine_config(cfg), queue);
-    engine.set_limits(EngineLimits {
-        max_jobs: cfg.limits.max_queued_jobs,
-        max_per_function: cfg.limits.max_queued_per_function,
-        max_job_bytes: cfg.limits.max_job_bytes,
-    });
+    engine.set_limits(cfg.limits.engine);
     let replayed = engine.replay(Clock::now()).map_err(RunError::Replay)?;
     // Always said, zero included: it marks the end of the replay (connections are served after).
     log::info!("replayed {replayed} jobs from the queue");
