@@ -5,7 +5,7 @@
 //! `name<TAB>labels<TAB>value`, labels already in Prometheus syntax, then `.`. Names and values
 //! hold no tab, so a line splits at its first and last tab and label values may contain tabs.
 //! This file adds what the text format wants around the samples: one `# HELP` and `# TYPE` per
-//! family, from [`FAMILIES`]; a name it does not know is passed on as `untyped`, so a newer engine
+//! family, from `FAMILIES`; a name it does not know is passed on as `untyped`, so a newer engine
 //! never breaks an older plugin. This stays admin text rather than a structured query because the
 //! format is already unambiguous: labels arrive escaped as the exposition format wants them.
 
@@ -163,49 +163,9 @@ pub fn render(raw: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(o.as_bytes());
 }
 
-/// The unescaped value of label `key` in `a="x",b="y\"z"`.
-pub fn label(labels: &str, key: &str) -> Option<String> {
-    let mut rest = labels;
-    loop {
-        let (k, after) = rest.split_once("=\"")?;
-        let (value, tail) = unescape_until_quote(after)?;
-        if k == key {
-            return Some(value);
-        }
-        rest = tail.strip_prefix(',')?;
-    }
-}
-
-/// Reads an escaped label value up to its closing quote: (value, text after the quote).
-fn unescape_until_quote(s: &str) -> Option<(String, &str)> {
-    let mut value = String::new();
-    let mut chars = s.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return Some((value, &s[i + 1..])),
-            '\\' => match chars.next()?.1 {
-                'n' => value.push('\n'),
-                other => value.push(other),
-            },
-            c => value.push(c),
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn labels_are_unescaped() {
-        let l = r#"function="a\"b\\c\nd	e",priority="high""#;
-        assert_eq!(label(l, "function").as_deref(), Some("a\"b\\c\nd\te"));
-        assert_eq!(label(l, "priority").as_deref(), Some("high"));
-        assert_eq!(label(l, "nope"), None);
-        assert_eq!(label("", "function"), None);
-        assert_eq!(label("function=\"unterminated", "function"), None);
-    }
 
     #[test]
     fn unknown_names_are_untyped_and_garbage_is_skipped() {
