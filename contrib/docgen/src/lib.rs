@@ -184,7 +184,7 @@ GEARMAND_PORT: the gear port when --port is not given.",
     ("SEE ALSO", "gearman(1), gearadmin(1), systemd.service(5)"),
 ];
 
-/// The man page: clap's sections, the list of plugins, then [`EXTRA_SECTIONS`].
+/// The man page: clap's sections, the list of plugins, then `EXTRA_SECTIONS`.
 pub fn man_page(cmd: &Command, plugins: &[PluginInfo]) -> Vec<u8> {
     let man = Man::new(cmd.clone())
         .section("8")

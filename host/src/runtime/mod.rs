@@ -3,10 +3,10 @@
 //! Startup (docs/cli.md §6): parse the command line and config file → validate → `--help`,
 //! `--version`, `--check-args` exits → `-f` → `-u` → `-d` → signal handlers → pid file → log
 //! file → queue plugin → protocol plugins → daemon "ready" → bind every address → engine replay →
-//! serve. Reading order: [`serve`](server) (threads), [`io`] (an I/O thread), [`conn`] (one
-//! connection) and [`slab`] (a thread's connections), [`processor`] (the engine side),
-//! [`acceptor`] and [`listen`] (sockets and signals), [`process`] (daemon, user, pid file),
-//! [`wire`] (the seams), [`spin`] (looking again before sleeping).
+//! serve. Reading order: `server::serve` (threads), `io` (an I/O thread), `conn` (one
+//! connection) and `slab` (a thread's connections), `processor` (the engine side),
+//! `acceptor` and `listen` (sockets and signals), `process` (daemon, user, pid file),
+//! `wire` (the seams), `spin` (looking again before sleeping).
 
 mod acceptor;
 mod conn;

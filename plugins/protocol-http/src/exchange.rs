@@ -3,7 +3,7 @@
 //!
 //! Every request handed to the engine is answered by *immediate* replies, in request order
 //! (JOB_CREATED or ERROR for a submission, RAW for an admin line, TABLE or ERROR for a
-//! structured query, STATUS_RES[_UNIQUE] for a job status query, OPTION_RES for the option set
+//! structured query, STATUS_RES(_UNIQUE) for a job status query, OPTION_RES for the option set
 //! at connection start). A foreground job is then
 //! completed later by WORK_* packets carrying its handle, possibly after younger requests have
 //! completed. HTTP answers strictly in request order, so a response that is ready early waits in

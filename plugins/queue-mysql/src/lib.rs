@@ -4,7 +4,7 @@
 //!
 //! This file is the plugin's face: name and options (the `--mysql-*` names and, as aliases, the
 //! original libdrizzle module's `--libdrizzle-*` spellings). The table itself is the plugin
-//! instance: [`db`] implements the `QueuePlugin` contract in SQL, `error` says what can go wrong;
+//! instance: `db` implements the `QueuePlugin` contract in SQL, `error` says what can go wrong;
 //! how non-UTF-8 keys are kept in VARCHAR columns is in [`gearmand_sql_keytext`].
 //!
 //! Guarantees: `add` inserts inside an open transaction and `flush` commits it (group commit); a

@@ -187,7 +187,7 @@ impl QueuePlugin for Db {
         result.map(drop).map_err(|e| self.fail_in_tx("DELETE", e))
     }
 
-    /// Streams every row to `sink` through a portal, [`REPLAY_BATCH`] rows at a time.
+    /// Streams every row to `sink` through a portal, `REPLAY_BATCH` rows at a time.
     fn replay(
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,

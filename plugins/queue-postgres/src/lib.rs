@@ -3,9 +3,9 @@
 //! switch between the two servers on the same database.
 //!
 //! This file is the plugin's face: name and options. The table itself is the plugin instance:
-//! [`db`] implements the `QueuePlugin` contract in SQL (and `batch`, the multi-row INSERT behind
+//! `db` implements the `QueuePlugin` contract in SQL (and `batch`, the multi-row INSERT behind
 //! `add_batch`). How the connection is configured is in [`conninfo`], errors in `error`, value
-//! conversions in [`types`] and [`gearmand_sql_keytext`].
+//! conversions in `types` and `gearmand_sql_keytext`.
 //!
 //! Guarantees: `add` and `add_batch` insert inside an open transaction and `flush` commits it (one
 //! commit for a whole group of adds: group commit; a few statements for a whole batch); a job is

@@ -3,7 +3,7 @@
 //! - [`layout`]: key spaces and fields (C-compatible plain keys; extended keys for what C
 //!   gearmand cannot express: epoch jobs and function names containing `-`).
 //! - [`link`]: the connection, with timeouts and self-healing reconnects.
-//! - [`replay`]: `SCAN`-based streaming replay.
+//! - `replay`: `SCAN`-based streaming replay.
 //! - [`error`]: what can go wrong, as the host shows it.
 //!
 //! Group commit: `add` only queues its commands; `flush` sends everything queued since the last

@@ -3,7 +3,7 @@
 //! operator can switch between the two servers on the same file.
 //!
 //! This file is the plugin's face: its name and options. The database itself is the plugin
-//! instance: [`db`] implements the `QueuePlugin` contract in SQL. Durability: the database runs in WAL mode with `synchronous=FULL`, so a
+//! instance: `db` implements the `QueuePlugin` contract in SQL. Durability: the database runs in WAL mode with `synchronous=FULL`, so a
 //! `flush` (one `COMMIT`) returns only after the write-ahead log is on disk; the host groups many
 //! `add`s into one `flush` (group commit), so that one fsync covers them all.
 

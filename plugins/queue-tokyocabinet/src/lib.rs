@@ -6,7 +6,7 @@
 //! exactly ([`layout`]), so a file written by either server replays in the other.
 //!
 //! The library itself, `libtokyocabinet.so.9`, is loaded at run time when the first queue is
-//! created ([`library`]), so building needs no Tokyo Cabinet and `--help` works without it.
+//! created (`library`), so building needs no Tokyo Cabinet and `--help` works without it.
 //!
 //! Durability: `add` and `done` write to the file, `flush` calls `tcadbsync` (msync + fsync) once
 //! for everything since the last flush, which is the group commit. Epoch jobs keep their time, as in the
