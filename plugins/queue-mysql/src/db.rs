@@ -18,7 +18,8 @@
 
 use crate::error::{classify, Error, Failure};
 use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
-use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
+use gearmand_sql_keytext::group::{Group, Link as GroupLink};
+use gearmand_sql_keytext::reconnect::Reconnect;
 use gearmand_sql_keytext::{self as keytext, Limits};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
@@ -71,18 +72,6 @@ impl Settings {
     }
 }
 
-/// The state of the group transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tx {
-    Idle,
-    /// `BEGIN` done; `pending` adds succeeded in it.
-    Open {
-        pending: usize,
-    },
-    /// It died with adds in it; the next `flush` reports this.
-    Lost(String),
-}
-
 /// The statements for the validated table name.
 struct Statements {
     insert: String,
@@ -90,14 +79,18 @@ struct Statements {
     select: String,
 }
 
-/// One queue table and the connection to it.
-pub struct Db {
+/// The connection slot: where to connect, and the connection if there is one.
+struct Link {
     settings: Settings,
     target: String,
+    conn: Option<Conn>,
+}
+
+/// One queue table and the connection to it.
+pub struct Db {
+    group: Group<Link>,
     sql: Statements,
     limits: Limits,
-    conn: Option<Conn>,
-    tx: Tx,
 }
 
 /// The plugin's contract, on the table itself: `create` connects, the four operations are SQL.
@@ -114,10 +107,6 @@ impl QueuePlugin for Db {
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
         self.limits.check(&unique, &function, job.when)?;
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
-        self.begin()?;
         let params = (
             Value::Bytes(unique.as_bytes().to_vec()),
             Value::Bytes(function.as_bytes().to_vec()),
@@ -125,37 +114,16 @@ impl QueuePlugin for Db {
             Value::Bytes(job.data.to_vec()),
             Value::Int(job.when),
         );
-        let conn = self.conn.as_mut().expect("begin leaves a connection");
-        match conn.exec_drop(&self.sql.insert, params) {
-            Ok(()) => {
-                if let Tx::Open { pending } = &mut self.tx {
-                    *pending += 1;
-                }
-                Ok(())
-            }
-            Err(source) => Err(self.fail_in_tx("INSERT", source)),
-        }
+        let insert = &self.sql.insert;
+        self.group
+            .run("INSERT", |conn| conn.exec_drop(insert, params))?;
+        self.group.added(1);
+        Ok(())
     }
 
     /// Commits the group transaction.
     fn flush(&mut self) -> Result<(), Error> {
-        match std::mem::replace(&mut self.tx, Tx::Idle) {
-            Tx::Idle => Ok(()),
-            Tx::Lost(why) => Err(Error::Lost(why)),
-            Tx::Open { .. } => {
-                let conn = self
-                    .conn
-                    .as_mut()
-                    .expect("an open transaction has a connection");
-                conn.query_drop("COMMIT").map_err(|source| {
-                    self.conn = None;
-                    Error::Sql {
-                        what: "COMMIT",
-                        source,
-                    }
-                })
-            }
-        }
+        self.group.flush()
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
@@ -164,14 +132,10 @@ impl QueuePlugin for Db {
             Value::Bytes(keytext::encode(unique).as_bytes().to_vec()),
             Value::Bytes(keytext::encode(function).as_bytes().to_vec()),
         );
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
         // Removals join the group's transaction, so a group of them costs one commit (flush).
-        self.begin()?;
-        let conn = self.conn.as_mut().expect("begin leaves a connection");
-        let result = conn.exec_drop(&self.sql.delete, params);
-        result.map_err(|e| self.fail_in_tx("DELETE", e))
+        let delete = &self.sql.delete;
+        self.group
+            .run("DELETE", |conn| conn.exec_drop(delete, params))
     }
 
     /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).
@@ -179,22 +143,12 @@ impl QueuePlugin for Db {
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
-        self.flush()?;
-        let select = self.sql.select.clone();
-        let conn = self.conn()?;
-        let result = stream_rows(conn, &select, sink);
-        if let Err(Error::Sql { source, .. }) = &result {
-            if classify(source) == Failure::Broken {
-                self.conn = None;
-            }
-        }
-        result
+        let select = &self.sql.select;
+        self.group.outside(|conn| stream_rows(conn, select, sink))
     }
 
     fn shutdown(&mut self) {
-        if let Err(e) = self.flush() {
-            log::error!("mysql queue: last flush failed: {e}");
-        }
+        self.group.shutdown();
     }
 }
 
@@ -212,58 +166,20 @@ impl Db {
         log::info!("mysql queue: table {table} on {target}");
         Ok(Db {
             sql: statements(&table),
-            settings,
-            target,
             limits,
-            conn: Some(conn),
-            tx: Tx::Idle,
+            group: Group::new(Link {
+                settings,
+                target,
+                conn: Some(conn),
+            }),
         })
-    }
-
-    /// Begins the group transaction if none is open.
-    fn begin(&mut self) -> Result<(), Error> {
-        if self.tx == Tx::Idle {
-            with_reconnect(self, "BEGIN", |conn| conn.query_drop("BEGIN"))?;
-            self.tx = Tx::Open { pending: 0 };
-        }
-        Ok(())
-    }
-
-    /// A statement failed inside the transaction: a refused statement leaves the transaction as
-    /// it was; a lost connection or a deadlock takes it (and its adds) away.
-    fn fail_in_tx(&mut self, what: &'static str, source: mysql::Error) -> Error {
-        let failure = classify(&source);
-        let err = Error::Sql { what, source };
-        if failure == Failure::Refused {
-            return err;
-        }
-        log::error!("{err}");
-        if failure == Failure::Broken {
-            self.conn = None;
-        }
-        let pending = match self.tx {
-            Tx::Open { pending } => pending,
-            _ => 0,
-        };
-        self.tx = if pending > 0 {
-            Tx::Lost(err.to_string())
-        } else {
-            Tx::Idle
-        };
-        if failure == Failure::TxRolledBack {
-            // The server ended the transaction; make sure the connection agrees.
-            if let Some(conn) = self.conn.as_mut() {
-                if conn.query_drop("ROLLBACK").is_err() {
-                    self.conn = None;
-                }
-            }
-        }
-        err
     }
 }
 
 /// The connection is made anew when there is none; [`with_reconnect`] replaces a dead one.
-impl Reconnect for Db {
+///
+/// [`with_reconnect`]: gearmand_sql_keytext::reconnect::with_reconnect
+impl Reconnect for Link {
     type Conn = Conn;
     type Fault = mysql::Error;
     type Error = Error;
@@ -290,6 +206,44 @@ impl Reconnect for Db {
 
     fn reconnecting(&self, fault: &mysql::Error) {
         log::warn!("mysql queue: connection lost ({fault}), reconnecting");
+    }
+}
+
+/// MySQL rolls back a refused statement, not the transaction; a lost connection or a deadlock
+/// takes the transaction (and its adds) away.
+impl GroupLink for Link {
+    const NAME: &'static str = "mysql";
+
+    fn current(&mut self) -> Option<&mut Conn> {
+        self.conn.as_mut()
+    }
+
+    fn execute(conn: &mut Conn, sql: &'static str) -> Result<(), mysql::Error> {
+        conn.query_drop(sql)
+    }
+
+    fn end_failed(&mut self, fault: &mysql::Error) -> bool {
+        match classify(fault) {
+            Failure::Refused => return false,
+            Failure::Broken => self.conn = None,
+            Failure::TxRolledBack => {
+                // The server ended the transaction; make sure the connection agrees.
+                if let Some(conn) = self.conn.as_mut() {
+                    if conn.query_drop("ROLLBACK").is_err() {
+                        self.conn = None;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn lost(why: String) -> Error {
+        Error::Lost(why)
+    }
+
+    fn breaks(_: &Conn, err: &Error) -> bool {
+        matches!(err, Error::Sql { source, .. } if classify(source) == Failure::Broken)
     }
 }
 

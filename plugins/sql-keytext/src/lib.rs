@@ -16,8 +16,9 @@
 //! Which values those columns refuse (too wide, `when` out of range): [`Limits::check`].
 //!
 //! The crate is the code the SQL server queues (mysql, postgres) share; besides the keys, that is
-//! their reconnect rule ([`reconnect`]).
+//! their reconnect rule ([`reconnect`]) and their group transaction ([`group`]).
 
+pub mod group;
 mod limits;
 pub mod reconnect;
 
