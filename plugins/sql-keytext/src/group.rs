@@ -156,59 +156,7 @@ impl<L: Link> Group<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fake link: a connection is its number; `log` records the statements it ran.
-    #[derive(Default)]
-    struct Fake {
-        conn: Option<u32>,
-        connects: u32,
-        log: Vec<String>,
-        /// What the next `end_failed` answers.
-        ends: bool,
-    }
-
-    impl Reconnect for Fake {
-        type Conn = u32;
-        type Fault = &'static str;
-        type Error = String;
-        fn conn(&mut self) -> Result<&mut u32, String> {
-            if self.conn.is_none() {
-                self.connects += 1;
-                self.conn = Some(self.connects);
-            }
-            Ok(self.conn.as_mut().expect("just connected"))
-        }
-        fn forget(&mut self) {
-            self.conn = None;
-        }
-        fn broken(_: &u32, fault: &&'static str) -> bool {
-            *fault == "gone"
-        }
-        fn failed(what: &'static str, fault: &'static str) -> String {
-            format!("{what}: {fault}")
-        }
-        fn reconnecting(&self, _: &&'static str) {}
-    }
-
-    impl Link for Fake {
-        const NAME: &'static str = "fake";
-        fn current(&mut self) -> Option<&mut u32> {
-            self.conn.as_mut()
-        }
-        fn execute(_: &mut u32, _: &'static str) -> Result<(), &'static str> {
-            Ok(())
-        }
-        fn end_failed(&mut self, _: &&'static str) -> bool {
-            self.log.push("end".into());
-            self.ends
-        }
-        fn lost(why: String) -> String {
-            format!("lost: {why}")
-        }
-        fn breaks(_: &u32, err: &String) -> bool {
-            err.ends_with("gone")
-        }
-    }
+    use crate::fake::Fake;
 
     fn group(ends: bool) -> Group<Fake> {
         Group::new(Fake {
@@ -217,11 +165,17 @@ mod tests {
         })
     }
 
+    /// A group whose open transaction holds one add.
+    fn with_one_add(ends: bool) -> Group<Fake> {
+        let mut g = group(ends);
+        assert_eq!(g.run("INSERT", |_| Ok::<_, &str>(())), Ok(()));
+        g.added(1);
+        g
+    }
+
     #[test]
     fn adds_then_flush_commit() {
-        let mut g = group(true);
-        assert_eq!(g.run("INSERT", |_| Ok::<_, &str>(1)), Ok(1));
-        g.added(1);
+        let mut g = with_one_add(true);
         assert_eq!(g.tx, Tx::Open { pending: 1 });
         assert_eq!(g.flush(), Ok(()));
         assert_eq!(g.tx, Tx::Idle);
@@ -230,9 +184,7 @@ mod tests {
 
     #[test]
     fn a_refused_statement_keeps_the_transaction() {
-        let mut g = group(false);
-        g.run("INSERT", |_| Ok::<_, &str>(())).unwrap();
-        g.added(1);
+        let mut g = with_one_add(false);
         assert_eq!(
             g.run("INSERT", |_| Err::<(), _>("dup")),
             Err("INSERT: dup".into())
@@ -243,9 +195,7 @@ mod tests {
 
     #[test]
     fn a_dead_transaction_with_adds_is_reported_once() {
-        let mut g = group(true);
-        g.run("INSERT", |_| Ok::<_, &str>(())).unwrap();
-        g.added(1);
+        let mut g = with_one_add(true);
         assert_eq!(
             g.run("DELETE", |_| Err::<(), _>("deadlock")),
             Err("DELETE: deadlock".into())

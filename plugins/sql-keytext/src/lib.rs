@@ -18,6 +18,8 @@
 //! The crate is the code the SQL server queues (mysql, postgres) share; besides the keys, that is
 //! their reconnect rule ([`reconnect`]) and their group transaction ([`group`]).
 
+#[cfg(test)]
+mod fake;
 pub mod group;
 mod limits;
 pub mod reconnect;
