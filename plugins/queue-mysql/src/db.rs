@@ -17,10 +17,10 @@
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
 
 use crate::error::{classify, Error, Failure};
-use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
+use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, ReplayStopped};
 use gearmand_sql_keytext::group::{Group, Link as GroupLink};
 use gearmand_sql_keytext::reconnect::Reconnect;
-use gearmand_sql_keytext::{self as keytext, Limits};
+use gearmand_sql_keytext::{self as keytext, Limits, StoredRow};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
 use std::time::Duration;
@@ -329,17 +329,14 @@ fn stream_rows(
     for row in result {
         let row = row.map_err(sql_err("reading replayed rows"))?;
         let col = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
-        let unique = keytext::decode(bytes_of(col(0)));
-        let function = keytext::decode(bytes_of(col(1)));
-        let priority = Priority::from_u32(u32::try_from(int_of(col(3))).unwrap_or(1));
-        let job = QueueJob {
-            unique: &unique,
-            function: &function,
+        let stored = StoredRow {
+            unique: bytes_of(col(0)),
+            function: bytes_of(col(1)),
             data: bytes_of(col(2)),
-            priority,
+            priority: int_of(col(3)),
             when: int_of(col(4)),
         };
-        sink(&job)?;
+        stored.replay(sink)?;
     }
     Ok(())
 }

@@ -26,10 +26,10 @@ use crate::conninfo::{self, describe, STATEMENT_TIMEOUT_MS};
 use crate::error::{classify, full, Error, Failure};
 use crate::types::{int_max, Int, Raw};
 use crate::{DEFAULT_TABLE, OPT_CONNINFO, OPT_TABLE};
-use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, Refused, ReplayStopped};
+use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, Refused, ReplayStopped};
 use gearmand_sql_keytext::group::{Group, Link as GroupLink};
 use gearmand_sql_keytext::reconnect::Reconnect;
-use gearmand_sql_keytext::{self as keytext, Limits};
+use gearmand_sql_keytext::{self as keytext, Limits, StoredRow};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
 /// Rows fetched per round trip during replay.
@@ -393,15 +393,12 @@ fn replay_row(
             .map_err(bad)?
             .map_or(default, |v| v.0))
     };
-    let unique = keytext::decode(text(0)?);
-    let function = keytext::decode(text(1)?);
-    let priority = Priority::from_u32(u32::try_from(int(2, 1)?).unwrap_or(1));
-    let job = QueueJob {
-        unique: &unique,
-        function: &function,
+    let stored = StoredRow {
+        unique: text(0)?,
+        function: text(1)?,
         data: text(3)?,
-        priority,
+        priority: int(2, 1)?,
         when: int(4, 0)?,
     };
-    Ok(sink(&job)?)
+    Ok(stored.replay(sink)?)
 }

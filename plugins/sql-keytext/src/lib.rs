@@ -16,15 +16,18 @@
 //! Which values those columns refuse (too wide, `when` out of range): [`Limits::check`].
 //!
 //! The crate is the code the SQL server queues (mysql, postgres) share; besides the keys, that is
-//! their reconnect rule ([`reconnect`]) and their group transaction ([`group`]).
+//! their reconnect rule ([`reconnect`]), their group transaction ([`group`]) and how a replayed
+//! row becomes a job ([`StoredRow`]).
 
 #[cfg(test)]
 mod fake;
 pub mod group;
 mod limits;
 pub mod reconnect;
+mod row;
 
 pub use limits::{LimitError, Limits};
+pub use row::StoredRow;
 use std::borrow::Cow;
 
 /// First character of the escape range; `ESCAPE_BASE + b` stands for byte `b`.
