@@ -156,9 +156,7 @@ impl Db {
     /// Connects, creates the table if it is missing, and reads its column widths.
     pub fn open(settings: Settings) -> Result<Db, Error> {
         let table = settings.table.clone();
-        if !keytext::valid_table_name(&table) {
-            return Err(Error::BadTable(table));
-        }
+        keytext::check_table_name("mysql-table", &table).map_err(Error::BadTable)?;
         let target = settings.describe();
         let mut conn = connect(&settings, &target)?;
         ensure_table(&mut conn, &table)?;

@@ -2,7 +2,7 @@
 //! statement is for the connection ([`classify`]).
 
 use gearmand_plugin_api::ReplayStopped;
-use gearmand_sql_keytext::LimitError;
+use gearmand_sql_keytext::{BadTable, LimitError};
 use std::fmt;
 
 /// Server error codes after which the connection is gone (or its transaction is).
@@ -14,7 +14,8 @@ const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
 /// What went wrong, as the host shows it (one line).
 #[derive(Debug)]
 pub enum Error {
-    BadTable(String),
+    /// The table option does not name a plain identifier.
+    BadTable(BadTable),
     /// `--mysql-port` is not a port number.
     BadPort(String),
     Connect {
@@ -35,10 +36,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --mysql-table {t:?}: use letters, digits and _ only"
-            ),
+            Error::BadTable(e) => write!(f, "{e}"),
             Error::BadPort(port) => write!(f, "invalid --mysql-port {port:?}"),
             Error::Connect { target, source } => {
                 write!(f, "mysql: cannot connect to {target}: {source}")

@@ -165,9 +165,7 @@ impl QueuePlugin for Db {
 impl Db {
     /// Connects, creates the table if it is missing, and prepares the statements.
     pub fn open(config: Config, table: &str) -> Result<Db, Error> {
-        if !keytext::valid_table_name(table) {
-            return Err(Error::BadTable(table.to_string()));
-        }
+        keytext::check_table_name(OPT_TABLE, table).map_err(Error::BadTable)?;
         let target = describe(&config);
         let sql = statements(table);
         let mut client = connect(&config, &target)?;

@@ -3,7 +3,7 @@
 
 use crate::conninfo::BadConninfo;
 use gearmand_plugin_api::ReplayStopped;
-use gearmand_sql_keytext::LimitError;
+use gearmand_sql_keytext::{BadTable, LimitError};
 use postgres::Client;
 use std::fmt;
 
@@ -12,7 +12,8 @@ use std::fmt;
 pub enum Error {
     /// `--libpq-conninfo` could not be understood.
     BadConninfo(BadConninfo),
-    BadTable(String),
+    /// The table option does not name a plain identifier.
+    BadTable(BadTable),
     Connect {
         target: String,
         source: postgres::Error,
@@ -38,10 +39,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::BadConninfo(e) => write!(f, "{e}"),
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --libpq-table {t:?}: use letters, digits and _ only"
-            ),
+            Error::BadTable(e) => write!(f, "{e}"),
             Error::Connect { target, source } => {
                 write!(f, "postgres: cannot connect to {target}: {}", full(source))
             }
