@@ -285,19 +285,13 @@ fn read_limits(conn: &mut Conn, table: &str) -> Result<Limits, Error> {
     let mut limits = Limits::default();
     for (name, ty, len) in rows {
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
-        match name.to_ascii_lowercase().as_str() {
-            "unique_key" => limits.unique_chars = len,
-            "function_name" => limits.function_chars = len,
-            "when_to_run" => {
-                limits.when_max = match ty.to_ascii_lowercase().as_str() {
-                    "bigint" => i64::MAX,
-                    "mediumint" => (1 << 23) - 1,
-                    "smallint" => i64::from(i16::MAX),
-                    _ => i64::from(i32::MAX),
-                }
-            }
-            _ => {}
-        }
+        let int_max = match ty.to_ascii_lowercase().as_str() {
+            "bigint" => i64::MAX,
+            "mediumint" => (1 << 23) - 1,
+            "smallint" => i64::from(i16::MAX),
+            _ => i64::from(i32::MAX),
+        };
+        limits.learn(&name.to_ascii_lowercase(), len, int_max);
     }
     Ok(limits)
 }

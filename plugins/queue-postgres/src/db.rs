@@ -328,12 +328,7 @@ fn read_limits(client: &mut Client, table: &str) -> Result<Limits, Error> {
     for row in rows {
         let (name, ty, len): (String, String, Option<i32>) = (row.get(0), row.get(1), row.get(2));
         let len = len.map(|l| l.max(0) as usize);
-        match name.as_str() {
-            "unique_key" => limits.unique_chars = len,
-            "function_name" => limits.function_chars = len,
-            "when_to_run" => limits.when_max = int_max(&ty),
-            _ => {}
-        }
+        limits.learn(&name, len, int_max(&ty));
     }
     Ok(limits)
 }
