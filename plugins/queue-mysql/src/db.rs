@@ -15,6 +15,8 @@
 //! commits. A refused INSERT (duplicate key, value too long) only fails that job: MySQL rolls
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
+//! The transaction's states are [`gearmand_sql_keytext::group`]'s, shared with postgres; here is
+//! which failures end it (`GroupLink for Link`).
 
 use crate::error::{classify, Error, Failure};
 use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, ReplayStopped};

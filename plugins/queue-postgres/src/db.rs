@@ -20,6 +20,8 @@
 //! transaction that `flush` commits. If the transaction dies (server error, lost connection)
 //! after some adds succeeded, the next `flush` fails: none of the adds since the last flush is
 //! stored (a failed `add_batch` reports it at once, for its whole batch).
+//! The transaction's states are [`gearmand_sql_keytext::group`]'s, shared with mysql; here is
+//! which failures end it (`GroupLink for Link`: all of them).
 
 use crate::batch::{self, Row as BatchRow};
 use crate::conninfo::{self, describe, STATEMENT_TIMEOUT_MS};

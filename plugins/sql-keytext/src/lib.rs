@@ -107,8 +107,8 @@ impl fmt::Display for BadTable {
 
 impl std::error::Error for BadTable {}
 
-/// Refuses a table name that is not a plain identifier ([`valid_table_name`]); `option` is the
-/// option it came from, for the message.
+/// Refuses a table name that is not a plain identifier (the name goes into SQL text); `option`
+/// is the option it came from, for the message.
 pub fn check_table_name(option: &'static str, name: &str) -> Result<(), BadTable> {
     if valid_table_name(name) {
         return Ok(());
