@@ -20,7 +20,7 @@
 
 use crate::error::{classify, Error, Failure};
 use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, ReplayStopped};
-use gearmand_sql_keytext::group::{Group, Link as GroupLink};
+use gearmand_sql_keytext::group::{Group, Link as GroupLink, Lost};
 use gearmand_sql_keytext::reconnect::Reconnect;
 use gearmand_sql_keytext::{self as keytext, Limits, StoredRow};
 use mysql::prelude::Queryable;
@@ -238,8 +238,8 @@ impl GroupLink for Link {
         true
     }
 
-    fn lost(why: String) -> Error {
-        Error::Lost(why)
+    fn lost(lost: Lost) -> Error {
+        Error::Lost(lost)
     }
 
     fn breaks(_: &Conn, err: &Error) -> bool {

@@ -2,6 +2,7 @@
 //! statement is for the connection ([`classify`]).
 
 use gearmand_plugin_api::ReplayStopped;
+use gearmand_sql_keytext::group::Lost;
 use gearmand_sql_keytext::{BadTable, LimitError};
 use std::fmt;
 
@@ -28,7 +29,7 @@ pub enum Error {
     },
     /// A unique or function name longer than its column, or a `when` that does not fit.
     Limit(LimitError),
-    Lost(String),
+    Lost(Lost),
     /// The host stopped the replay.
     Stopped(ReplayStopped),
 }
@@ -43,7 +44,7 @@ impl fmt::Display for Error {
             }
             Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
             Error::Limit(e) => write!(f, "mysql: {e}"),
-            Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
+            Error::Lost(e) => write!(f, "mysql: {e}"),
             Error::Stopped(e) => write!(f, "{e}"),
         }
     }

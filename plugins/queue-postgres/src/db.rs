@@ -29,7 +29,7 @@ use crate::error::{classify, full, Error, Failure};
 use crate::types::{int_max, Int, Raw};
 use crate::{DEFAULT_TABLE, OPT_CONNINFO, OPT_TABLE};
 use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, Refused, ReplayStopped};
-use gearmand_sql_keytext::group::{Group, Link as GroupLink};
+use gearmand_sql_keytext::group::{Group, Link as GroupLink, Lost};
 use gearmand_sql_keytext::reconnect::Reconnect;
 use gearmand_sql_keytext::{self as keytext, Limits, StoredRow};
 use postgres::{Client, Config, NoTls, Row, Statement};
@@ -250,8 +250,8 @@ impl GroupLink for Link {
         true
     }
 
-    fn lost(why: String) -> Error {
-        Error::Lost(why)
+    fn lost(lost: Lost) -> Error {
+        Error::Lost(lost)
     }
 
     fn breaks(live: &Live, err: &Error) -> bool {

@@ -3,6 +3,7 @@
 
 use crate::conninfo::BadConninfo;
 use gearmand_plugin_api::ReplayStopped;
+use gearmand_sql_keytext::group::Lost;
 use gearmand_sql_keytext::{BadTable, LimitError};
 use postgres::Client;
 use std::fmt;
@@ -28,7 +29,7 @@ pub enum Error {
     /// A row with this (unique, function) exists already.
     Duplicate,
     /// The transaction holding earlier adds died; they are not stored.
-    Lost(String),
+    Lost(Lost),
     /// A replayed row could not be decoded.
     BadRow(String),
     /// The host's replay callback refused a job.
@@ -49,7 +50,7 @@ impl fmt::Display for Error {
                 f,
                 "postgres: a job with this unique and function is already stored"
             ),
-            Error::Lost(why) => write!(f, "postgres: transaction lost, jobs not stored: {why}"),
+            Error::Lost(e) => write!(f, "postgres: {e}"),
             Error::BadRow(why) => write!(f, "postgres: unreadable row in the queue table: {why}"),
             Error::Stopped(e) => write!(f, "{e}"),
         }

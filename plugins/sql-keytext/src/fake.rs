@@ -1,7 +1,7 @@
 //! A fake connection slot for the tests of [`crate::reconnect`] and [`crate::group`]: both
 //! drive the same trait, so one fake serves them.
 
-use crate::group::Link;
+use crate::group::{Link, Lost};
 use crate::reconnect::Reconnect;
 
 /// A fake link: a connection is its number; `log` records each `end_failed` call.
@@ -49,8 +49,8 @@ impl Link for Fake {
         self.log.push("end".into());
         self.ends
     }
-    fn lost(why: String) -> String {
-        format!("lost: {why}")
+    fn lost(lost: Lost) -> String {
+        lost.to_string()
     }
     fn breaks(_: &u32, err: &String) -> bool {
         err.ends_with("gone")

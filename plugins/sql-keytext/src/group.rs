@@ -8,7 +8,7 @@
 //! transaction ([`Link`]).
 
 use crate::reconnect::{with_reconnect, Reconnect};
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 /// A plugin's connection slot, as [`Group`] sees it beyond [`Reconnect`].
 pub trait Link: Reconnect<Error: Display> {
@@ -23,10 +23,22 @@ pub trait Link: Reconnect<Error: Display> {
     /// ended; `false` means only the statement was refused and the transaction goes on.
     fn end_failed(&mut self, fault: &Self::Fault) -> bool;
     /// The error for a `flush` (or later statement) after the transaction died with adds in it.
-    fn lost(why: String) -> Self::Error;
+    fn lost(lost: Lost) -> Self::Error;
     /// Whether `err`, from work on `conn` outside the transaction, means the connection is gone.
     fn breaks(conn: &Self::Conn, err: &Self::Error) -> bool;
 }
+
+/// The transaction died with adds in it, which are not stored; `.0` is why it died.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lost(pub String);
+
+impl Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "transaction lost, jobs not stored: {}", self.0)
+    }
+}
+
+impl std::error::Error for Lost {}
 
 /// The state of the group transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +71,7 @@ impl<L: Link> Group<L> {
     /// Fails if the transaction died with adds in it (until `flush` reports it).
     pub fn check(&self) -> Result<(), L::Error> {
         match &self.tx {
-            Tx::Lost(why) => Err(L::lost(why.clone())),
+            Tx::Lost(why) => Err(L::lost(Lost(why.clone()))),
             _ => Ok(()),
         }
     }
@@ -92,7 +104,7 @@ impl<L: Link> Group<L> {
     pub fn flush(&mut self) -> Result<(), L::Error> {
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => Ok(()),
-            Tx::Lost(why) => Err(L::lost(why)),
+            Tx::Lost(why) => Err(L::lost(Lost(why))),
             Tx::Open { .. } => {
                 let conn = self
                     .link
@@ -200,7 +212,7 @@ mod tests {
             g.run("DELETE", |_| Err::<(), _>("deadlock")),
             Err("DELETE: deadlock".into())
         );
-        let lost = Err("lost: DELETE: deadlock".to_string());
+        let lost = Err("transaction lost, jobs not stored: DELETE: deadlock".to_string());
         assert_eq!(g.check(), lost);
         assert_eq!(g.run("INSERT", |_| Ok::<_, &str>(())), lost, "not run");
         assert_eq!(g.flush(), lost);
