@@ -15,11 +15,14 @@
 //! commits. A refused INSERT (duplicate key, value too long) only fails that job: MySQL rolls
 //! back the statement, not the transaction. If the transaction itself dies (lost connection,
 //! deadlock) after some adds succeeded, the next `flush` fails: none of them is stored.
+//! The transaction's states are [`gearmand_sql_keytext::group`]'s, shared with postgres; here is
+//! which failures end it (`GroupLink for Link`).
 
 use crate::error::{classify, Error, Failure};
-use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, ReplayStopped};
-use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
-use gearmand_sql_keytext::{self as keytext, Limits};
+use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, ReplayStopped};
+use gearmand_sql_keytext::group::{Group, Link as GroupLink, Lost};
+use gearmand_sql_keytext::reconnect::Reconnect;
+use gearmand_sql_keytext::{self as keytext, Limits, StoredRow};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Value};
 use std::time::Duration;
@@ -71,18 +74,6 @@ impl Settings {
     }
 }
 
-/// The state of the group transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tx {
-    Idle,
-    /// `BEGIN` done; `pending` adds succeeded in it.
-    Open {
-        pending: usize,
-    },
-    /// It died with adds in it; the next `flush` reports this.
-    Lost(String),
-}
-
 /// The statements for the validated table name.
 struct Statements {
     insert: String,
@@ -90,14 +81,18 @@ struct Statements {
     select: String,
 }
 
-/// One queue table and the connection to it.
-pub struct Db {
+/// The connection slot: where to connect, and the connection if there is one.
+struct Link {
     settings: Settings,
     target: String,
+    conn: Option<Conn>,
+}
+
+/// One queue table and the connection to it.
+pub struct Db {
+    group: Group<Link>,
     sql: Statements,
     limits: Limits,
-    conn: Option<Conn>,
-    tx: Tx,
 }
 
 /// The plugin's contract, on the table itself: `create` connects, the four operations are SQL.
@@ -114,10 +109,6 @@ impl QueuePlugin for Db {
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
         self.limits.check(&unique, &function, job.when)?;
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
-        self.begin()?;
         let params = (
             Value::Bytes(unique.as_bytes().to_vec()),
             Value::Bytes(function.as_bytes().to_vec()),
@@ -125,37 +116,16 @@ impl QueuePlugin for Db {
             Value::Bytes(job.data.to_vec()),
             Value::Int(job.when),
         );
-        let conn = self.conn.as_mut().expect("begin leaves a connection");
-        match conn.exec_drop(&self.sql.insert, params) {
-            Ok(()) => {
-                if let Tx::Open { pending } = &mut self.tx {
-                    *pending += 1;
-                }
-                Ok(())
-            }
-            Err(source) => Err(self.fail_in_tx("INSERT", source)),
-        }
+        let insert = &self.sql.insert;
+        self.group
+            .run("INSERT", |conn| conn.exec_drop(insert, params))?;
+        self.group.added(1);
+        Ok(())
     }
 
     /// Commits the group transaction.
     fn flush(&mut self) -> Result<(), Error> {
-        match std::mem::replace(&mut self.tx, Tx::Idle) {
-            Tx::Idle => Ok(()),
-            Tx::Lost(why) => Err(Error::Lost(why)),
-            Tx::Open { .. } => {
-                let conn = self
-                    .conn
-                    .as_mut()
-                    .expect("an open transaction has a connection");
-                conn.query_drop("COMMIT").map_err(|source| {
-                    self.conn = None;
-                    Error::Sql {
-                        what: "COMMIT",
-                        source,
-                    }
-                })
-            }
-        }
+        self.group.flush()
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
@@ -164,14 +134,10 @@ impl QueuePlugin for Db {
             Value::Bytes(keytext::encode(unique).as_bytes().to_vec()),
             Value::Bytes(keytext::encode(function).as_bytes().to_vec()),
         );
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
         // Removals join the group's transaction, so a group of them costs one commit (flush).
-        self.begin()?;
-        let conn = self.conn.as_mut().expect("begin leaves a connection");
-        let result = conn.exec_drop(&self.sql.delete, params);
-        result.map_err(|e| self.fail_in_tx("DELETE", e))
+        let delete = &self.sql.delete;
+        self.group
+            .run("DELETE", |conn| conn.exec_drop(delete, params))
     }
 
     /// Streams every row to `sink` (the original's SELECT, read row by row from the socket).
@@ -179,22 +145,12 @@ impl QueuePlugin for Db {
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
-        self.flush()?;
-        let select = self.sql.select.clone();
-        let conn = self.conn()?;
-        let result = stream_rows(conn, &select, sink);
-        if let Err(Error::Sql { source, .. }) = &result {
-            if classify(source) == Failure::Broken {
-                self.conn = None;
-            }
-        }
-        result
+        let select = &self.sql.select;
+        self.group.outside(|conn| stream_rows(conn, select, sink))
     }
 
     fn shutdown(&mut self) {
-        if let Err(e) = self.flush() {
-            log::error!("mysql queue: last flush failed: {e}");
-        }
+        self.group.shutdown();
     }
 }
 
@@ -202,9 +158,7 @@ impl Db {
     /// Connects, creates the table if it is missing, and reads its column widths.
     pub fn open(settings: Settings) -> Result<Db, Error> {
         let table = settings.table.clone();
-        if !keytext::valid_table_name(&table) {
-            return Err(Error::BadTable(table));
-        }
+        keytext::check_table_name("mysql-table", &table).map_err(Error::BadTable)?;
         let target = settings.describe();
         let mut conn = connect(&settings, &target)?;
         ensure_table(&mut conn, &table)?;
@@ -212,58 +166,20 @@ impl Db {
         log::info!("mysql queue: table {table} on {target}");
         Ok(Db {
             sql: statements(&table),
-            settings,
-            target,
             limits,
-            conn: Some(conn),
-            tx: Tx::Idle,
+            group: Group::new(Link {
+                settings,
+                target,
+                conn: Some(conn),
+            }),
         })
-    }
-
-    /// Begins the group transaction if none is open.
-    fn begin(&mut self) -> Result<(), Error> {
-        if self.tx == Tx::Idle {
-            with_reconnect(self, "BEGIN", |conn| conn.query_drop("BEGIN"))?;
-            self.tx = Tx::Open { pending: 0 };
-        }
-        Ok(())
-    }
-
-    /// A statement failed inside the transaction: a refused statement leaves the transaction as
-    /// it was; a lost connection or a deadlock takes it (and its adds) away.
-    fn fail_in_tx(&mut self, what: &'static str, source: mysql::Error) -> Error {
-        let failure = classify(&source);
-        let err = Error::Sql { what, source };
-        if failure == Failure::Refused {
-            return err;
-        }
-        log::error!("{err}");
-        if failure == Failure::Broken {
-            self.conn = None;
-        }
-        let pending = match self.tx {
-            Tx::Open { pending } => pending,
-            _ => 0,
-        };
-        self.tx = if pending > 0 {
-            Tx::Lost(err.to_string())
-        } else {
-            Tx::Idle
-        };
-        if failure == Failure::TxRolledBack {
-            // The server ended the transaction; make sure the connection agrees.
-            if let Some(conn) = self.conn.as_mut() {
-                if conn.query_drop("ROLLBACK").is_err() {
-                    self.conn = None;
-                }
-            }
-        }
-        err
     }
 }
 
 /// The connection is made anew when there is none; [`with_reconnect`] replaces a dead one.
-impl Reconnect for Db {
+///
+/// [`with_reconnect`]: gearmand_sql_keytext::reconnect::with_reconnect
+impl Reconnect for Link {
     type Conn = Conn;
     type Fault = mysql::Error;
     type Error = Error;
@@ -290,6 +206,44 @@ impl Reconnect for Db {
 
     fn reconnecting(&self, fault: &mysql::Error) {
         log::warn!("mysql queue: connection lost ({fault}), reconnecting");
+    }
+}
+
+/// MySQL rolls back a refused statement, not the transaction; a lost connection or a deadlock
+/// takes the transaction (and its adds) away.
+impl GroupLink for Link {
+    const NAME: &'static str = "mysql";
+
+    fn current(&mut self) -> Option<&mut Conn> {
+        self.conn.as_mut()
+    }
+
+    fn execute(conn: &mut Conn, sql: &'static str) -> Result<(), mysql::Error> {
+        conn.query_drop(sql)
+    }
+
+    fn end_failed(&mut self, fault: &mysql::Error) -> bool {
+        match classify(fault) {
+            Failure::Refused => return false,
+            Failure::Broken => self.conn = None,
+            Failure::TxRolledBack => {
+                // The server ended the transaction; make sure the connection agrees.
+                if let Some(conn) = self.conn.as_mut() {
+                    if conn.query_drop("ROLLBACK").is_err() {
+                        self.conn = None;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn lost(lost: Lost) -> Error {
+        Error::Lost(lost)
+    }
+
+    fn breaks(_: &Conn, err: &Error) -> bool {
+        matches!(err, Error::Sql { source, .. } if classify(source) == Failure::Broken)
     }
 }
 
@@ -333,19 +287,13 @@ fn read_limits(conn: &mut Conn, table: &str) -> Result<Limits, Error> {
     let mut limits = Limits::default();
     for (name, ty, len) in rows {
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
-        match name.to_ascii_lowercase().as_str() {
-            "unique_key" => limits.unique_chars = len,
-            "function_name" => limits.function_chars = len,
-            "when_to_run" => {
-                limits.when_max = match ty.to_ascii_lowercase().as_str() {
-                    "bigint" => i64::MAX,
-                    "mediumint" => (1 << 23) - 1,
-                    "smallint" => i64::from(i16::MAX),
-                    _ => i64::from(i32::MAX),
-                }
-            }
-            _ => {}
-        }
+        let int_max = match ty.to_ascii_lowercase().as_str() {
+            "bigint" => i64::MAX,
+            "mediumint" => (1 << 23) - 1,
+            "smallint" => i64::from(i16::MAX),
+            _ => i64::from(i32::MAX),
+        };
+        limits.learn(&name.to_ascii_lowercase(), len, int_max);
     }
     Ok(limits)
 }
@@ -375,17 +323,14 @@ fn stream_rows(
     for row in result {
         let row = row.map_err(sql_err("reading replayed rows"))?;
         let col = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
-        let unique = keytext::decode(bytes_of(col(0)));
-        let function = keytext::decode(bytes_of(col(1)));
-        let priority = Priority::from_u32(u32::try_from(int_of(col(3))).unwrap_or(1));
-        let job = QueueJob {
-            unique: &unique,
-            function: &function,
+        let stored = StoredRow {
+            unique: bytes_of(col(0)),
+            function: bytes_of(col(1)),
             data: bytes_of(col(2)),
-            priority,
+            priority: int_of(col(3)),
             when: int_of(col(4)),
         };
-        sink(&job)?;
+        stored.replay(sink)?;
     }
     Ok(())
 }

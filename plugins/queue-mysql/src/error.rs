@@ -2,7 +2,8 @@
 //! statement is for the connection ([`classify`]).
 
 use gearmand_plugin_api::ReplayStopped;
-use gearmand_sql_keytext::LimitError;
+use gearmand_sql_keytext::group::Lost;
+use gearmand_sql_keytext::{BadTable, LimitError};
 use std::fmt;
 
 /// Server error codes after which the connection is gone (or its transaction is).
@@ -14,7 +15,8 @@ const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
 /// What went wrong, as the host shows it (one line).
 #[derive(Debug)]
 pub enum Error {
-    BadTable(String),
+    /// The table option does not name a plain identifier.
+    BadTable(BadTable),
     /// `--mysql-port` is not a port number.
     BadPort(String),
     Connect {
@@ -27,7 +29,7 @@ pub enum Error {
     },
     /// A unique or function name longer than its column, or a `when` that does not fit.
     Limit(LimitError),
-    Lost(String),
+    Lost(Lost),
     /// The host stopped the replay.
     Stopped(ReplayStopped),
 }
@@ -35,17 +37,14 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --mysql-table {t:?}: use letters, digits and _ only"
-            ),
+            Error::BadTable(e) => write!(f, "{e}"),
             Error::BadPort(port) => write!(f, "invalid --mysql-port {port:?}"),
             Error::Connect { target, source } => {
                 write!(f, "mysql: cannot connect to {target}: {source}")
             }
             Error::Sql { what, source } => write!(f, "mysql: {what} failed: {source}"),
             Error::Limit(e) => write!(f, "mysql: {e}"),
-            Error::Lost(why) => write!(f, "mysql: transaction lost, jobs not stored: {why}"),
+            Error::Lost(e) => write!(f, "mysql: {e}"),
             Error::Stopped(e) => write!(f, "{e}"),
         }
     }

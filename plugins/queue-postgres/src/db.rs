@@ -20,31 +20,22 @@
 //! transaction that `flush` commits. If the transaction dies (server error, lost connection)
 //! after some adds succeeded, the next `flush` fails: none of the adds since the last flush is
 //! stored (a failed `add_batch` reports it at once, for its whole batch).
+//! The transaction's states are [`gearmand_sql_keytext::group`]'s, shared with mysql; here is
+//! which failures end it (`GroupLink for Link`: all of them).
 
 use crate::batch::{self, Row as BatchRow};
 use crate::conninfo::{self, describe, STATEMENT_TIMEOUT_MS};
 use crate::error::{classify, full, Error, Failure};
 use crate::types::{int_max, Int, Raw};
 use crate::{DEFAULT_TABLE, OPT_CONNINFO, OPT_TABLE};
-use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin, Refused, ReplayStopped};
-use gearmand_sql_keytext::reconnect::{with_reconnect, Reconnect};
-use gearmand_sql_keytext::{self as keytext, Limits};
+use gearmand_plugin_api::{Options, QueueJob, QueuePlugin, Refused, ReplayStopped};
+use gearmand_sql_keytext::group::{Group, Link as GroupLink, Lost};
+use gearmand_sql_keytext::reconnect::Reconnect;
+use gearmand_sql_keytext::{self as keytext, Limits, StoredRow};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
 /// Rows fetched per round trip during replay.
 pub const REPLAY_BATCH: i32 = 1000;
-
-/// The state of the group transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tx {
-    Idle,
-    /// `BEGIN` done; `pending` adds succeeded in it.
-    Open {
-        pending: usize,
-    },
-    /// It died with adds in it; the next `flush` reports this.
-    Lost(String),
-}
 
 /// A connection with its prepared statements.
 pub struct Live {
@@ -62,14 +53,18 @@ struct Statements {
     select: String,
 }
 
-/// One queue table and the connection to it.
-pub struct Db {
+/// The connection slot: where to connect, what to prepare, and the connection if there is one.
+struct Link {
     config: Config,
     target: String,
     sql: Statements,
-    limits: Limits,
     live: Option<Live>,
-    tx: Tx,
+}
+
+/// One queue table and the connection to it.
+pub struct Db {
+    group: Group<Link>,
+    limits: Limits,
 }
 
 /// The plugin's contract, on the table itself: `create` connects, the operations are SQL.
@@ -90,11 +85,6 @@ impl QueuePlugin for Db {
         let function = keytext::encode(job.function);
         // Refused before anything reaches the transaction.
         self.limits.check(&unique, &function, job.when)?;
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
-        self.begin()?;
-        let live = self.live.as_mut().expect("begin leaves a connection");
         let params: [&(dyn postgres::types::ToSql + Sync); 5] = [
             &Int(job.priority as i64),
             &&*unique,
@@ -102,16 +92,14 @@ impl QueuePlugin for Db {
             &job.data,
             &Int(job.when),
         ];
-        match live.client.execute(&live.insert, &params) {
-            Ok(0) => Err(Error::Duplicate),
-            Ok(_) => {
-                if let Tx::Open { pending } = &mut self.tx {
-                    *pending += 1;
-                }
-                Ok(())
-            }
-            Err(source) => Err(self.fail_in_tx("INSERT", source)),
+        let inserted = self
+            .group
+            .run("INSERT", |live| live.client.execute(&live.insert, &params))?;
+        if inserted == 0 {
+            return Err(Error::Duplicate);
         }
+        self.group.added(1);
+        Ok(())
     }
 
     /// Inserts many jobs into the group transaction with a few statements. Returns the jobs
@@ -119,9 +107,7 @@ impl QueuePlugin for Db {
     /// are stored at the next `flush`. An `Err` means the transaction died: none of the batch
     /// (nor any add before it since the last flush) will be stored.
     fn add_batch(&mut self, jobs: &[QueueJob<'_>]) -> Result<Vec<(usize, Refused<Error>)>, Error> {
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
+        self.group.check()?;
         let mut refused = Vec::new();
         let mut rows = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
@@ -132,15 +118,11 @@ impl QueuePlugin for Db {
             }
         }
         for chunk in batch::chunks(&rows) {
-            self.begin()?;
-            let live = self.live.as_mut().expect("begin leaves a connection");
-            let duplicates = match batch::insert(&mut live.client, &live.insert_batch, chunk) {
-                Ok(d) => d,
-                Err(source) => return Err(self.fail_in_tx("INSERT (batch)", source)),
-            };
-            if let Tx::Open { pending } = &mut self.tx {
-                *pending += chunk.len().saturating_sub(duplicates.len());
-            }
+            let duplicates = self.group.run("INSERT (batch)", |live| {
+                batch::insert(&mut live.client, &live.insert_batch, chunk)
+            })?;
+            self.group
+                .added(chunk.len().saturating_sub(duplicates.len()));
             refused.extend(
                 duplicates
                     .into_iter()
@@ -153,38 +135,18 @@ impl QueuePlugin for Db {
 
     /// Commits the group transaction.
     fn flush(&mut self) -> Result<(), Error> {
-        match std::mem::replace(&mut self.tx, Tx::Idle) {
-            Tx::Idle => Ok(()),
-            Tx::Lost(why) => Err(Error::Lost(why)),
-            Tx::Open { .. } => {
-                let live = self
-                    .live
-                    .as_mut()
-                    .expect("an open transaction has a connection");
-                live.client.batch_execute("COMMIT").map_err(|source| {
-                    // Whatever happened, this connection's transaction is over or unknown.
-                    self.live = None;
-                    Error::Sql {
-                        what: "COMMIT",
-                        source,
-                    }
-                })
-            }
-        }
+        self.group.flush()
     }
 
     /// Deletes a job's row: in the group transaction if one is open, else at once.
     fn done(&mut self, unique: &[u8], function: &[u8]) -> Result<(), Error> {
         let unique = keytext::encode(unique);
         let function = keytext::encode(function);
-        if let Tx::Lost(why) = &self.tx {
-            return Err(Error::Lost(why.clone()));
-        }
         // Removals join the group's transaction, so a group of them costs one commit (flush).
-        self.begin()?;
-        let live = self.live.as_mut().expect("begin leaves a connection");
-        let result = live.client.execute(&live.delete, &[&&*unique, &&*function]);
-        result.map(drop).map_err(|e| self.fail_in_tx("DELETE", e))
+        let deleted = self.group.run("DELETE", |live| {
+            live.client.execute(&live.delete, &[&&*unique, &&*function])
+        });
+        deleted.map(drop)
     }
 
     /// Streams every row to `sink` through a portal, `REPLAY_BATCH` rows at a time.
@@ -192,31 +154,20 @@ impl QueuePlugin for Db {
         &mut self,
         sink: &mut dyn FnMut(&QueueJob<'_>) -> Result<(), ReplayStopped>,
     ) -> Result<(), Error> {
-        self.flush()?;
-        let select = self.sql.select.clone();
-        let live = self.conn()?;
-        let result = stream_rows(&mut live.client, &select, sink);
-        if let Err(Error::Sql { source, .. }) = &result {
-            if classify(&live.client, source) == Failure::Broken {
-                self.live = None;
-            }
-        }
-        result
+        let select = self.group.link().sql.select.clone();
+        self.group
+            .outside(|live| stream_rows(&mut live.client, &select, sink))
     }
 
     fn shutdown(&mut self) {
-        if let Err(e) = self.flush() {
-            log::error!("postgres queue: last flush failed: {e}");
-        }
+        self.group.shutdown();
     }
 }
 
 impl Db {
     /// Connects, creates the table if it is missing, and prepares the statements.
     pub fn open(config: Config, table: &str) -> Result<Db, Error> {
-        if !keytext::valid_table_name(table) {
-            return Err(Error::BadTable(table.to_string()));
-        }
+        keytext::check_table_name(OPT_TABLE, table).map_err(Error::BadTable)?;
         let target = describe(&config);
         let sql = statements(table);
         let mut client = connect(&config, &target)?;
@@ -225,51 +176,22 @@ impl Db {
         let live = prepare(client, &sql)?;
         log::info!("postgres queue: table {table} on {target}");
         Ok(Db {
-            config,
-            target,
-            sql,
+            group: Group::new(Link {
+                config,
+                target,
+                sql,
+                live: Some(live),
+            }),
             limits,
-            live: Some(live),
-            tx: Tx::Idle,
         })
-    }
-
-    /// Begins the group transaction if none is open.
-    fn begin(&mut self) -> Result<(), Error> {
-        if self.tx == Tx::Idle {
-            with_reconnect(self, "BEGIN", |live| live.client.batch_execute("BEGIN"))?;
-            self.tx = Tx::Open { pending: 0 };
-        }
-        Ok(())
-    }
-
-    /// A statement failed inside the transaction, which PostgreSQL has now aborted: end it, and
-    /// remember the loss if it held adds.
-    fn fail_in_tx(&mut self, what: &'static str, source: postgres::Error) -> Error {
-        let pending = match self.tx {
-            Tx::Open { pending } => pending,
-            _ => 0,
-        };
-        if let Some(live) = self.live.as_mut() {
-            let broken = classify(&live.client, &source) == Failure::Broken;
-            if broken || live.client.batch_execute("ROLLBACK").is_err() {
-                self.live = None;
-            }
-        }
-        let err = Error::Sql { what, source };
-        log::error!("{err}");
-        self.tx = if pending > 0 {
-            Tx::Lost(err.to_string())
-        } else {
-            Tx::Idle
-        };
-        err
     }
 }
 
 /// The connection is made anew when there is none or it closed; [`with_reconnect`] replaces one
 /// that a statement finds dead.
-impl Reconnect for Db {
+///
+/// [`with_reconnect`]: gearmand_sql_keytext::reconnect::with_reconnect
+impl Reconnect for Link {
     type Conn = Live;
     type Fault = postgres::Error;
     type Error = Error;
@@ -303,6 +225,37 @@ impl Reconnect for Db {
             "postgres queue: connection lost ({}), reconnecting",
             full(fault)
         );
+    }
+}
+
+/// A failed statement aborts the whole transaction in PostgreSQL: every failure ends it.
+impl GroupLink for Link {
+    const NAME: &'static str = "postgres";
+
+    fn current(&mut self) -> Option<&mut Live> {
+        self.live.as_mut()
+    }
+
+    fn execute(live: &mut Live, sql: &'static str) -> Result<(), postgres::Error> {
+        live.client.batch_execute(sql)
+    }
+
+    fn end_failed(&mut self, fault: &postgres::Error) -> bool {
+        if let Some(live) = self.live.as_mut() {
+            let broken = classify(&live.client, fault) == Failure::Broken;
+            if broken || live.client.batch_execute("ROLLBACK").is_err() {
+                self.live = None;
+            }
+        }
+        true
+    }
+
+    fn lost(lost: Lost) -> Error {
+        Error::Lost(lost)
+    }
+
+    fn breaks(live: &Live, err: &Error) -> bool {
+        matches!(err, Error::Sql { source, .. } if classify(&live.client, source) == Failure::Broken)
     }
 }
 
@@ -377,12 +330,7 @@ fn read_limits(client: &mut Client, table: &str) -> Result<Limits, Error> {
     for row in rows {
         let (name, ty, len): (String, String, Option<i32>) = (row.get(0), row.get(1), row.get(2));
         let len = len.map(|l| l.max(0) as usize);
-        match name.as_str() {
-            "unique_key" => limits.unique_chars = len,
-            "function_name" => limits.function_chars = len,
-            "when_to_run" => limits.when_max = int_max(&ty),
-            _ => {}
-        }
+        limits.learn(&name, len, int_max(&ty));
     }
     Ok(limits)
 }
@@ -440,15 +388,12 @@ fn replay_row(
             .map_err(bad)?
             .map_or(default, |v| v.0))
     };
-    let unique = keytext::decode(text(0)?);
-    let function = keytext::decode(text(1)?);
-    let priority = Priority::from_u32(u32::try_from(int(2, 1)?).unwrap_or(1));
-    let job = QueueJob {
-        unique: &unique,
-        function: &function,
+    let stored = StoredRow {
+        unique: text(0)?,
+        function: text(1)?,
         data: text(3)?,
-        priority,
+        priority: int(2, 1)?,
         when: int(4, 0)?,
     };
-    Ok(sink(&job)?)
+    Ok(stored.replay(sink)?)
 }

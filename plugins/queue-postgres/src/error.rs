@@ -3,7 +3,8 @@
 
 use crate::conninfo::BadConninfo;
 use gearmand_plugin_api::ReplayStopped;
-use gearmand_sql_keytext::LimitError;
+use gearmand_sql_keytext::group::Lost;
+use gearmand_sql_keytext::{BadTable, LimitError};
 use postgres::Client;
 use std::fmt;
 
@@ -12,7 +13,8 @@ use std::fmt;
 pub enum Error {
     /// `--libpq-conninfo` could not be understood.
     BadConninfo(BadConninfo),
-    BadTable(String),
+    /// The table option does not name a plain identifier.
+    BadTable(BadTable),
     Connect {
         target: String,
         source: postgres::Error,
@@ -27,7 +29,7 @@ pub enum Error {
     /// A row with this (unique, function) exists already.
     Duplicate,
     /// The transaction holding earlier adds died; they are not stored.
-    Lost(String),
+    Lost(Lost),
     /// A replayed row could not be decoded.
     BadRow(String),
     /// The host's replay callback refused a job.
@@ -38,10 +40,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::BadConninfo(e) => write!(f, "{e}"),
-            Error::BadTable(t) => write!(
-                f,
-                "invalid --libpq-table {t:?}: use letters, digits and _ only"
-            ),
+            Error::BadTable(e) => write!(f, "{e}"),
             Error::Connect { target, source } => {
                 write!(f, "postgres: cannot connect to {target}: {}", full(source))
             }
@@ -51,7 +50,7 @@ impl fmt::Display for Error {
                 f,
                 "postgres: a job with this unique and function is already stored"
             ),
-            Error::Lost(why) => write!(f, "postgres: transaction lost, jobs not stored: {why}"),
+            Error::Lost(e) => write!(f, "postgres: {e}"),
             Error::BadRow(why) => write!(f, "postgres: unreadable row in the queue table: {why}"),
             Error::Stopped(e) => write!(f, "{e}"),
         }

@@ -16,13 +16,20 @@
 //! Which values those columns refuse (too wide, `when` out of range): [`Limits::check`].
 //!
 //! The crate is the code the SQL server queues (mysql, postgres) share; besides the keys, that is
-//! their reconnect rule ([`reconnect`]).
+//! their reconnect rule ([`reconnect`]), their group transaction ([`group`]) and how a replayed
+//! row becomes a job ([`StoredRow`]).
 
+#[cfg(test)]
+mod fake;
+pub mod group;
 mod limits;
 pub mod reconnect;
+mod row;
 
 pub use limits::{LimitError, Limits};
+pub use row::StoredRow;
 use std::borrow::Cow;
+use std::fmt;
 
 /// First character of the escape range; `ESCAPE_BASE + b` stands for byte `b`.
 const ESCAPE_BASE: u32 = 0xF700;
@@ -81,9 +88,40 @@ pub fn decode(text: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// A table name the plugins refuse, with the option that named it (`mysql-table`, `libpq-table`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadTable {
+    pub option: &'static str,
+    pub name: String,
+}
+
+impl fmt::Display for BadTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let BadTable { option, name } = self;
+        write!(
+            f,
+            "invalid --{option} {name:?}: use letters, digits and _ only"
+        )
+    }
+}
+
+impl std::error::Error for BadTable {}
+
+/// Refuses a table name that is not a plain identifier (the name goes into SQL text); `option`
+/// is the option it came from, for the message.
+pub fn check_table_name(option: &'static str, name: &str) -> Result<(), BadTable> {
+    if valid_table_name(name) {
+        return Ok(());
+    }
+    Err(BadTable {
+        option,
+        name: name.to_string(),
+    })
+}
+
 /// A table name is used in SQL text, so it must be a plain identifier: a letter or `_`, then
-/// letters, digits or `_`, at most 64 characters (MySQL's limit; PostgreSQL allows 63).
-pub fn valid_table_name(name: &str) -> bool {
+/// letters, digits or `_`, at most 63 characters (PostgreSQL's limit; MySQL allows 64).
+fn valid_table_name(name: &str) -> bool {
     let mut chars = name.chars();
     let first_ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_');
     first_ok && name.len() <= 63 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -134,5 +172,11 @@ mod tests {
         ] {
             assert!(!valid_table_name(bad), "{bad}");
         }
+        assert_eq!(check_table_name("mysql-table", "q"), Ok(()));
+        let err = check_table_name("libpq-table", "q;x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"invalid --libpq-table "q;x": use letters, digits and _ only"#
+        );
     }
 }

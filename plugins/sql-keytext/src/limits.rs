@@ -1,7 +1,8 @@
 //! What the queue table's columns can hold: the widths of `unique_key` and `function_name` (in
 //! characters) and the largest `when_to_run`, and the check that refuses a job before it reaches
-//! the transaction. Each plugin reads the limits from its own server and maps [`LimitError`] into
-//! its own error type (with its own message prefix).
+//! the transaction. Each plugin asks its own server about the columns (and what its integer
+//! types hold), hands each answer to [`Limits::learn`], and maps [`LimitError`] into its own error
+//! type (with its own message prefix).
 
 use std::fmt;
 
@@ -50,6 +51,18 @@ impl fmt::Display for LimitError {
 impl std::error::Error for LimitError {}
 
 impl Limits {
+    /// Takes what the table says about one of its columns: `width` in characters (`None`:
+    /// unbounded), and `int_max`, the largest value of its type if it is an integer type.
+    /// Columns other than the three that bound a job are ignored.
+    pub fn learn(&mut self, column: &str, width: Option<usize>, int_max: i64) {
+        match column {
+            "unique_key" => self.unique_chars = width,
+            "function_name" => self.function_chars = width,
+            "when_to_run" => self.when_max = int_max,
+            _ => {}
+        }
+    }
+
     /// Refuses values the columns cannot hold; `unique` and `function` are the stored texts.
     pub fn check(&self, unique: &str, function: &str, when: i64) -> Result<(), LimitError> {
         fits("unique_key", unique, self.unique_chars)?;
@@ -97,6 +110,18 @@ mod tests {
             err.to_string(),
             "function_name longer than the column's 255 characters"
         );
+    }
+
+    #[test]
+    fn the_three_columns_bound_a_job() {
+        let mut limits = Limits::default();
+        for (column, width) in [("unique_key", 64), ("function_name", 255), ("data", 1)] {
+            limits.learn(column, Some(width), i64::MAX);
+        }
+        assert_eq!(limits, ORIGINAL, "only when_to_run's type bounds `when`");
+        limits.learn("when_to_run", None, i64::MAX);
+        assert_eq!(limits.when_max, i64::MAX);
+        assert_eq!(limits.unique_chars, Some(64));
     }
 
     #[test]

@@ -57,43 +57,12 @@ pub fn with_reconnect<R: Reconnect>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fake link: each new connection gets the next number.
-    struct Fake {
-        conn: Option<u32>,
-        connects: u32,
-    }
-
-    impl Reconnect for Fake {
-        type Conn = u32;
-        type Fault = &'static str;
-        type Error = String;
-        fn conn(&mut self) -> Result<&mut u32, String> {
-            if self.conn.is_none() {
-                self.connects += 1;
-                self.conn = Some(self.connects);
-            }
-            Ok(self.conn.as_mut().expect("just connected"))
-        }
-        fn forget(&mut self) {
-            self.conn = None;
-        }
-        fn broken(_: &u32, fault: &&'static str) -> bool {
-            *fault == "gone"
-        }
-        fn failed(what: &'static str, fault: &'static str) -> String {
-            format!("{what}: {fault}")
-        }
-        fn reconnecting(&self, _: &&'static str) {}
-    }
+    use crate::fake::Fake;
 
     /// Runs one op that answers `faults` in turn (`None`: success); returns the link, the
     /// result and the connection each attempt ran on.
     fn run(faults: &[Option<&'static str>]) -> (Fake, Result<(), String>, Vec<u32>) {
-        let mut fake = Fake {
-            conn: None,
-            connects: 0,
-        };
+        let mut fake = Fake::default();
         let mut faults = faults.iter().rev().copied().collect::<Vec<_>>();
         let mut seen = Vec::new();
         let result = with_reconnect(&mut fake, "BEGIN", |c| {
