@@ -4,7 +4,7 @@
 //! Without `libtokyocabinet.so.9` installed each test skips loudly (fails under CI).
 
 use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin};
-use gearmand_queue_testkit::kv::skip;
+use gearmand_queue_testkit::skip;
 use gearmand_queue_tokyocabinet::{load_library, Adb, TokyoCabinetQueue};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

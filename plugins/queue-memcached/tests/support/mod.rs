@@ -1,7 +1,7 @@
 //! The key-value queue plugins' shared test helpers (in `plugins/queue-testkit`), plus a memcached
 //! server of this crate's own for each test.
 
-pub use gearmand_queue_testkit::kv::*;
+pub use gearmand_queue_testkit::*;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
