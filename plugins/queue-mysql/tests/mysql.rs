@@ -162,8 +162,8 @@ fn unreachable_at_create_is_a_clear_error() {
 }
 
 /// C gearmand's MySQL module, on this test's table.
-fn c_args(t: &Table) -> Vec<String> {
-    let a = [
+fn c_args(t: &Table) -> [&str; 10] {
+    [
         "-q",
         "MySQL",
         "--mysql-host",
@@ -172,26 +172,21 @@ fn c_args(t: &Table) -> Vec<String> {
         "root",
         "--mysql-db",
         "test",
-    ];
-    let mut v: Vec<String> = a.map(String::from).to_vec();
-    v.extend(["--mysql-table".to_string(), t.name.clone()]);
-    v
+        "--mysql-table",
+        &t.name,
+    ]
 }
 
 #[test]
 fn jobs_stored_by_c_gearmand_replay_here() {
     let Some(t) = Table::new() else { return };
-    let args = c_args(&t);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // C keeps empty data as NULL, which replays as empty.
     let jobs = as_c_sql_submits(odd_sql_jobs());
-    sql::jobs_stored_by_c_gearmand_replay_here(&args, jobs, || t.open(), Order::Any);
+    sql::jobs_stored_by_c_gearmand_replay_here(&c_args(&t), jobs, || t.open(), Order::Any);
 }
 
 #[test]
 fn jobs_stored_here_replay_in_c_gearmand() {
     let Some(t) = Table::new() else { return };
-    let args = c_args(&t);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    sql::jobs_stored_here_replay_in_c_gearmand(t.open(), &args);
+    sql::jobs_stored_here_replay_in_c_gearmand(t.open(), &c_args(&t));
 }

@@ -93,7 +93,7 @@ fn unreachable_at_create_is_a_clear_error() {
 }
 
 /// C gearmand's Postgres module, on this test's table.
-fn c_args(t: &Table) -> Vec<String> {
+fn c_args(t: &Table) -> [&str; 6] {
     [
         "-q",
         "Postgres",
@@ -102,24 +102,18 @@ fn c_args(t: &Table) -> Vec<String> {
         "--libpq-table",
         &t.name,
     ]
-    .map(String::from)
-    .to_vec()
 }
 
 #[test]
 fn jobs_stored_by_c_gearmand_replay_here() {
     let Some(t) = Table::new() else { return };
-    let args = c_args(&t);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // Priority and time survive (C gearmand's own replay loses both).
     let jobs = as_c_sql_submits(odd_sql_jobs());
-    sql::jobs_stored_by_c_gearmand_replay_here(&args, jobs, || t.open(), Order::Any);
+    sql::jobs_stored_by_c_gearmand_replay_here(&c_args(&t), jobs, || t.open(), Order::Any);
 }
 
 #[test]
 fn jobs_stored_here_replay_in_c_gearmand() {
     let Some(t) = Table::new() else { return };
-    let args = c_args(&t);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    sql::jobs_stored_here_replay_in_c_gearmand(t.open(), &args);
+    sql::jobs_stored_here_replay_in_c_gearmand(t.open(), &c_args(&t));
 }

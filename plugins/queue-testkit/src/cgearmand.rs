@@ -5,6 +5,7 @@
 use crate::env::{free_port, skip, wait_until, which};
 use crate::job::Job;
 use gearmand_plugin_api::Priority;
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub struct CGearmand {
 
 impl CGearmand {
     /// Starts it with `queue_args`; `None` (after [`skip`]) when it is not installed.
-    pub fn start(queue_args: &[&str]) -> Option<CGearmand> {
+    pub fn start(queue_args: &[impl AsRef<OsStr>]) -> Option<CGearmand> {
         if !Path::new(C_GEARMAND).exists() {
             skip("C gearmand (/usr/sbin/gearmand) not installed");
             return None;

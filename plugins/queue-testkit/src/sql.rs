@@ -8,6 +8,7 @@ use crate::env::free_port;
 use crate::job::{now_epoch, replay_all, sorted, Job};
 use crate::proxy::Proxy;
 use gearmand_plugin_api::{Priority, QueuePlugin};
+use std::ffi::OsStr;
 use std::fmt::Display;
 use std::time::{Duration, Instant};
 
@@ -202,7 +203,7 @@ pub fn unreachable_at_create_is_a_clear_error<Q, E: Display>(
 /// C gearmand started with `c_args` stores `jobs` (submitted over the gear protocol, as
 /// [`crate::as_c_submits`] makes them); this plugin replays them with priority and time intact.
 pub fn jobs_stored_by_c_gearmand_replay_here<Q: QueuePlugin>(
-    c_args: &[&str],
+    c_args: &[impl AsRef<OsStr>],
     jobs: Vec<Job>,
     open: impl FnOnce() -> Q,
     order: Order,
@@ -219,7 +220,10 @@ pub fn jobs_stored_by_c_gearmand_replay_here<Q: QueuePlugin>(
 
 /// Jobs this plugin stores (shut down cleanly) are what C gearmand started with `c_args` replays:
 /// its admin status counts them per function, none running, no workers.
-pub fn jobs_stored_here_replay_in_c_gearmand<Q: QueuePlugin>(mut q: Q, c_args: &[&str]) {
+pub fn jobs_stored_here_replay_in_c_gearmand<Q: QueuePlugin>(
+    mut q: Q,
+    c_args: &[impl AsRef<OsStr>],
+) {
     for j in [
         Job::new(b"a", b"fa", b"bin\0ary", Priority::High, 0),
         Job::new(b"b", b"fa", b"", Priority::Normal, 0),
