@@ -196,7 +196,7 @@ impl Store {
             _ => None,
         };
         let proxy = match (via, backend.service_port()) {
-            (Via::Proxy, Some(port)) => Some(Proxy::start(port)),
+            (Via::Proxy, Some(port)) => Some(Proxy::start(&format!("127.0.0.1:{port}"))),
             _ => None,
         };
         Some(Store {

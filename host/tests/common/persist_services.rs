@@ -1,15 +1,15 @@
 //! Services the persistence tests control (part of `persist.rs`): a [`Proxy`] between the
-//! server and a database that can be cut and restored, a [`Memcached`] of the test's own that can
-//! be killed and restarted, and a minimal RESP client that deletes a test's redis keys.
+//! server and a database that can be cut and restored (the queue plugins' own, from
+//! `gearmand-queue-testkit`), a [`Memcached`] of the test's own that can be killed and restarted,
+//! and a minimal RESP client that deletes a test's redis keys.
 #![allow(dead_code)]
 
 use super::{port_open, REDIS_PORT};
 use crate::common::server::free_port;
+pub use gearmand_queue_testkit::Proxy;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // Redis clean-up: a minimal RESP client (SCAN + DEL), so no redis-cli is needed
@@ -97,87 +97,6 @@ pub fn redis_delete_prefix(prefix: &str) {
     if let Err(e) = result {
         eprintln!("redis clean-up of prefix {prefix} failed: {e}");
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A proxy that takes a database down and brings it back on the same port
-// ---------------------------------------------------------------------------------------------
-
-/// Forwards 127.0.0.1:`port` to 127.0.0.1:`upstream` while up.
-pub struct Proxy {
-    pub port: u16,
-    upstream: u16,
-    running: Arc<AtomicBool>,
-    streams: Arc<Mutex<Vec<TcpStream>>>,
-    acceptor: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Proxy {
-    pub fn start(upstream: u16) -> Proxy {
-        let mut p = Proxy {
-            port: 0,
-            upstream,
-            running: Arc::new(AtomicBool::new(false)),
-            streams: Arc::default(),
-            acceptor: None,
-        };
-        p.up();
-        p
-    }
-
-    /// Listens again (on the same port after the first time).
-    pub fn up(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("proxy bind");
-        self.port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        self.running.store(true, Ordering::SeqCst);
-        let (running, streams, upstream) =
-            (self.running.clone(), self.streams.clone(), self.upstream);
-        self.acceptor = Some(std::thread::spawn(move || {
-            while running.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((client, _)) => {
-                        client.set_nonblocking(false).unwrap();
-                        let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                            continue;
-                        };
-                        let mut held = streams.lock().unwrap();
-                        held.push(client.try_clone().unwrap());
-                        held.push(server.try_clone().unwrap());
-                        pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                        pipe(server, client);
-                    }
-                    // Nothing to accept: look again shortly (this is a poll, not a wait for a
-                    // condition of the test).
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        }));
-    }
-
-    /// Stops listening and cuts every forwarded connection: the database is "down".
-    pub fn down(&mut self) {
-        self.running.store(false, Ordering::SeqCst);
-        if let Some(t) = self.acceptor.take() {
-            t.join().unwrap();
-        }
-        for s in self.streams.lock().unwrap().drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
-        let _ = to.shutdown(Shutdown::Both);
-    });
 }
 
 // ---------------------------------------------------------------------------------------------
