@@ -291,31 +291,7 @@ fn c_gearmand_items_replay_in_ours_and_back() {
         ours.done(u.as_bytes(), b"cfn").unwrap();
     }
     assert!(replay_all(&mut ours).is_empty());
-    // Ours stores; C gearmand replays the plain jobs, runs them and deletes them.
-    let epoch = Job::new(b"e", b"ofn", b"later", Priority::Normal, 4_102_444_800);
-    for j in [
-        Job::new(b"o1", b"ofn", b"one", Priority::Normal, 0),
-        Job::new(b"o2", b"ofn", b"two", Priority::High, 0),
-        Job::new(b"o3", b"ofn", b"three", Priority::Low, 0),
-        epoch.clone(),
-    ] {
-        ours.add(&j.as_queue_job()).unwrap();
-    }
-    ours.flush().unwrap();
-    let Some(mut c) = CGearmand::start(&queue_args) else {
-        return;
-    };
-    let queued = ("ofn".to_string(), 3, 0, 0);
-    assert!(c.status().contains(&queued), "{:?}", c.status());
-    let Some(worked) = c.work("ofn", 3) else {
-        return;
-    };
-    assert_eq!(worked.len(), "onetwothree".len(), "{worked:?}");
-    assert!(worked.starts_with("two"), "high priority first: {worked:?}");
-    c.stop();
-    assert_eq!(
-        replay_all(&mut ours),
-        vec![epoch],
-        "C ran and deleted the plain jobs"
-    );
+    // Ours stores; C gearmand replays the plain jobs, runs them and deletes them (by priority:
+    // libmemcached keeps it in the item's flags).
+    kv::plain_jobs_stored_here_are_run_by_c_gearmand(&mut ours, &queue_args, true, |_| {});
 }

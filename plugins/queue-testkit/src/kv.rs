@@ -2,8 +2,10 @@
 //! a generic function and called from one `#[test]` per backend under its own name. Neither keeps
 //! an order, so replays are compared as sets.
 
+use crate::cgearmand::CGearmand;
 use crate::job::{odd_kv_jobs, replay_all, sorted, Job};
 use gearmand_plugin_api::{Priority, QueuePlugin};
+use std::ffi::OsStr;
 
 /// Every odd job is stored by one flush, survives a clean shutdown, replays from a fresh queue,
 /// and `done` removes exactly the jobs it names (a job never stored is not an error).
@@ -58,4 +60,49 @@ pub fn many_jobs_in_one_group_commit_replay_in_batches<Q: QueuePlugin>(open: imp
         q.done(&j.unique, &j.function).unwrap();
     }
     assert!(replay_all(&mut q).is_empty());
+}
+
+/// Plain jobs this plugin stores in `ours` are replayed by C gearmand started with `c_args`, which
+/// runs them with a `gearman -w` worker (high priority first where `c_keeps_priority`) and
+/// deletes them; an epoch job, which C cannot read, stays for us. `after_c_stops` checks the
+/// backend's own keys with C gearmand stopped (its log still readable).
+pub fn plain_jobs_stored_here_are_run_by_c_gearmand<Q: QueuePlugin>(
+    ours: &mut Q,
+    c_args: &[impl AsRef<OsStr>],
+    c_keeps_priority: bool,
+    after_c_stops: impl FnOnce(&CGearmand),
+) {
+    let epoch = Job::new(b"e", b"ofn", b"later", Priority::Normal, 4_102_444_800);
+    for j in [
+        Job::new(b"o1", b"ofn", b"one", Priority::Normal, 0),
+        Job::new(b"o2", b"ofn", b"two", Priority::High, 0),
+        Job::new(b"o3", b"ofn", b"three", Priority::Low, 0),
+        epoch.clone(),
+    ] {
+        ours.add(&j.as_queue_job()).unwrap();
+    }
+    ours.flush().unwrap();
+    let Some(mut c) = CGearmand::start(c_args) else {
+        return;
+    };
+    let queued = ("ofn".to_string(), 3, 0, 0);
+    assert!(c.status().contains(&queued), "{:?}", c.status());
+    let Some(worked) = c.work("ofn", 3) else {
+        return;
+    };
+    let each_once = [
+        "onetwothree",
+        "onethreetwo",
+        "twoonethree",
+        "twothreeone",
+        "threeonetwo",
+        "threetwoone",
+    ];
+    assert!(each_once.contains(&worked.as_str()), "{worked:?}");
+    if c_keeps_priority {
+        assert!(worked.starts_with("two"), "high priority first: {worked:?}");
+    }
+    c.stop();
+    after_c_stops(&c);
+    assert_eq!(replay_all(ours), vec![epoch], "the epoch job waits for us");
 }
