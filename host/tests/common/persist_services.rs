@@ -1,16 +1,14 @@
 //! Services the persistence tests control (part of `persist.rs`): a [`Proxy`] between the
-//! server and a database that can be cut and restored (the queue plugins' own, from
-//! `gearmand-queue-testkit`), a [`Memcached`] of the test's own that can be killed and restarted,
-//! and a minimal RESP client that deletes a test's redis keys.
+//! server and a database that can be cut and restored and a [`Memcached`] of the test's own that
+//! can be killed and restarted (both the queue plugins' own, from `gearmand-queue-testkit`), and a
+//! minimal RESP client that deletes a test's redis keys.
 #![allow(dead_code)]
 
-use super::{port_open, REDIS_PORT};
-use crate::common::server::free_port;
-pub use gearmand_queue_testkit::Proxy;
+use super::REDIS_PORT;
+pub use gearmand_queue_testkit::{Memcached, Proxy};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 // ---------------------------------------------------------------------------------------------
 // Redis clean-up: a minimal RESP client (SCAN + DEL), so no redis-cli is needed
 // ---------------------------------------------------------------------------------------------
@@ -96,70 +94,5 @@ pub fn redis_delete_prefix(prefix: &str) {
     })();
     if let Err(e) = result {
         eprintln!("redis clean-up of prefix {prefix} failed: {e}");
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A memcached of the test's own
-// ---------------------------------------------------------------------------------------------
-
-/// `memcached -u root -l 127.0.0.1 -p <port> -U 0`, killed on drop.
-pub struct Memcached {
-    pub port: u16,
-    child: Option<Child>,
-}
-
-impl Memcached {
-    pub fn start() -> Memcached {
-        let mut m = Memcached {
-            port: free_port(),
-            child: None,
-        };
-        m.restart();
-        m
-    }
-
-    /// Starts (again) on the same port and waits until it accepts connections.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "memcached is already running");
-        let child = Command::new("memcached")
-            .args([
-                "-u",
-                "root",
-                "-l",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn memcached");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !port_open(self.port) {
-            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("memcached on port {} exited at start: {st}", self.port);
-            }
-            assert!(Instant::now() < deadline, "memcached did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Kills it (everything it held is gone, as with a real memcached restart).
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

@@ -8,6 +8,7 @@
 //!   deadline.
 //! - [`cgearmand`]: Debian's C gearmand as a child process, to move jobs between it and a plugin.
 //! - [`proxy`]: a TCP proxy that takes a database "down" and brings it back.
+//! - [`memcached`]: a memcached of the test's own that can be killed and restarted.
 //! - [`sql`]: the contract checks every SQL queue plugin (sqlite, postgres, mysql) runs, one
 //!   generic function each, called from one `#[test]` per backend.
 //! - [`kv`]: likewise for the key-value queue plugins (redis, memcached).
@@ -16,10 +17,12 @@ pub mod cgearmand;
 pub mod env;
 pub mod job;
 pub mod kv;
+pub mod memcached;
 pub mod proxy;
 pub mod sql;
 
 pub use cgearmand::*;
 pub use env::*;
 pub use job::*;
+pub use memcached::*;
 pub use proxy::*;
