@@ -3,14 +3,12 @@
 //! both key-listing methods, reconnection after a memcached restart, bounded failures, two
 //! servers, and migration from and to Debian's C gearmand.
 
-mod support;
-
 use gearmand_plugin_api::{Options, Priority, QueuePlugin};
 use gearmand_queue_memcached::client::{Item, Server, CONNECT_TIMEOUT, IO_TIMEOUT};
 use gearmand_queue_memcached::dump::{self, Method};
 use gearmand_queue_memcached::{servers, MemcachedQueue};
+use gearmand_queue_testkit::*;
 use std::time::{Duration, Instant};
-use support::*;
 
 fn queue(servers: &str, prefix: &str) -> MemcachedQueue {
     MemcachedQueue::create(&Options::from_pairs([

@@ -4,12 +4,10 @@
 //! this plugin in both directions. Each test uses its own table and drops it. The checks every SQL
 //! backend shares are written once in `gearmand_queue_testkit::sql`; this file runs them here.
 
-mod common;
-
-use common::*;
 use gearmand_plugin_api::{Options, QueuePlugin};
 use gearmand_queue_mysql::{Error, Mysql};
 use gearmand_queue_testkit::sql::{self, Order};
+use gearmand_queue_testkit::*;
 use mysql::prelude::Queryable;
 
 const SERVER: &str = "127.0.0.1:3306";

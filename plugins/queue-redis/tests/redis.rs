@@ -3,16 +3,14 @@
 //! migration from and to Debian's C gearmand. Each test uses its own key prefix and removes its
 //! keys afterwards. Without Redis the tests print a loud SKIP (and fail when CI=true).
 
-mod support;
-
 use gearmand_plugin_api::{Options, Priority, QueuePlugin};
 use gearmand_queue_redis::layout::{Keys, Space};
 use gearmand_queue_redis::link::{CONNECT_TIMEOUT, IO_TIMEOUT};
 use gearmand_queue_redis::RedisQueue;
+use gearmand_queue_testkit::*;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::*;
 
 /// A unique key prefix whose keys are deleted at drop, plus a raw connection for checks.
 struct Scratch {

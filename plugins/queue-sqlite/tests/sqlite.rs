@@ -3,12 +3,10 @@
 //! C gearmand reading our rows and we reading its rows. The checks every SQL backend shares are
 //! written once in `gearmand_queue_testkit::sql`; this file runs them here.
 
-mod common;
-
-use common::*;
 use gearmand_plugin_api::{Options, Priority, QueueCapabilities, QueuePlugin};
 use gearmand_queue_sqlite::Sqlite;
 use gearmand_queue_testkit::sql::{self, Order};
+use gearmand_queue_testkit::*;
 use rusqlite::Connection;
 use std::path::Path;
 

@@ -124,29 +124,27 @@ pub fn odd_jobs() -> Vec<Job> {
 /// and the longest names C gearmand keeps, a 63-byte unique and a 200-byte function (a memcached
 /// key is at most 250 bytes): the SQL tables hold both.
 pub fn odd_sql_jobs() -> Vec<Job> {
-    let mut jobs = odd_jobs();
-    jobs.push(Job::new(b"nul\0key", b"fn", b"k", Priority::Normal, 0));
-    jobs.push(Job::new(
-        &[b'u'; 63],
-        &[b'f'; 200],
-        &[7u8; 100_000],
-        Priority::Low,
-        0,
-    ));
-    jobs
+    odd_jobs_and([
+        Job::new(b"nul\0key", b"fn", b"k", Priority::Normal, 0),
+        Job::new(&[b'u'; 63], &[b'f'; 200], &[7u8; 100_000], Priority::Low, 0),
+    ])
 }
 
 /// [`odd_jobs`] and an epoch job after 2038: the key-value layouts hold it, the SQL tables'
 /// `when_to_run` (a 32-bit int in MySQL and PostgreSQL) does not.
 pub fn odd_kv_jobs() -> Vec<Job> {
-    let mut jobs = odd_jobs();
-    jobs.push(Job::new(
+    odd_jobs_and([Job::new(
         b"after-2038",
         b"fn",
         b"later",
         Priority::Low,
         4_102_444_800,
-    ));
+    )])
+}
+
+fn odd_jobs_and(extra: impl IntoIterator<Item = Job>) -> Vec<Job> {
+    let mut jobs = odd_jobs();
+    jobs.extend(extra);
     jobs
 }
 
