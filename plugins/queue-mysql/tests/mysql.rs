@@ -6,7 +6,7 @@
 
 use gearmand_plugin_api::{Options, QueuePlugin};
 use gearmand_queue_mysql::{Error, Mysql};
-use gearmand_queue_testkit::sql::{self, Order};
+use gearmand_queue_testkit::sql;
 use gearmand_queue_testkit::*;
 use mysql::prelude::Queryable;
 
@@ -180,7 +180,7 @@ fn jobs_stored_by_c_gearmand_replay_here() {
     let Some(t) = Table::new() else { return };
     // C keeps empty data as NULL, which replays as empty.
     let jobs = as_c_sql_submits(odd_sql_jobs());
-    sql::jobs_stored_by_c_gearmand_replay_here(&c_args(&t), jobs, || t.open(), Order::Any);
+    cgearmand::jobs_stored_by_c_gearmand_replay_here(&c_args(&t), jobs, || t.open(), Order::Any);
 }
 
 #[test]

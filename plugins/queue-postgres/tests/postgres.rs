@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use gearmand_plugin_api::{Options, QueuePlugin};
 use gearmand_queue_postgres::Postgres;
-use gearmand_queue_testkit::sql::{self, Order};
+use gearmand_queue_testkit::sql;
 
 #[test]
 fn every_kind_of_job_round_trips() {
@@ -109,7 +109,7 @@ fn jobs_stored_by_c_gearmand_replay_here() {
     let Some(t) = Table::new() else { return };
     // Priority and time survive (C gearmand's own replay loses both).
     let jobs = as_c_sql_submits(odd_sql_jobs());
-    sql::jobs_stored_by_c_gearmand_replay_here(&c_args(&t), jobs, || t.open(), Order::Any);
+    cgearmand::jobs_stored_by_c_gearmand_replay_here(&c_args(&t), jobs, || t.open(), Order::Any);
 }
 
 #[test]

@@ -375,20 +375,17 @@ fn c_gearmand_jobs_replay_in_ours_and_back() {
         &prefix,
     ];
     // C gearmand stores, is stopped, and our replay reads its keys.
-    let Some(mut c) = CGearmand::start(&queue_args) else {
-        return;
-    };
     let submitted = vec![
         Job::new(b"u1", b"cfn", b"normal data", Priority::Normal, 0),
         Job::new(b"u2", b"cfn", b"high data", Priority::High, 0),
         Job::new(b"u3", b"cfn", b"low data", Priority::Low, 0),
     ];
-    for j in &submitted {
-        c.submit(j);
-    }
-    c.stop();
-    let mut ours = s.queue();
-    assert_eq!(sorted(replay_all(&mut ours)), sorted(submitted));
+    let open = || s.queue();
+    let Some(mut ours) =
+        cgearmand::jobs_stored_by_c_gearmand_replay_here(&queue_args, submitted, open, Order::Any)
+    else {
+        return;
+    };
     for u in [&b"u1"[..], b"u2", b"u3"] {
         ours.done(u, b"cfn").unwrap();
     }

@@ -5,7 +5,7 @@
 
 use gearmand_plugin_api::{Options, Priority, QueueCapabilities, QueuePlugin};
 use gearmand_queue_sqlite::Sqlite;
-use gearmand_queue_testkit::sql::{self, Order};
+use gearmand_queue_testkit::sql;
 use gearmand_queue_testkit::*;
 use rusqlite::Connection;
 use std::path::Path;
@@ -184,7 +184,7 @@ fn jobs_stored_by_c_gearmand_replay_here() {
     // C gearmand writes empty data as NULL; we read it back as empty.
     let jobs = as_c_submits(odd_sql_jobs());
     let open = || open(&db, "gearman_queue").unwrap();
-    sql::jobs_stored_by_c_gearmand_replay_here(&args, jobs, open, Order::Insertion);
+    cgearmand::jobs_stored_by_c_gearmand_replay_here(&args, jobs, open, Order::Insertion);
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! Debian's C gearmand (/usr/sbin/gearmand 1.1.20) run as a child process on a free loopback
 //! port, to prove layout compatibility in both directions: jobs are submitted and the status read
-//! over its own protocols, and a `gearman -w` worker runs stored jobs.
+//! over its own protocols, and a `gearman -w` worker runs stored jobs. The check that jobs C
+//! stores replay in a plugin is here too, since every backend runs it.
 
 use crate::env::{free_port, skip, wait_until, which};
-use crate::job::Job;
-use gearmand_plugin_api::Priority;
+use crate::job::{assert_replayed, replay_all, Job, Order};
+use gearmand_plugin_api::{Priority, QueuePlugin};
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -220,4 +221,24 @@ pub fn as_c_sql_submits(jobs: Vec<Job>) -> Vec<Job> {
             std::str::from_utf8(&j.unique).is_ok() && std::str::from_utf8(&j.function).is_ok()
         })
         .collect()
+}
+
+/// The check every queue plugin runs against C gearmand: started with `c_args`, C stores `jobs`
+/// (as [`as_c_submits`] makes them) and is stopped; the queue `open` makes replays them with
+/// priority and time intact. Returns that queue for the backend's own checks; `None` (after a
+/// skip) when C gearmand is not installed.
+pub fn jobs_stored_by_c_gearmand_replay_here<Q: QueuePlugin>(
+    c_args: &[impl AsRef<OsStr>],
+    jobs: Vec<Job>,
+    open: impl FnOnce() -> Q,
+    order: Order,
+) -> Option<Q> {
+    let mut c = CGearmand::start(c_args)?;
+    for j in &jobs {
+        c.submit(j);
+    }
+    c.stop();
+    let mut q = open();
+    assert_replayed(replay_all(&mut q), jobs, order);
+    Some(q)
 }

@@ -1,5 +1,5 @@
 //! The job every queue plugin test keeps (owned bytes, ordered for comparisons), the odd jobs every
-//! backend must round-trip, and replay into owned jobs.
+//! backend must round-trip, replay into owned jobs, and comparing replays in order or as a set.
 
 use gearmand_plugin_api::{Priority, QueueJob, QueuePlugin};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -163,4 +163,21 @@ pub fn replay_all<Q: QueuePlugin>(q: &mut Q) -> Vec<Job> {
     })
     .expect("replay");
     out
+}
+
+/// What a backend's replay promises about order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Rows come back in the order they were added (sqlite's rowid order).
+    Insertion,
+    /// Rows come back in any order: compared as sets.
+    Any,
+}
+
+/// Asserts that `got` is `want`, in order or as a set.
+pub fn assert_replayed(got: Vec<Job>, want: Vec<Job>, order: Order) {
+    match order {
+        Order::Insertion => assert_eq!(got, want),
+        Order::Any => assert_eq!(sorted(got), sorted(want)),
+    }
 }

@@ -3,10 +3,11 @@
 //! re-exported at the root, so a test says `use gearmand_queue_testkit::*`.
 //!
 //! - [`job`]: the owned [`Job`] every test compares, the odd jobs every backend must round-trip,
-//!   replay into owned jobs.
+//!   replay into owned jobs and comparing them in order or as a set.
 //! - [`env`]: service checks that skip loudly outside CI and fail in CI, free ports, polling with a
 //!   deadline.
-//! - [`cgearmand`]: Debian's C gearmand as a child process, to move jobs between it and a plugin.
+//! - [`cgearmand`]: Debian's C gearmand as a child process, to move jobs between it and a plugin,
+//!   and the check every plugin runs that what C stores replays here.
 //! - [`proxy`]: a TCP proxy that takes a database "down" and brings it back.
 //! - [`memcached`]: a memcached of the test's own that can be killed and restarted.
 //! - [`sql`]: the contract checks every SQL queue plugin (sqlite, postgres, mysql) runs, one

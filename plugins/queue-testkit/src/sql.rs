@@ -5,29 +5,12 @@
 
 use crate::cgearmand::{CGearmand, FunctionStatus};
 use crate::env::free_port;
-use crate::job::{now_epoch, replay_all, sorted, Job};
+use crate::job::{assert_replayed, now_epoch, replay_all, sorted, Job, Order};
 use crate::proxy::Proxy;
 use gearmand_plugin_api::{Priority, QueuePlugin};
 use std::ffi::OsStr;
 use std::fmt::Display;
 use std::time::{Duration, Instant};
-
-/// What a backend's replay promises about order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    /// Rows come back in the order they were added (sqlite's rowid order).
-    Insertion,
-    /// Rows come back in any order: compared as sets.
-    Any,
-}
-
-/// Asserts that `got` is `want`, in order or as a set.
-fn assert_replayed(got: Vec<Job>, want: Vec<Job>, order: Order) {
-    match order {
-        Order::Insertion => assert_eq!(got, want),
-        Order::Any => assert_eq!(sorted(got), sorted(want)),
-    }
-}
 
 fn add(q: &mut impl QueuePlugin, j: &Job) {
     q.add(&j.as_queue_job()).unwrap();
@@ -198,24 +181,6 @@ pub fn unreachable_at_create_is_a_clear_error<Q, E: Display>(
     assert!(start.elapsed() < Duration::from_secs(15));
     let err = bad_table.err().unwrap().to_string();
     assert!(err.contains(&format!("invalid {table_option}")), "{err}");
-}
-
-/// C gearmand started with `c_args` stores `jobs` (submitted over the gear protocol, as
-/// [`crate::as_c_submits`] makes them); this plugin replays them with priority and time intact.
-pub fn jobs_stored_by_c_gearmand_replay_here<Q: QueuePlugin>(
-    c_args: &[impl AsRef<OsStr>],
-    jobs: Vec<Job>,
-    open: impl FnOnce() -> Q,
-    order: Order,
-) {
-    let Some(mut c) = CGearmand::start(c_args) else {
-        return;
-    };
-    for j in &jobs {
-        c.submit(j);
-    }
-    c.stop();
-    assert_replayed(replay_all(&mut open()), jobs, order);
 }
 
 /// Jobs this plugin stores (shut down cleanly) are what C gearmand started with `c_args` replays:
