@@ -107,13 +107,7 @@ fn writes_c_layout_and_extended_items() {
         return;
     };
     let mut q = queue(&m.addr(), "gear_");
-    let plain = Job::new(b"u-1", b"fn", b"da\0ta", Priority::Low, 0);
-    let epoch = Job::new(b"e", b"fn", b"later", Priority::High, 1_900_000_000);
-    let dashed = Job::new(b"u", b"f-n", b"x", Priority::Normal, 0);
-    for j in [&plain, &epoch, &dashed] {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
+    kv::store_layout_samples(&mut q);
     let items = raw_get(
         &m.addr(),
         &[

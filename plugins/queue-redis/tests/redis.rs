@@ -108,13 +108,7 @@ fn writes_the_c_layout_and_extended_records() {
         return;
     };
     let mut q = s.queue();
-    let plain = Job::new(b"u-1", b"fn", b"da\0ta", Priority::Low, 0);
-    let epoch = Job::new(b"e", b"fn", b"later", Priority::High, 1_900_000_000);
-    let dashed = Job::new(b"u", b"f-n", b"x", Priority::Normal, 0);
-    for j in [&plain, &epoch, &dashed] {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
+    let [plain, _epoch, dashed] = kv::store_layout_samples(&mut q);
     let p = s.prefix.clone();
     // C gearmand's hash: exactly data then priority.
     assert_eq!(

@@ -106,3 +106,17 @@ pub fn plain_jobs_stored_here_are_run_by_c_gearmand<Q: QueuePlugin>(
     after_c_stops(&c);
     assert_eq!(replay_all(ours), vec![epoch], "the epoch job waits for us");
 }
+
+/// Stores (one flush) the three jobs a layout test reads back raw: `plain`, which C gearmand's
+/// layout holds (binary data, low priority); `epoch` and `dashed` (a `-` in the function name),
+/// which only the extended form holds. Returns `[plain, epoch, dashed]`.
+pub fn store_layout_samples<Q: QueuePlugin>(q: &mut Q) -> [Job; 3] {
+    let plain = Job::new(b"u-1", b"fn", b"da\0ta", Priority::Low, 0);
+    let epoch = Job::new(b"e", b"fn", b"later", Priority::High, 1_900_000_000);
+    let dashed = Job::new(b"u", b"f-n", b"x", Priority::Normal, 0);
+    for j in [&plain, &epoch, &dashed] {
+        q.add(&j.as_queue_job()).unwrap();
+    }
+    q.flush().unwrap();
+    [plain, epoch, dashed]
+}
