@@ -1,16 +1,14 @@
 //! Services the persistence tests control (part of `persist.rs`): a [`Proxy`] between the
-//! server and a database that can be cut and restored, a [`Memcached`] of the test's own that can
-//! be killed and restarted, and a minimal RESP client that deletes a test's redis keys.
+//! server and a database that can be cut and restored and a [`Memcached`] of the test's own that
+//! can be killed and restarted (both the queue plugins' own, from `gearmand-queue-testkit`), and a
+//! minimal RESP client that deletes a test's redis keys.
 #![allow(dead_code)]
 
-use super::{port_open, REDIS_PORT};
-use crate::common::server::free_port;
+use super::REDIS_PORT;
+pub use gearmand_queue_testkit::{Memcached, Proxy};
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 // ---------------------------------------------------------------------------------------------
 // Redis clean-up: a minimal RESP client (SCAN + DEL), so no redis-cli is needed
 // ---------------------------------------------------------------------------------------------
@@ -96,151 +94,5 @@ pub fn redis_delete_prefix(prefix: &str) {
     })();
     if let Err(e) = result {
         eprintln!("redis clean-up of prefix {prefix} failed: {e}");
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A proxy that takes a database down and brings it back on the same port
-// ---------------------------------------------------------------------------------------------
-
-/// Forwards 127.0.0.1:`port` to 127.0.0.1:`upstream` while up.
-pub struct Proxy {
-    pub port: u16,
-    upstream: u16,
-    running: Arc<AtomicBool>,
-    streams: Arc<Mutex<Vec<TcpStream>>>,
-    acceptor: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Proxy {
-    pub fn start(upstream: u16) -> Proxy {
-        let mut p = Proxy {
-            port: 0,
-            upstream,
-            running: Arc::new(AtomicBool::new(false)),
-            streams: Arc::default(),
-            acceptor: None,
-        };
-        p.up();
-        p
-    }
-
-    /// Listens again (on the same port after the first time).
-    pub fn up(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("proxy bind");
-        self.port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        self.running.store(true, Ordering::SeqCst);
-        let (running, streams, upstream) =
-            (self.running.clone(), self.streams.clone(), self.upstream);
-        self.acceptor = Some(std::thread::spawn(move || {
-            while running.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((client, _)) => {
-                        client.set_nonblocking(false).unwrap();
-                        let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                            continue;
-                        };
-                        let mut held = streams.lock().unwrap();
-                        held.push(client.try_clone().unwrap());
-                        held.push(server.try_clone().unwrap());
-                        pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                        pipe(server, client);
-                    }
-                    // Nothing to accept: look again shortly (this is a poll, not a wait for a
-                    // condition of the test).
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        }));
-    }
-
-    /// Stops listening and cuts every forwarded connection: the database is "down".
-    pub fn down(&mut self) {
-        self.running.store(false, Ordering::SeqCst);
-        if let Some(t) = self.acceptor.take() {
-            t.join().unwrap();
-        }
-        for s in self.streams.lock().unwrap().drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
-        let _ = to.shutdown(Shutdown::Both);
-    });
-}
-
-// ---------------------------------------------------------------------------------------------
-// A memcached of the test's own
-// ---------------------------------------------------------------------------------------------
-
-/// `memcached -u root -l 127.0.0.1 -p <port> -U 0`, killed on drop.
-pub struct Memcached {
-    pub port: u16,
-    child: Option<Child>,
-}
-
-impl Memcached {
-    pub fn start() -> Memcached {
-        let mut m = Memcached {
-            port: free_port(),
-            child: None,
-        };
-        m.restart();
-        m
-    }
-
-    /// Starts (again) on the same port and waits until it accepts connections.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "memcached is already running");
-        let child = Command::new("memcached")
-            .args([
-                "-u",
-                "root",
-                "-l",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn memcached");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !port_open(self.port) {
-            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("memcached on port {} exited at start: {st}", self.port);
-            }
-            assert!(Instant::now() < deadline, "memcached did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Kills it (everything it held is gone, as with a real memcached restart).
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

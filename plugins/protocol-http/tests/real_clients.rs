@@ -11,7 +11,7 @@ use gearmand_plugin_api::abi::kind;
 use gearmand_plugin_api::gear::ptype;
 use gearmand_plugin_api::{Codec, DecodeSink, Next};
 use gearmand_protocol_http::{HttpCodec, Limits};
-use gearmand_queue_testkit::kv::{skip, which};
+use gearmand_queue_testkit::{skip, which};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;

@@ -3,14 +3,12 @@
 //! both key-listing methods, reconnection after a memcached restart, bounded failures, two
 //! servers, and migration from and to Debian's C gearmand.
 
-mod support;
-
 use gearmand_plugin_api::{Options, Priority, QueuePlugin};
 use gearmand_queue_memcached::client::{Item, Server, CONNECT_TIMEOUT, IO_TIMEOUT};
 use gearmand_queue_memcached::dump::{self, Method};
 use gearmand_queue_memcached::{servers, MemcachedQueue};
+use gearmand_queue_testkit::*;
 use std::time::{Duration, Instant};
-use support::*;
 
 fn queue(servers: &str, prefix: &str) -> MemcachedQueue {
     MemcachedQueue::create(&Options::from_pairs([
@@ -36,32 +34,8 @@ fn round_trip(extra: &[&str]) {
     let Some(m) = Memcached::start(extra) else {
         return;
     };
-    let jobs = odd_jobs();
-    {
-        let mut q = queue(&m.addr(), "gear_");
-        assert!(replay_all(&mut q).is_empty());
-        for j in &jobs {
-            q.add(&j.as_queue_job()).unwrap();
-        }
-        q.flush().unwrap();
-        q.shutdown();
-    }
     // Replayed at once: the fresh items still sit in memcached's HOT LRU.
-    let mut q = queue(&m.addr(), "gear_");
-    let got = replay_all(&mut q);
-    let missing: Vec<&Job> = jobs.iter().filter(|j| !got.contains(j)).collect();
-    assert!(missing.is_empty(), "missing {missing:?}");
-    assert_eq!(got, sorted(jobs.clone()));
-    let (finished, left) = jobs.split_at(jobs.len() / 2);
-    for j in finished {
-        q.done(&j.unique, &j.function).unwrap();
-    }
-    q.done(b"never", b"stored").unwrap();
-    drop(q);
-    assert_eq!(
-        replay_all(&mut queue(&m.addr(), "gear_")),
-        sorted(left.to_vec())
-    );
+    kv::round_trip_of_every_kind_of_job(|| queue(&m.addr(), "gear_"));
 }
 
 #[test]
@@ -81,7 +55,7 @@ fn lru_crawler_is_left_disabled_after_replay() {
         return;
     };
     let mut q = queue(&m.addr(), "gear_");
-    q.add(&Job::new(b"f", b"u", b"d", Priority::Normal, 0).as_queue_job())
+    q.add(&Job::new(b"u", b"f", b"d", Priority::Normal, 0).as_queue_job())
         .unwrap();
     q.flush().unwrap();
     assert_eq!(replay_all(&mut q).len(), 1);
@@ -96,7 +70,7 @@ fn cachedump_fallback_lists_every_key_of_a_flat_lru() {
         return;
     };
     let mut q = queue(&m.addr(), "gear_");
-    for j in odd_jobs() {
+    for j in odd_kv_jobs() {
         q.add(&j.as_queue_job()).unwrap();
     }
     q.flush().unwrap();
@@ -115,7 +89,7 @@ fn cachedump_fallback_lists_every_key_of_a_flat_lru() {
         keys
     };
     let by_cachedump = listed(Method::Cachedump);
-    assert_eq!(by_cachedump.len(), odd_jobs().len());
+    assert_eq!(by_cachedump.len(), odd_kv_jobs().len());
     assert_eq!(by_cachedump, listed(Method::Metadump));
 }
 
@@ -124,28 +98,7 @@ fn many_jobs_in_one_group_commit_replay_in_batches() {
     let Some(m) = Memcached::start(&[]) else {
         return;
     };
-    let mut q = queue(&m.addr(), "gear_");
-    let jobs: Vec<Job> = (0..2500)
-        .map(|i| {
-            let when = if i % 7 == 0 { 2_000_000_000 + i } else { 0 };
-            Job::new(
-                b"many",
-                format!("u{i}").as_bytes(),
-                b"d",
-                Priority::Low,
-                when,
-            )
-        })
-        .collect();
-    for j in &jobs {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
-    assert_eq!(replay_all(&mut q), sorted(jobs.clone()));
-    for j in &jobs {
-        q.done(&j.unique, &j.function).unwrap();
-    }
-    assert!(replay_all(&mut q).is_empty());
+    kv::many_jobs_in_one_group_commit_replay_in_batches(|| queue(&m.addr(), "gear_"));
 }
 
 #[test]
@@ -154,13 +107,7 @@ fn writes_c_layout_and_extended_items() {
         return;
     };
     let mut q = queue(&m.addr(), "gear_");
-    let plain = Job::new(b"fn", b"u-1", b"da\0ta", Priority::Low, 0);
-    let epoch = Job::new(b"fn", b"e", b"later", Priority::High, 1_900_000_000);
-    let dashed = Job::new(b"f-n", b"u", b"x", Priority::Normal, 0);
-    for j in [&plain, &epoch, &dashed] {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
+    kv::store_layout_samples(&mut q);
     let items = raw_get(
         &m.addr(),
         &[
@@ -199,10 +146,10 @@ fn reads_c_written_items_and_skips_foreign_ones() {
     raw_set(&addr, b"other_fn-u", 1, b"another prefix");
     let mut q = queue(&addr, "gear_");
     assert_eq!(
-        replay_all(&mut q),
+        sorted(replay_all(&mut q)),
         sorted(vec![
-            Job::new(b"fn", b"x-uniq-1", b"c data", Priority::Low, 0),
-            Job::new(b"fn", b"", b"", Priority::High, 0),
+            Job::new(b"x-uniq-1", b"fn", b"c data", Priority::Low, 0),
+            Job::new(b"", b"fn", b"", Priority::High, 0),
         ])
     );
     // `done` removes C-written items under the names replay reported.
@@ -217,8 +164,8 @@ fn reconnects_by_itself_after_memcached_restarts() {
         return;
     };
     let mut q = queue(&m.addr(), "gear_");
-    let a = Job::new(b"fn", b"a", b"1", Priority::Normal, 0);
-    let b = Job::new(b"fn", b"b", b"2", Priority::High, 9);
+    let a = Job::new(b"a", b"fn", b"1", Priority::Normal, 0);
+    let b = Job::new(b"b", b"fn", b"2", Priority::High, 9);
     q.add(&a.as_queue_job()).unwrap();
     q.flush().unwrap();
     // Down: a clear error within the timeouts, no hang.
@@ -281,7 +228,7 @@ fn two_servers_place_keys_like_libmemcached_and_replay_both() {
     let list = addrs.join(",");
     let mut q = queue(&list, "gear_");
     let jobs: Vec<Job> = (0..20)
-        .map(|i| Job::new(b"fn", format!("u{i}").as_bytes(), b"d", Priority::Normal, 0))
+        .map(|i| Job::new(format!("u{i}").as_bytes(), b"fn", b"d", Priority::Normal, 0))
         .collect();
     for j in &jobs {
         q.add(&j.as_queue_job()).unwrap();
@@ -295,7 +242,7 @@ fn two_servers_place_keys_like_libmemcached_and_replay_both() {
         per_server[n] += 1;
     }
     assert!(per_server[0] > 0 && per_server[1] > 0, "{per_server:?}");
-    assert_eq!(replay_all(&mut q), sorted(jobs));
+    assert_eq!(sorted(replay_all(&mut q)), sorted(jobs));
 }
 
 #[test]
@@ -309,24 +256,18 @@ fn c_gearmand_items_replay_in_ours_and_back() {
     // Two servers, so the test also proves we place keys where libmemcached looks for them.
     let list = format!("{},{}", m1.addr(), m2.addr());
     let queue_args = ["-q", "libmemcached", "--libmemcached-servers", &list];
-    let Some(mut c) = CGearmand::start(&queue_args) else {
+    let submitted = vec![
+        Job::new(b"u1", b"cfn", b"normal data", Priority::Normal, 0),
+        Job::new(b"u2", b"cfn", b"high data", Priority::High, 0),
+        Job::new(b"u3", b"cfn", b"low data", Priority::Low, 0),
+        Job::new(b"u4", b"cfn", b"four", Priority::Normal, 0),
+    ];
+    let open = || queue(&list, "gear_");
+    let Some(mut ours) =
+        cgearmand::jobs_stored_by_c_gearmand_replay_here(&queue_args, submitted, open, Order::Any)
+    else {
         return;
     };
-    c.submit("cfn", "u1", "normal data", None);
-    c.submit("cfn", "u2", "high data", Some("-I"));
-    c.submit("cfn", "u3", "low data", Some("-L"));
-    c.submit("cfn", "u4", "four", None);
-    c.stop();
-    let mut ours = queue(&list, "gear_");
-    assert_eq!(
-        replay_all(&mut ours),
-        sorted(vec![
-            Job::new(b"cfn", b"u1", b"normal data", Priority::Normal, 0),
-            Job::new(b"cfn", b"u2", b"high data", Priority::High, 0),
-            Job::new(b"cfn", b"u3", b"low data", Priority::Low, 0),
-            Job::new(b"cfn", b"u4", b"four", Priority::Normal, 0),
-        ])
-    );
     let addrs = [m1.addr(), m2.addr()];
     for u in ["u1", "u2", "u3", "u4"] {
         let key = format!("gear_cfn-{u}").into_bytes();
@@ -339,28 +280,7 @@ fn c_gearmand_items_replay_in_ours_and_back() {
         ours.done(u.as_bytes(), b"cfn").unwrap();
     }
     assert!(replay_all(&mut ours).is_empty());
-    // Ours stores; C gearmand replays the plain jobs, runs them and deletes them.
-    let epoch = Job::new(b"ofn", b"e", b"later", Priority::Normal, 4_102_444_800);
-    for j in [
-        Job::new(b"ofn", b"o1", b"one", Priority::Normal, 0),
-        Job::new(b"ofn", b"o2", b"two", Priority::High, 0),
-        Job::new(b"ofn", b"o3", b"three", Priority::Low, 0),
-        epoch.clone(),
-    ] {
-        ours.add(&j.as_queue_job()).unwrap();
-    }
-    ours.flush().unwrap();
-    let Some(mut c) = CGearmand::start(&queue_args) else {
-        return;
-    };
-    assert!(c.status().contains("ofn\t3\t0\t0"), "{}", c.status());
-    let worked = c.work("ofn", 3);
-    assert_eq!(worked.len(), "onetwothree".len(), "{worked:?}");
-    assert!(worked.starts_with("two"), "high priority first: {worked:?}");
-    c.stop();
-    assert_eq!(
-        replay_all(&mut ours),
-        vec![epoch],
-        "C ran and deleted the plain jobs"
-    );
+    // Ours stores; C gearmand replays the plain jobs, runs them and deletes them (by priority:
+    // libmemcached keeps it in the item's flags).
+    kv::plain_jobs_stored_here_are_run_by_c_gearmand(&mut ours, &queue_args, true, |_| {});
 }

@@ -158,7 +158,7 @@ fn a_table_with_other_integer_columns_takes_batches() {
 #[test]
 fn every_kind_of_job_round_trips_in_one_batch() {
     let Some(t) = Table::new() else { return };
-    let jobs = odd_jobs();
+    let jobs = odd_sql_jobs();
     let mut q = t.open();
     assert_eq!(add_batch(&mut q, &jobs).unwrap(), []);
     q.flush().unwrap();

@@ -3,16 +3,14 @@
 //! migration from and to Debian's C gearmand. Each test uses its own key prefix and removes its
 //! keys afterwards. Without Redis the tests print a loud SKIP (and fail when CI=true).
 
-mod support;
-
 use gearmand_plugin_api::{Options, Priority, QueuePlugin};
 use gearmand_queue_redis::layout::{Keys, Space};
 use gearmand_queue_redis::link::{CONNECT_TIMEOUT, IO_TIMEOUT};
 use gearmand_queue_redis::RedisQueue;
+use gearmand_queue_testkit::*;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::*;
 
 /// A unique key prefix whose keys are deleted at drop, plus a raw connection for checks.
 struct Scratch {
@@ -93,25 +91,7 @@ impl Drop for Scratch {
 #[test]
 fn round_trip_of_every_kind_of_job() {
     let Some(s) = Scratch::new("rt") else { return };
-    let jobs = odd_jobs();
-    {
-        let mut q = s.queue();
-        assert!(replay_all(&mut q).is_empty());
-        for j in &jobs {
-            q.add(&j.as_queue_job()).unwrap();
-        }
-        q.flush().unwrap();
-        q.shutdown();
-    }
-    let mut q = s.queue();
-    assert_eq!(replay_all(&mut q), sorted(jobs.clone()));
-    let (finished, left) = jobs.split_at(jobs.len() / 2);
-    for j in finished {
-        q.done(&j.unique, &j.function).unwrap();
-    }
-    q.done(b"never", b"stored").unwrap();
-    drop(q);
-    assert_eq!(replay_all(&mut s.queue()), sorted(left.to_vec()));
+    kv::round_trip_of_every_kind_of_job(|| s.queue());
 }
 
 #[test]
@@ -119,28 +99,7 @@ fn many_jobs_in_one_group_commit_replay_in_batches() {
     let Some(s) = Scratch::new("many") else {
         return;
     };
-    let mut q = s.queue();
-    let jobs: Vec<Job> = (0..2500)
-        .map(|i| {
-            let when = if i % 7 == 0 { 2_000_000_000 + i } else { 0 };
-            Job::new(
-                b"many",
-                format!("u{i}").as_bytes(),
-                b"d",
-                Priority::Low,
-                when,
-            )
-        })
-        .collect();
-    for j in &jobs {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
-    assert_eq!(replay_all(&mut s.queue()), sorted(jobs.clone()));
-    for j in &jobs {
-        q.done(&j.unique, &j.function).unwrap();
-    }
-    assert!(replay_all(&mut q).is_empty());
+    kv::many_jobs_in_one_group_commit_replay_in_batches(|| s.queue());
 }
 
 #[test]
@@ -149,13 +108,7 @@ fn writes_the_c_layout_and_extended_records() {
         return;
     };
     let mut q = s.queue();
-    let plain = Job::new(b"fn", b"u-1", b"da\0ta", Priority::Low, 0);
-    let epoch = Job::new(b"fn", b"e", b"later", Priority::High, 1_900_000_000);
-    let dashed = Job::new(b"f-n", b"u", b"x", Priority::Normal, 0);
-    for j in [&plain, &epoch, &dashed] {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
+    let [plain, _epoch, dashed] = kv::store_layout_samples(&mut q);
     let p = s.prefix.clone();
     // C gearmand's hash: exactly data then priority.
     assert_eq!(
@@ -192,14 +145,14 @@ fn writes_the_c_layout_and_extended_records() {
     expected_keys.sort();
     assert_eq!(s.all_keys(), expected_keys);
     // Re-adding the epoch job as a plain one moves it back to the plain space.
-    let now = Job::new(b"fn", b"e", b"now", Priority::High, 0);
+    let now = Job::new(b"e", b"fn", b"now", Priority::High, 0);
     q.add(&now.as_queue_job()).unwrap();
     q.flush().unwrap();
     assert!(!s
         .all_keys()
         .contains(&format!("#gmx:{p}:fn-e").into_bytes()));
     assert_eq!(
-        replay_all(&mut q),
+        sorted(replay_all(&mut q)),
         sorted(vec![plain, dashed, now]),
         "one record per job"
     );
@@ -255,11 +208,11 @@ fn reads_legacy_and_c_written_values() {
         .unwrap();
     let mut q = s.queue();
     assert_eq!(
-        replay_all(&mut q),
+        sorted(replay_all(&mut q)),
         sorted(vec![
-            Job::new(b"fn", b"legacy", b"old\0data", Priority::Normal, 0),
-            Job::new(b"fn", b"x-uniq-1", b"d", Priority::Low, 0),
-            Job::new(b"fn", b"rev", b"r", Priority::High, 0),
+            Job::new(b"legacy", b"fn", b"old\0data", Priority::Normal, 0),
+            Job::new(b"x-uniq-1", b"fn", b"d", Priority::Low, 0),
+            Job::new(b"rev", b"fn", b"r", Priority::High, 0),
         ])
     );
     // `done` finds the C-written keys under the names replay reported.
@@ -288,14 +241,14 @@ fn prefixes_with_glob_characters_match_only_themselves() {
     let options = Options::from_pairs([("redis-prefix", odd.as_str())]);
     let mut q = RedisQueue::create(&options).unwrap();
     let jobs = vec![
-        Job::new(b"fn", b"u", b"plain", Priority::Normal, 0),
-        Job::new(b"fn", b"e", b"epoch", Priority::High, 3),
+        Job::new(b"u", b"fn", b"plain", Priority::Normal, 0),
+        Job::new(b"e", b"fn", b"epoch", Priority::High, 3),
     ];
     for j in &jobs {
         q.add(&j.as_queue_job()).unwrap();
     }
     q.flush().unwrap();
-    assert_eq!(replay_all(&mut q), sorted(jobs.clone()));
+    assert_eq!(sorted(replay_all(&mut q)), sorted(jobs.clone()));
     for j in &jobs {
         q.done(&j.unique, &j.function).unwrap();
     }
@@ -330,8 +283,8 @@ fn reconnects_by_itself_after_client_kill() {
         return;
     };
     let mut q = s.queue();
-    let a = Job::new(b"fn", b"a", b"1", Priority::Normal, 0);
-    let b = Job::new(b"fn", b"b", b"2", Priority::High, 7);
+    let a = Job::new(b"a", b"fn", b"1", Priority::Normal, 0);
+    let b = Job::new(b"b", b"fn", b"2", Priority::High, 7);
     q.add(&a.as_queue_job()).unwrap();
     q.flush().unwrap();
     assert_eq!(kill_queue_connection(&mut s), 1);
@@ -404,6 +357,7 @@ fn c_gearmand_jobs_replay_in_ours_and_back() {
     let Some(mut s) = Scratch::new("compat") else {
         return;
     };
+    let prefix = s.prefix.clone();
     let queue_args = [
         "-q",
         "redis",
@@ -412,54 +366,27 @@ fn c_gearmand_jobs_replay_in_ours_and_back() {
         "--redis-port",
         "6379",
         "--redis-prefix",
-        &s.prefix,
+        &prefix,
     ];
     // C gearmand stores, is stopped, and our replay reads its keys.
-    let Some(mut c) = CGearmand::start(&queue_args) else {
+    let submitted = vec![
+        Job::new(b"u1", b"cfn", b"normal data", Priority::Normal, 0),
+        Job::new(b"u2", b"cfn", b"high data", Priority::High, 0),
+        Job::new(b"u3", b"cfn", b"low data", Priority::Low, 0),
+    ];
+    let open = || s.queue();
+    let Some(mut ours) =
+        cgearmand::jobs_stored_by_c_gearmand_replay_here(&queue_args, submitted, open, Order::Any)
+    else {
         return;
     };
-    c.submit("cfn", "u1", "normal data", None);
-    c.submit("cfn", "u2", "high data", Some("-I"));
-    c.submit("cfn", "u3", "low data", Some("-L"));
-    c.stop();
-    let mut ours = s.queue();
-    assert_eq!(
-        replay_all(&mut ours),
-        sorted(vec![
-            Job::new(b"cfn", b"u1", b"normal data", Priority::Normal, 0),
-            Job::new(b"cfn", b"u2", b"high data", Priority::High, 0),
-            Job::new(b"cfn", b"u3", b"low data", Priority::Low, 0),
-        ])
-    );
     for u in [&b"u1"[..], b"u2", b"u3"] {
         ours.done(u, b"cfn").unwrap();
     }
-    // Ours stores; C gearmand replays the plain jobs, runs them, and deletes their keys.
-    let epoch = Job::new(b"ofn", b"e", b"later", Priority::Normal, 4_102_444_800);
-    for j in [
-        Job::new(b"ofn", b"o1", b"one", Priority::Normal, 0),
-        Job::new(b"ofn", b"o2", b"two", Priority::High, 0),
-        epoch.clone(),
-    ] {
-        ours.add(&j.as_queue_job()).unwrap();
-    }
-    ours.flush().unwrap();
-    let Some(mut c) = CGearmand::start(&queue_args) else {
-        return;
-    };
-    assert!(c.status().contains("ofn\t2\t0\t0"), "{}", c.status());
-    let worked = c.work("ofn", 2);
-    assert!(worked == "twoone" || worked == "onetwo", "{worked:?}");
-    c.stop();
-    assert_eq!(
-        s.all_keys().len(),
-        1,
-        "C gearmand deleted what it ran: {}",
-        c.log_text()
-    );
-    assert_eq!(
-        replay_all(&mut ours),
-        vec![epoch],
-        "the epoch job waits for us"
-    );
+    // Ours stores; C gearmand replays the plain jobs, runs them, and deletes their keys (in an
+    // order of its own: the redis module does not replay them by priority).
+    kv::plain_jobs_stored_here_are_run_by_c_gearmand(&mut ours, &queue_args, false, |c| {
+        let left = s.all_keys().len();
+        assert_eq!(left, 1, "C gearmand deleted what it ran: {}", c.log_text());
+    });
 }

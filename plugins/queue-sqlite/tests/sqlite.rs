@@ -1,12 +1,12 @@
 //! The sqlite queue plugin against real database files: every kind of job round-trips, replay
 //! order and fields, add/flush/done semantics, the original's quirks (NULL data, old tables), and
-//! C gearmand reading our rows and we reading its rows.
+//! C gearmand reading our rows and we reading its rows. The checks every SQL backend shares are
+//! written once in `gearmand_queue_testkit::sql`; this file runs them here.
 
-mod common;
-
-use common::*;
 use gearmand_plugin_api::{Options, Priority, QueueCapabilities, QueuePlugin};
 use gearmand_queue_sqlite::Sqlite;
+use gearmand_queue_testkit::sql;
+use gearmand_queue_testkit::*;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -21,15 +21,8 @@ fn open(path: &Path, table: &str) -> Result<Sqlite, gearmand_queue_sqlite::Error
 fn every_kind_of_job_round_trips_in_insertion_order() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    let jobs = odd_jobs();
-    let mut q = open(&db, "gearman_queue").unwrap();
-    for j in &jobs {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
-    drop(q);
-    let mut q = open(&db, "gearman_queue").unwrap();
-    assert_eq!(replay_all(&mut q), jobs);
+    let open = || open(&db, "gearman_queue").unwrap();
+    sql::every_kind_of_job_round_trips(open, odd_sql_jobs(), Order::Insertion);
 }
 
 #[test]
@@ -82,26 +75,10 @@ fn layout_is_the_originals() {
 fn done_removes_and_flush_decides_durability() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    let a = Job::new(b"a", b"f", b"1", Priority::Normal, 0);
-    let b = Job::new(b"b", b"f", b"2", Priority::Normal, 0);
-    let c = Job::new(b"c", b"f", b"3", Priority::Normal, 0);
-    let mut q = open(&db, "t").unwrap();
-    for j in [&a, &b, &c] {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
-    q.done(b"a", b"f").unwrap(); // outside a transaction: at once
-    q.done(b"missing", b"f").unwrap(); // not an error
-    q.add(&Job::new(b"d", b"f", b"4", Priority::Normal, 0).as_queue_job())
-        .unwrap();
-    q.done(b"d", b"f").unwrap(); // inside the open transaction
-    q.flush().unwrap();
-    // An add never flushed is not stored (the process "crashes": no shutdown, no flush).
-    q.add(&Job::new(b"e", b"f", b"5", Priority::Normal, 0).as_queue_job())
-        .unwrap();
-    drop(q);
-    let mut q = open(&db, "t").unwrap();
-    assert_eq!(replay_all(&mut q), vec![b, c]);
+    sql::done_removes_and_unflushed_adds_are_not_stored(
+        || open(&db, "t").unwrap(),
+        Order::Insertion,
+    );
 }
 
 #[test]
@@ -204,54 +181,19 @@ fn jobs_stored_by_c_gearmand_replay_here() {
     let db = dir.path().join("c.db");
     let db_arg = db.display().to_string();
     let args = ["-q", "libsqlite3", "--libsqlite3-db", &db_arg];
-    let Some(c) = CGearmand::start(&args, dir.path()) else {
-        return;
-    };
-    let jobs = as_c_submits(odd_jobs());
-    for j in &jobs {
-        c.submit(submit_kind(j), j);
-    }
-    c.stop();
-    let mut q = open(&db, "gearman_queue").unwrap();
     // C gearmand writes empty data as NULL; we read it back as empty.
-    assert_eq!(replay_all(&mut q), jobs);
+    let jobs = as_c_submits(odd_sql_jobs());
+    let open = || open(&db, "gearman_queue").unwrap();
+    cgearmand::jobs_stored_by_c_gearmand_replay_here(&args, jobs, open, Order::Insertion);
 }
 
 #[test]
 fn jobs_stored_here_replay_in_c_gearmand() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ours.db");
-    let mut q = open(&db, "gearman_queue").unwrap();
-    let later = now_epoch() + 3600;
-    let jobs = [
-        Job::new(b"a", b"fa", b"bin\0ary", Priority::High, 0),
-        Job::new(b"b", b"fa", b"", Priority::Normal, 0),
-        Job::new(b"c", b"fa", b"x", Priority::Low, 0),
-        Job::new(b"it's", b"fb-x", b"\\", Priority::Normal, 0),
-        Job::new(b"", b"fb-x", b"empty unique", Priority::Normal, 0),
-        Job::new(b"e", b"fc", b"later", Priority::Normal, later),
-    ];
-    for j in &jobs {
-        q.add(&j.as_queue_job()).unwrap();
-    }
-    q.flush().unwrap();
-    q.shutdown();
-    drop(q);
     let db_arg = db.display().to_string();
     let args = ["-q", "libsqlite3", "--libsqlite3-db", &db_arg];
-    let Some(c) = CGearmand::start(&args, dir.path()) else {
-        return;
-    };
-    let mut status = c.status();
-    status.sort();
-    let log = c.log_text();
-    c.stop();
-    let want = vec![
-        ("fa".to_string(), 3),
-        ("fb-x".to_string(), 2),
-        ("fc".to_string(), 1),
-    ];
-    assert_eq!(status, want, "C gearmand log:\n{log}");
+    sql::jobs_stored_here_replay_in_c_gearmand(open(&db, "gearman_queue").unwrap(), &args);
 }
 
 #[test]

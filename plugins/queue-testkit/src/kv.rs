@@ -1,255 +1,122 @@
-//! Helpers for the key-value queue plugins' tests (redis, memcached): job values, service checks that
-//! skip loudly outside CI and fail in CI, free ports, polling with a deadline, and a C gearmand
-//! (Debian's /usr/sbin/gearmand) run as a child process to prove layout compatibility.
+//! The contract checks the key-value queue plugins (redis, memcached) share, each written once as
+//! a generic function and called from one `#[test]` per backend under its own name. Neither keeps
+//! an order, so replays are compared as sets.
 
-use gearmand_plugin_api::{Priority, QueueJob, QueuePlugin};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::cgearmand::CGearmand;
+use crate::job::{odd_kv_jobs, replay_all, sorted, Job};
+use gearmand_plugin_api::{Priority, QueuePlugin};
+use std::ffi::OsStr;
 
-/// A job as the tests keep it (owned, ordered for comparisons).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Job {
-    pub function: Vec<u8>,
-    pub unique: Vec<u8>,
-    pub data: Vec<u8>,
-    pub priority: Priority,
-    pub when: i64,
-}
-
-/// Short enough for assertion messages: names as escaped text, big data only summarised.
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = |b: &[u8]| b.escape_ascii().to_string();
-        let data = match self.data.len() {
-            n if n > 40 => format!("{}... ({n} bytes)", text(&self.data[..40])),
-            _ => text(&self.data),
-        };
-        write!(
-            f,
-            "Job({:?}, {:?}, {data:?}, {:?}, when {})",
-            text(&self.function),
-            text(&self.unique),
-            self.priority,
-            self.when
-        )
-    }
-}
-
-impl Job {
-    pub fn new(function: &[u8], unique: &[u8], data: &[u8], priority: Priority, when: i64) -> Job {
-        Job {
-            function: function.to_vec(),
-            unique: unique.to_vec(),
-            data: data.to_vec(),
-            priority,
-            when,
+/// Every odd job is stored by one flush, survives a clean shutdown, replays from a fresh queue,
+/// and `done` removes exactly the jobs it names (a job never stored is not an error).
+pub fn round_trip_of_every_kind_of_job<Q: QueuePlugin>(open: impl Fn() -> Q) {
+    let jobs = odd_kv_jobs();
+    {
+        let mut q = open();
+        assert!(replay_all(&mut q).is_empty());
+        for j in &jobs {
+            q.add(&j.as_queue_job()).unwrap();
         }
+        q.flush().unwrap();
+        q.shutdown();
     }
-    pub fn as_queue_job(&self) -> QueueJob<'_> {
-        QueueJob {
-            unique: &self.unique,
-            function: &self.function,
-            data: &self.data,
-            priority: self.priority,
-            when: self.when,
-        }
+    let mut q = open();
+    let got = sorted(replay_all(&mut q));
+    // Named first: with a hundred-kilobyte job in the list the full comparison is hard to read.
+    let missing: Vec<&Job> = jobs.iter().filter(|j| !got.contains(j)).collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+    assert_eq!(got, sorted(jobs.clone()));
+    let (finished, left) = jobs.split_at(jobs.len() / 2);
+    for j in finished {
+        q.done(&j.unique, &j.function).unwrap();
     }
+    q.done(b"never", b"stored").unwrap();
+    drop(q);
+    assert_eq!(sorted(replay_all(&mut open())), sorted(left.to_vec()));
 }
 
-/// Every odd kind of job issue 3 lists.
-pub fn odd_jobs() -> Vec<Job> {
-    vec![
-        Job::new(b"fn", b"u1", b"plain", Priority::Normal, 0),
-        Job::new(b"fn", b"u2", b"high", Priority::High, 0),
-        Job::new(b"fn", b"u3", b"low", Priority::Low, 0),
-        Job::new(b"fn", b"epoch", b"later", Priority::Low, 4_102_444_800),
-        Job::new(b"fn", b"empty-data", b"", Priority::Low, 0),
-        Job::new(b"fn", b"", b"empty unique", Priority::Normal, 0),
-        Job::new(b"fn", b"bin", b"bin\0ary\0\xff\xfe", Priority::High, 0),
-        Job::new(b"fn-x", b"uniq-1", b"dash function", Priority::Normal, 0),
-        Job::new(
-            b"fn",
-            b"x-uniq-1",
-            b"looks like the dash job",
-            Priority::Normal,
-            0,
-        ),
-        Job::new(b"f'n\\", b"u'\\\"", b"quotes", Priority::Normal, 0),
-        Job::new(b"f\xc3\x28", b"u\xff\x80", b"non-utf8", Priority::Low, 17),
-        Job::new(b"sp ace", b"tab\tnl\n", b"whitespace", Priority::Normal, 0),
-        Job::new(b"big", b"b", &[7u8; 100_000], Priority::Normal, 0),
-    ]
-}
-
-pub fn sorted(mut jobs: Vec<Job>) -> Vec<Job> {
-    jobs.sort();
-    jobs
-}
-
-/// Replays everything into a sorted list.
-pub fn replay_all<Q: QueuePlugin>(q: &mut Q) -> Vec<Job> {
-    let mut out = Vec::new();
-    q.replay(&mut |j: &QueueJob<'_>| {
-        out.push(Job::new(j.function, j.unique, j.data, j.priority, j.when));
-        Ok(())
-    })
-    .unwrap();
-    sorted(out)
-}
-
-/// True in CI, where a missing service is a failure rather than a skip.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Reports a missing prerequisite: panics in CI, prints a loud SKIP otherwise.
-pub fn skip(what: &str) {
-    if in_ci() {
-        panic!("{what} (CI=true: required)");
+/// 2,500 jobs (every seventh an epoch job) in one group commit replay in full from a fresh queue
+/// (more than one batch of keys), and `done` for each leaves nothing.
+pub fn many_jobs_in_one_group_commit_replay_in_batches<Q: QueuePlugin>(open: impl Fn() -> Q) {
+    let mut q = open();
+    let jobs: Vec<Job> = (0..2500)
+        .map(|i| {
+            let when = if i % 7 == 0 { 2_000_000_000 + i } else { 0 };
+            Job::new(
+                format!("u{i}").as_bytes(),
+                b"many",
+                b"d",
+                Priority::Low,
+                when,
+            )
+        })
+        .collect();
+    for j in &jobs {
+        q.add(&j.as_queue_job()).unwrap();
     }
-    eprintln!("\n*** SKIP: {what} ***\n");
+    q.flush().unwrap();
+    assert_eq!(sorted(replay_all(&mut open())), sorted(jobs.clone()));
+    for j in &jobs {
+        q.done(&j.unique, &j.function).unwrap();
+    }
+    assert!(replay_all(&mut q).is_empty());
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Plain jobs this plugin stores in `ours` are replayed by C gearmand started with `c_args`, which
+/// runs them with a `gearman -w` worker (high priority first where `c_keeps_priority`) and
+/// deletes them; an epoch job, which C cannot read, stays for us. `after_c_stops` checks the
+/// backend's own keys with C gearmand stopped (its log still readable).
+pub fn plain_jobs_stored_here_are_run_by_c_gearmand<Q: QueuePlugin>(
+    ours: &mut Q,
+    c_args: &[impl AsRef<OsStr>],
+    c_keeps_priority: bool,
+    after_c_stops: impl FnOnce(&CGearmand),
+) {
+    let epoch = Job::new(b"e", b"ofn", b"later", Priority::Normal, 4_102_444_800);
+    for j in [
+        Job::new(b"o1", b"ofn", b"one", Priority::Normal, 0),
+        Job::new(b"o2", b"ofn", b"two", Priority::High, 0),
+        Job::new(b"o3", b"ofn", b"three", Priority::Low, 0),
+        epoch.clone(),
+    ] {
+        ours.add(&j.as_queue_job()).unwrap();
+    }
+    ours.flush().unwrap();
+    let Some(mut c) = CGearmand::start(c_args) else {
+        return;
+    };
+    let queued = ("ofn".to_string(), 3, 0, 0);
+    assert!(c.status().contains(&queued), "{:?}", c.status());
+    let Some(worked) = c.work("ofn", 3) else {
+        return;
+    };
+    let each_once = [
+        "onetwothree",
+        "onethreetwo",
+        "twoonethree",
+        "twothreeone",
+        "threeonetwo",
+        "threetwoone",
+    ];
+    assert!(each_once.contains(&worked.as_str()), "{worked:?}");
+    if c_keeps_priority {
+        assert!(worked.starts_with("two"), "high priority first: {worked:?}");
+    }
+    c.stop();
+    after_c_stops(&c);
+    assert_eq!(replay_all(ours), vec![epoch], "the epoch job waits for us");
 }
 
-/// Polls `cond` until it holds or `limit` passes.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+/// Stores (one flush) the three jobs a layout test reads back raw: `plain`, which C gearmand's
+/// layout holds (binary data, low priority); `epoch` and `dashed` (a `-` in the function name),
+/// which only the extended form holds. Returns `[plain, epoch, dashed]`.
+pub fn store_layout_samples<Q: QueuePlugin>(q: &mut Q) -> [Job; 3] {
+    let plain = Job::new(b"u-1", b"fn", b"da\0ta", Priority::Low, 0);
+    let epoch = Job::new(b"e", b"fn", b"later", Priority::High, 1_900_000_000);
+    let dashed = Job::new(b"u", b"f-n", b"x", Priority::Normal, 0);
+    for j in [&plain, &epoch, &dashed] {
+        q.add(&j.as_queue_job()).unwrap();
     }
-    cond()
-}
-
-pub fn port_open(port: u16) -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
-}
-
-/// Sends SIGTERM (or another signal) to a child and waits for it.
-pub fn signal_and_wait(child: &mut Child, signal: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status();
-    let done = wait_until(Duration::from_secs(10), || {
-        matches!(child.try_wait(), Ok(Some(_)))
-    });
-    if !done {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-/// Debian's C gearmand 1.1.20, running on a free loopback port.
-pub struct CGearmand {
-    child: Child,
-    pub port: u16,
-    log: PathBuf,
-}
-
-pub const C_GEARMAND: &str = "/usr/sbin/gearmand";
-
-impl CGearmand {
-    /// Starts it with queue arguments; `None` (after `skip`) when the binary is missing.
-    pub fn start(queue_args: &[&str]) -> Option<CGearmand> {
-        if !std::path::Path::new(C_GEARMAND).exists() || which("gearman").is_none() {
-            skip("C gearmand (/usr/sbin/gearmand, gearman) not installed");
-            return None;
-        }
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!("cgearmand-{}-{port}.log", std::process::id()));
-        let child = Command::new(C_GEARMAND)
-            .args(queue_args)
-            .args([
-                "-p",
-                &port.to_string(),
-                "-L",
-                "127.0.0.1",
-                "--verbose",
-                "INFO",
-            ])
-            .arg("-l")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn C gearmand");
-        let mut g = CGearmand { child, port, log };
-        if !wait_until(Duration::from_secs(15), || port_open(port)) {
-            let text = std::fs::read_to_string(&g.log).unwrap_or_default();
-            g.stop();
-            panic!("C gearmand did not start listening; log:\n{text}");
-        }
-        Some(g)
-    }
-
-    /// Submits one background job with the gearman CLI (`-I` high, `-L` low, none normal).
-    pub fn submit(&self, function: &str, unique: &str, data: &str, priority_flag: Option<&str>) {
-        let mut cmd = Command::new("gearman");
-        cmd.args(["-b", "-h", "127.0.0.1", "-p", &self.port.to_string()]);
-        cmd.args(priority_flag);
-        cmd.args(["-f", function, "-u", unique, data]);
-        let out = cmd.output().expect("run gearman");
-        assert!(out.status.success(), "gearman -b failed: {out:?}");
-    }
-
-    /// `gearadmin --status` output.
-    pub fn status(&self) -> String {
-        let out = Command::new("gearadmin")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--status"])
-            .output()
-            .expect("run gearadmin");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs a CLI worker for `count` jobs of `function`; returns the workloads it printed.
-    pub fn work(&self, function: &str, count: usize) -> String {
-        let out = Command::new("gearman")
-            .args(["-w", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-f", function, "-c", &count.to_string(), "-t", "10000"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run gearman -w");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// SIGTERM and wait: a clean shutdown that leaves stored jobs in place.
-    pub fn stop(&mut self) {
-        signal_and_wait(&mut self.child, "TERM");
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for CGearmand {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-pub fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(program))
-            .find(|p| p.exists())
-    })
+    q.flush().unwrap();
+    [plain, epoch, dashed]
 }

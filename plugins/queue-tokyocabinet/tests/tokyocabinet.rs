@@ -3,59 +3,11 @@
 //! directions, key collisions of names containing `-`, and clear errors for bad options.
 //! Without `libtokyocabinet.so.9` installed each test skips loudly (fails under CI).
 
-use gearmand_plugin_api::{Options, Priority, QueueJob, QueuePlugin};
-use gearmand_queue_testkit::kv::skip;
+use gearmand_plugin_api::{Options, Priority, QueuePlugin};
+use gearmand_queue_testkit::{odd_kv_jobs, replay_all, skip, sorted, Job};
 use gearmand_queue_tokyocabinet::{load_library, Adb, TokyoCabinetQueue};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A job as the tests keep it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Job {
-    function: Vec<u8>,
-    unique: Vec<u8>,
-    data: Vec<u8>,
-    priority: Priority,
-    when: i64,
-}
-
-impl Job {
-    fn new(function: &[u8], unique: &[u8], data: &[u8], priority: Priority, when: i64) -> Job {
-        Job {
-            function: function.to_vec(),
-            unique: unique.to_vec(),
-            data: data.to_vec(),
-            priority,
-            when,
-        }
-    }
-    fn as_queue_job(&self) -> QueueJob<'_> {
-        QueueJob {
-            unique: &self.unique,
-            function: &self.function,
-            data: &self.data,
-            priority: self.priority,
-            when: self.when,
-        }
-    }
-}
-
-/// Every odd kind of job the issue lists.
-fn odd_jobs() -> Vec<Job> {
-    vec![
-        Job::new(b"fn", b"u1", b"plain", Priority::Normal, 0),
-        Job::new(b"fn", b"u2", b"high", Priority::High, 0),
-        Job::new(b"fn", b"u3", b"low", Priority::Low, 0),
-        Job::new(b"fn", b"epoch", b"later", Priority::Normal, 4_102_444_800),
-        Job::new(b"fn", b"empty-data", b"", Priority::Low, 0),
-        Job::new(b"fn", b"", b"empty unique", Priority::Normal, 0),
-        Job::new(b"fn", b"bin", b"bin\0ary\0\xff\xfe", Priority::High, 0),
-        Job::new(b"fn-x", b"uniq-1", b"dash function", Priority::Normal, 0),
-        Job::new(b"f'n\\", b"u'\\\"", b"quotes", Priority::Normal, 0),
-        Job::new(b"f\xc3\x28", b"u\xff\x80", b"non-utf8", Priority::Low, 17),
-        Job::new(b"sp ace", b"tab\tnl\n", b"whitespace", Priority::Normal, 0),
-    ]
-}
 
 /// A temporary directory removed at drop.
 struct TempDir(PathBuf);
@@ -91,25 +43,9 @@ fn open(file: &str) -> TokyoCabinetQueue {
     TokyoCabinetQueue::create(&Options::from_pairs([("libtokyocabinet-file", file)])).unwrap()
 }
 
-fn replay_all(q: &mut TokyoCabinetQueue) -> Vec<Job> {
-    let mut out = Vec::new();
-    q.replay(&mut |j: &QueueJob<'_>| {
-        out.push(Job::new(j.function, j.unique, j.data, j.priority, j.when));
-        Ok(())
-    })
-    .unwrap();
-    out.sort();
-    out
-}
-
-fn sorted(mut jobs: Vec<Job>) -> Vec<Job> {
-    jobs.sort();
-    jobs
-}
-
 /// Add everything, close, reopen, replay; finish half, close, reopen, replay the rest.
 fn round_trip(file: &str) {
-    let jobs = odd_jobs();
+    let jobs = odd_kv_jobs();
     {
         let mut q = open(file);
         assert!(replay_all(&mut q).is_empty());
@@ -120,7 +56,7 @@ fn round_trip(file: &str) {
         q.shutdown();
     }
     let mut q = open(file);
-    assert_eq!(replay_all(&mut q), sorted(jobs.clone()));
+    assert_eq!(sorted(replay_all(&mut q)), sorted(jobs.clone()));
     let (finished, left) = jobs.split_at(jobs.len() / 2);
     for j in finished {
         q.done(&j.unique, &j.function).unwrap();
@@ -130,7 +66,7 @@ fn round_trip(file: &str) {
     q.flush().unwrap();
     drop(q);
     let mut q = open(file);
-    assert_eq!(replay_all(&mut q), sorted(left.to_vec()));
+    assert_eq!(sorted(replay_all(&mut q)), sorted(left.to_vec()));
 }
 
 #[test]
@@ -160,7 +96,7 @@ fn writes_c_gearmand_layout() {
     for name in ["q.tch", "q.tcb"] {
         let file = dir.file(name);
         let mut q = open(&file);
-        let job = Job::new(b"fn", b"u1", b"da\0ta", Priority::Low, 1_700_000_000);
+        let job = Job::new(b"u1", b"fn", b"da\0ta", Priority::Low, 1_700_000_000);
         q.add(&job.as_queue_job()).unwrap();
         q.flush().unwrap();
         drop(q);
@@ -191,11 +127,11 @@ fn reads_records_written_the_c_way() {
     }
     let mut q = open(&file);
     assert_eq!(
-        replay_all(&mut q),
-        vec![
-            Job::new(b"fn-x", b"u", b"", Priority::Normal, 17),
-            Job::new(b"reverse", b"abc", b"hello", Priority::High, 0),
-        ],
+        sorted(replay_all(&mut q)),
+        sorted(vec![
+            Job::new(b"u", b"fn-x", b"", Priority::Normal, 17),
+            Job::new(b"abc", b"reverse", b"hello", Priority::High, 0),
+        ]),
         "the malformed record is skipped, the others replay"
     );
 }
@@ -209,8 +145,8 @@ fn ambiguous_keys_keep_both_jobs() {
     for name in ["amb.tch", "amb.tcb"] {
         let file = dir.file(name);
         let mut q = open(&file);
-        let first = Job::new(b"a-b", b"c", b"first", Priority::Normal, 0);
-        let second = Job::new(b"a", b"b-c", b"second", Priority::High, 5);
+        let first = Job::new(b"c", b"a-b", b"first", Priority::Normal, 0);
+        let second = Job::new(b"b-c", b"a", b"second", Priority::High, 5);
         q.add(&first.as_queue_job()).unwrap();
         q.add(&second.as_queue_job()).unwrap();
         q.flush().unwrap();
@@ -232,14 +168,14 @@ fn ambiguous_keys_keep_both_jobs() {
         }
         let mut q = open(&file);
         assert_eq!(
-            replay_all(&mut q),
+            sorted(replay_all(&mut q)),
             sorted(vec![first.clone(), second.clone()])
         );
         // Re-adding the second job overwrites it where it is (never two records of one job).
-        let again = Job::new(b"a", b"b-c", b"again", Priority::Low, 0);
+        let again = Job::new(b"b-c", b"a", b"again", Priority::Low, 0);
         q.add(&again.as_queue_job()).unwrap();
         assert_eq!(
-            replay_all(&mut q),
+            sorted(replay_all(&mut q)),
             sorted(vec![first.clone(), again.clone()])
         );
         // Finishing one job never touches the other's record, in either order of keys.
@@ -286,7 +222,7 @@ fn options_and_errors() {
             ("libtokyocabinet-optimize", optimize),
         ]))
         .unwrap();
-        let j = Job::new(b"f", optimize.as_bytes(), b"d", Priority::Normal, 0);
+        let j = Job::new(optimize.as_bytes(), b"f", b"d", Priority::Normal, 0);
         q.add(&j.as_queue_job()).unwrap();
         q.flush().unwrap();
     }

@@ -1,11 +1,11 @@
-//! The key-value queue plugins' shared test helpers (in `plugins/queue-testkit`), plus a memcached
-//! server of this crate's own for each test.
+//! A memcached of the test's own (`memcached -u root -l 127.0.0.1 -U 0 -p <free port>`), which a
+//! test can kill and restart on the same port (empty again, as after any memcached restart).
 
-pub use gearmand_queue_testkit::kv::*;
+use crate::env::{free_port, port_open, skip, wait_until, which};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A memcached of our own on a free loopback port, killed at drop.
+/// A running memcached, killed at drop.
 pub struct Memcached {
     child: Option<Child>,
     pub port: u16,
@@ -13,7 +13,7 @@ pub struct Memcached {
 }
 
 impl Memcached {
-    /// `None` (after `skip`) when memcached is not installed.
+    /// Starts one with `extra` arguments; `None` (after `skip`) when memcached is not installed.
     pub fn start(extra: &[&str]) -> Option<Memcached> {
         if which("memcached").is_none() {
             skip("memcached not installed");
@@ -39,12 +39,15 @@ impl Memcached {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn memcached");
-        self.child = Some(child);
+        let child = self.child.insert(child);
         let port = self.port;
-        assert!(
-            wait_until(Duration::from_secs(10), || port_open(port)),
-            "memcached did not start on port {port}"
-        );
+        let up = wait_until(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("memcached on port {port} exited at start: {status}");
+            }
+            port_open(port)
+        });
+        assert!(up, "memcached did not start on port {port}");
     }
 
     /// `host:port` for `--libmemcached-servers`.
@@ -52,7 +55,7 @@ impl Memcached {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Kills it (SIGKILL) and waits until the port is closed.
+    /// Kills it (SIGKILL: everything it held is gone) and waits until the port is closed.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

@@ -1,3 +1,0 @@
-//! The SQL queue plugins' shared test helpers live in one copy, in `plugins/queue-testkit`.
-
-pub use gearmand_queue_testkit::sql::*;
