@@ -1,8 +1,8 @@
-//! The admin text protocol (docs/admin-protocol.md): every command and error reply byte for byte, the
-//! capture scenario of docs/admin-protocol.md (list order and `workers` fd values normalised, which clients must not rely on), line
-//! parsing quirks, mixing text and binary on one connection. Run against C gearmand and ours;
-//! `version`/`create function xyz\n`/`drop function` with jobs differ on purpose (D6, D14, D15)
-//! and are in `ours_only.rs` / `c_reference.rs`.
+//! The admin text protocol (docs/admin-protocol.md): every command and error reply byte for byte,
+//! the capture scenario of docs/admin-protocol.md (list order and `workers` fd values normalised,
+//! which clients must not rely on), line parsing quirks, mixing text and binary on one connection.
+//! Run against C gearmand and ours; `version`/`create function xyz\n`/`drop function` with jobs
+//! differ on purpose (D6, D14, D15) and are in `ours_only.rs` / `c_reference.rs`.
 
 #[macro_use]
 mod common;

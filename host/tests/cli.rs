@@ -1,8 +1,8 @@
-//! The command line (docs/cli.md, issue 2): --help with plugin options grouped, -V, --check-args, error
-//! exits (one line, exit 1), --verbose and -v (D21), -j range (D5), config files, and size limits
-//! a request frame cannot hold (issue 17). Where C gearmand behaves the same the test runs against
-//! both; our deliberate differences (D5, D17, D21) run against ours only. Plugin loading errors
-//! are tested in `plugin_loader.rs`.
+//! The command line (docs/cli.md, issue 2): --help with plugin options grouped, -V, --check-args,
+//! error exits (one line, exit 1), --verbose and -v (D21), -j range (D5), config files, and size
+//! limits a request frame cannot hold (issue 17). Where C gearmand behaves the same the test runs
+//! against both; our deliberate differences (D5, D17, D21) run against ours only. Plugin loading
+//! errors are tested in `plugin_loader.rs`.
 
 #[macro_use]
 mod common;

@@ -1,7 +1,7 @@
 //! Differential test: the same scripted sessions (packets and admin lines over several connections)
 //! run against Debian's C gearmand and against ours; the transcripts of replies must be identical
-//! after normalising what may differ (docs/admin-protocol.md): pid, version (D6), `workers` fd numbers, and the
-//! order of list replies. Handles are made comparable with `--job-handle-prefix T` on both.
+//! after normalising what may differ (docs/admin-protocol.md): pid, version (D6), `workers` fd
+//! numbers, and the order of list replies. Handles are made comparable with `--job-handle-prefix T` on both.
 //! The scripts avoid the deliberate differences of `common/differences.rs` (no multi-function
 //! workers whose order would differ (D1, D2), no epoch timers (D3), no buggy inputs (D7..D15));
 //! the WORK_FAIL converted from an exception is read with `RecvConverted`, which drops the
@@ -187,12 +187,8 @@ fn session_submit_and_results() {
         List(1, "status"),
         List(1, "prioritystatus"),
         List(1, "show jobs"),
-    ]);
-    s.extend([
         List(1, "show unique jobs"),
         Send(2, req(ptype::CAN_DO, &[b"f"])),
-    ]);
-    s.extend([
         Send(2, req(ptype::SET_CLIENT_ID, &[b"w"])),
         Sync(2),
         List(1, "workers"),
@@ -220,8 +216,6 @@ fn session_submit_and_results() {
         Send(0, req(ptype::GET_STATUS, &[b"T:5"])),
         Recv(0),
         List(1, "status"),
-    ]);
-    s.extend([
         Send(0, req(ptype::GET_STATUS_UNIQUE, &[b"lb"])),
         Recv(0),
         List(1, "show jobs"),

@@ -216,8 +216,8 @@ pub struct Row {
     pub metric: &'static str,
     pub medians: Vec<f64>,
     pub spreads: Vec<(f64, f64)>,
-    /// `servers[0] ÷ servers[1]` for "higher is better" metrics, `servers[1] ÷ servers[0]` otherwise,
-    /// so that > 1 always means `servers[0]` is better.
+    /// `servers[0] ÷ servers[1]` for "higher is better" metrics, `servers[1] ÷ servers[0]`
+    /// otherwise, so that > 1 always means `servers[0]` is better.
     pub ratio: f64,
 }
 

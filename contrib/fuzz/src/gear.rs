@@ -121,10 +121,7 @@ fn check_packet(k: u32, args: &[Vec<u8>]) {
     // Encode it back (the codec writes \0RES; a client writes \0REQ) and decode it again.
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
     let mut wire = Vec::new();
-    assert_eq!(
-        GearCodec::new().encode(k, &refs, &mut wire),
-        Next::Continue
-    );
+    assert_eq!(GearCodec::new().encode(k, &refs, &mut wire), Next::Continue);
     assert!(
         wire.len() >= HEADER_LEN,
         "encoded packet shorter than a header"

@@ -1,14 +1,14 @@
 //! Target `http_codec`: the HTTP request parser and response encoder of `plugins/protocol-http`.
 //!
-//! Input: a split seed, a reply seed, a limits byte, then the bytes an HTTP client sends.
-//! Checked while decoding (as for gear): no panic, consumed <= offered, the same requests,
-//! writes and close for one piece, seeded pieces and single bytes (the interim
-//! `100 Continue`, which depends on whether the body had arrived yet, aside), and requests of the
-//! shapes the engine expects. Then a second run interleaves decoding with engine replies made up
-//! from the reply seed (JOB_CREATED, ERROR, admin text, query tables, status results, WORK_* for
-//! the handles given out, and some nonsense) and checks that the connection's output is a well-formed
-//! sequence of HTTP responses: status line, clean header lines, a body of exactly
-//! `Content-Length` bytes, and nothing after `Connection: close`.
+//! Input: a split seed, a reply seed, a limits byte, then the bytes an HTTP client sends. Checked
+//! while decoding (as for gear): no panic, consumed <= offered, the same requests, writes and close
+//! for one piece, seeded pieces and single bytes (the interim `100 Continue`, which depends on
+//! whether the body had arrived yet, aside), and requests of the shapes the engine expects. Then a
+//! second run interleaves decoding with engine replies made up from the reply seed (JOB_CREATED,
+//! ERROR, admin text, query tables, status results, WORK_* for the handles given out, and some
+//! nonsense) and checks that the connection's output is a well-formed sequence of HTTP responses:
+//! status line, clean header lines, a body of exactly `Content-Length` bytes, and nothing after
+//! `Connection: close`.
 
 use crate::input::{split_points, Input, Rng};
 use crate::transcript::{feed_into, splits, Event, Recorder, Transcript};

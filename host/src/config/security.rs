@@ -6,10 +6,11 @@
 //! `GEARMAND_CA_CERTIFICATE`, `GEARMAND_SERVER_PEM` and `GEARMAND_SERVER_KEY` environment
 //! overrides, which (as in the original) replace the option values whenever `--ssl` is on.
 //!
-//! Sizes are read by the plugin API's one size parser ([`gearmand_plugin_api::size`]): a plain
-//! byte count or a binary suffix, `65536`, `64K`, `16M`, `1G`, `2MiB`. 0 means "no limit" where the option says so. These limits are totals
-//! (over a connection's replies, over every job), never the size of one request, so the request
-//! bound `abi::MAX_REQUEST_BYTES` that the protocol plugins' size options obey does not apply.
+//! Sizes are read by the plugin API's one size parser ([`gearmand_plugin_api::size`]): a plain byte
+//! count or a binary suffix, `65536`, `64K`, `16M`, `1G`, `2MiB`. 0 means "no limit" where the
+//! option says so. These limits are totals (over a connection's replies, over every job), never the
+//! size of one request, so the request bound `abi::MAX_REQUEST_BYTES` that the protocol plugins'
+//! size options obey does not apply.
 
 use super::admin::AdminPolicy;
 use super::layered::Layered;

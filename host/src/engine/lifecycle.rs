@@ -1,5 +1,5 @@
-//! How jobs leave workers and the server: requeue with retries (docs/gear-protocol.md §5.5), freeing, ignoring, and
-//! connections closing (§9).
+//! How jobs leave workers and the server: requeue with retries (docs/gear-protocol.md §5.5),
+//! freeing, ignoring, and connections closing (§9).
 
 use super::extra::EndedRun;
 use super::jobs::{Job, JobState};

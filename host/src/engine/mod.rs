@@ -4,13 +4,13 @@
 //! [`ToEngine`] messages, changes state, and answers with [`ToIo`] messages in an [`Outbox`].
 //! Time comes in as a [`Clock`] so that tests can drive timers without sleeping.
 //!
-//! Behaviour is docs/gear-protocol.md §3-§11 and docs/admin-protocol.md with the gearmand 2.0 changes and
-//! the recommended fixes. Reading order: this file (API and dispatch), `request` (each
-//! packet's fields, named), `submit` (new jobs), `workers` (abilities, sleep, grab,
-//! requeue), `parking` (grabs that wait), `results` (WORK_* and status queries), `admin`
-//! (text commands), `query` (the same tables as rows for plugins), `timers`, `metrics`
-//! (monitoring counters and the `metrics` command); the tables live in `jobs` (with
-//! `handles`, their names on the wire), `functions`, `conns`.
+//! Behaviour is docs/gear-protocol.md §3-§11 and docs/admin-protocol.md with the gearmand 2.0
+//! changes and the recommended fixes. Reading order: this file (API and dispatch), `request` (each
+//! packet's fields, named), `submit` (new jobs), `workers` (abilities, sleep, grab, requeue),
+//! `parking` (grabs that wait), `results` (WORK_* and status queries), `admin` (text commands),
+//! `query` (the same tables as rows for plugins), `timers`, `metrics` (monitoring counters and the
+//! `metrics` command); the tables live in `jobs` (with `handles`, their names on the wire),
+//! `functions`, `conns`.
 
 mod admin;
 mod conns;

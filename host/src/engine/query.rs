@@ -2,10 +2,10 @@
 //! `kind::TABLE` (column names, then the cells, each length-prefixed), for protocol plugins that
 //! show the server's state.
 //!
-//! Admin text (`status`, `workers`) is for people and for the original's clients; a function
-//! name holding a tab or a newline makes it ambiguous to parse back. A table carries each name
-//! as its own length-prefixed cell instead. The queries, their columns and the encoding are defined once in
-//! `gearmand_plugin_api::table`; this file only fills the rows. A query is a read, so it needs
+//! Admin text (`status`, `workers`) is for people and for the original's clients; a function name
+//! holding a tab or a newline makes it ambiguous to parse back. A table carries each name as its
+//! own length-prefixed cell instead. The queries, their columns and the encoding are defined once
+//! in `gearmand_plugin_api::table`; this file only fills the rows. A query is a read, so it needs
 //! the same admin read right as `status`.
 
 use super::{Engine, Outbox};

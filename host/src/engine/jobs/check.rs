@@ -6,9 +6,9 @@ use super::JobTable;
 use std::collections::HashMap;
 
 impl JobTable {
-    /// Checks that every count equals what it counts, that each job in state `InRunList`
-    /// has exactly one live run-list entry, that the index, slab, coalescing chains and byte total agree with
-    /// the records, and that exactly the running jobs have a worker.
+    /// Checks that every count equals what it counts, that each job in state `InRunList` has
+    /// exactly one live run-list entry, that the index, slab, coalescing chains and byte total
+    /// agree with the records, and that exactly the running jobs have a worker.
     pub(in crate::engine) fn check(&self) -> Result<(), String> {
         let mut counts: HashMap<u32, JobCounts> = HashMap::new();
         let mut bytes = 0;
@@ -59,7 +59,8 @@ impl JobTable {
         self.check_lists()
     }
 
-    /// Each job in state `InRunList` has exactly one live entry, in the list of its function and priority.
+    /// Each job in state `InRunList` has exactly one live entry, in the list of its function and
+    /// priority.
     fn check_lists(&self) -> Result<(), String> {
         let mut entries: HashMap<u32, usize> = HashMap::new();
         for (func, f) in self.funcs.iter().enumerate() {

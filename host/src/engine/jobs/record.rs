@@ -61,7 +61,8 @@ pub(in crate::engine) enum JobState {
     Running,
 }
 
-/// What a job coalesces on (docs/gear-protocol.md §4.2): its unique, its data (unique `-`), or nothing.
+/// What a job coalesces on (docs/gear-protocol.md §4.2): its unique, its data (unique `-`), or
+/// nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::engine) enum CoalesceKey<'a> {
     None,
